@@ -1,0 +1,184 @@
+package lint
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"go.starlark.net/syntax"
+)
+
+// Builtins the risk checks understand.
+const (
+	workspaceBuiltin  = "fabric.workspace"
+	itemBuiltin       = "fabric.item"
+	definitionBuiltin = "fabric.definition"
+)
+
+// riskFindings reports declarations that can destroy data or fail at deploy time: prune=True,
+// data-bearing items exposed to prune without allow_destroy, and definition folders that are
+// missing or incomplete.
+func riskFindings(u *unit, dataBearing func(itemType string) bool) []Finding {
+	var out []Finding
+	assigned := assignedCalls(u.file)
+	callOf := func(e syntax.Expr) *syntax.CallExpr {
+		switch e := e.(type) {
+		case *syntax.CallExpr:
+			return e
+		case *syntax.Ident:
+			return assigned[e.Binding]
+		}
+		return nil
+	}
+	definitionTypes := map[*syntax.CallExpr][]string{}
+	walkCalls(u.file, func(c *syntax.CallExpr) {
+		name, ok := builtinName(c.Fn)
+		if !ok {
+			return
+		}
+		a := splitArgs(c)
+		switch name {
+		case workspaceBuiltin:
+			if v, ok := a.keyword("prune"); ok {
+				if b, _ := boolLit(v); b {
+					out = append(out, u.finding(v, CheckPrune,
+						"prune=True deletes every item fabplan created in this workspace that the plan no longer declares; check nothing needed was removed, then suppress this line to confirm"))
+				}
+			}
+		case itemBuiltin:
+			typ, _ := keywordString(a, "type")
+			if d, ok := a.keyword("definition"); ok {
+				if dc := callOf(d); dc != nil {
+					definitionTypes[dc] = append(definitionTypes[dc], typ)
+				}
+			}
+			if !dataBearing(typ) {
+				return
+			}
+			if v, ok := a.keyword("allow_destroy"); ok {
+				if b, known := boolLit(v); b || !known {
+					return
+				}
+			}
+			ws, ok := a.keyword("workspace")
+			if !ok {
+				return
+			}
+			wc := callOf(ws)
+			if wc == nil {
+				return
+			}
+			if n, _ := builtinName(wc.Fn); n != workspaceBuiltin {
+				return
+			}
+			if p, ok := splitArgs(wc).keyword("prune"); ok {
+				if b, _ := boolLit(p); b {
+					name, _ := keywordString(a, "name")
+					out = append(out, u.finding(c.Fn, CheckAllowDestroy,
+						fmt.Sprintf("%s %q sits in a workspace with prune=True: removing or renaming this declaration would delete it with its data, and the run would stop there; set allow_destroy=True to accept that, or drop prune", typ, name)))
+				}
+			}
+		}
+	})
+	walkCalls(u.file, func(c *syntax.CallExpr) {
+		if name, ok := builtinName(c.Fn); !ok || name != definitionBuiltin {
+			return
+		}
+		a := splitArgs(c)
+		pathExpr, ok := a.keyword("path")
+		if !ok && len(a.positional) > 0 {
+			pathExpr, ok = a.positional[0], true
+		}
+		if !ok {
+			return
+		}
+		rel, ok := stringLit(pathExpr)
+		if !ok || filepath.IsAbs(rel) {
+			return
+		}
+		dir := filepath.Join(filepath.Dir(u.name), filepath.FromSlash(rel))
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			out = append(out, u.finding(pathExpr, CheckDefinitionMissing,
+				fmt.Sprintf("definition folder %s does not exist; the path is relative to %s", dir, filepath.Dir(u.name))))
+			return
+		}
+		for _, typ := range definitionTypes[c] {
+			if missing := missingParts(dir, typ); len(missing) > 0 {
+				out = append(out, u.finding(pathExpr, CheckDefinitionParts,
+					fmt.Sprintf("a %s definition needs %s, and %s has no %s", typ, describeParts(typ), dir, strings.Join(missing, " and no "))))
+			}
+		}
+	})
+	return out
+}
+
+// assignedCalls maps each binding assigned exactly from a call (x = f(...)) to that call, so
+// that a variable can be traced back to the builtin that made its value.
+func assignedCalls(f *syntax.File) map[any]*syntax.CallExpr {
+	m := map[any]*syntax.CallExpr{}
+	syntax.Walk(f, func(n syntax.Node) bool {
+		if as, ok := n.(*syntax.AssignStmt); ok && as.Op == syntax.EQ {
+			id, ok1 := as.LHS.(*syntax.Ident)
+			c, ok2 := as.RHS.(*syntax.CallExpr)
+			if ok1 && ok2 && id.Binding != nil {
+				m[id.Binding] = c
+			}
+		}
+		return true
+	})
+	return m
+}
+
+func keywordString(a callArgs, name string) (string, bool) {
+	v, ok := a.keyword(name)
+	if !ok {
+		return "", false
+	}
+	return stringLit(v)
+}
+
+// requiredParts lists, per item type, the parts Fabric cannot create the item without; each
+// entry is a set of alternatives. A name ending in "/" is a folder; "*.ext" is a glob.
+var requiredParts = map[string][][]string{
+	"Report":        {{"definition.pbir"}, {"report.json", "definition/"}},
+	"SemanticModel": {{"definition.pbism"}, {"model.bim", "definition/*.tmdl"}},
+}
+
+func describeParts(typ string) string {
+	var groups []string
+	for _, alts := range requiredParts[typ] {
+		groups = append(groups, strings.Join(alts, " or "))
+	}
+	return strings.Join(groups, " and ")
+}
+
+// missingParts returns, for each required group with no alternative present, its description.
+func missingParts(dir, typ string) []string {
+	var missing []string
+	for _, alts := range requiredParts[typ] {
+		found := false
+		for _, alt := range alts {
+			if partExists(dir, alt) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			missing = append(missing, strings.Join(alts, " or "))
+		}
+	}
+	return missing
+}
+
+func partExists(dir, part string) bool {
+	if strings.ContainsAny(part, "*?[") {
+		m, _ := filepath.Glob(filepath.Join(dir, filepath.FromSlash(part)))
+		return len(m) > 0
+	}
+	st, err := os.Stat(filepath.Join(dir, filepath.FromSlash(strings.TrimSuffix(part, "/"))))
+	if err != nil {
+		return false
+	}
+	return st.IsDir() == strings.HasSuffix(part, "/")
+}

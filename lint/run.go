@@ -1,0 +1,406 @@
+package lint
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+
+	"go.starlark.net/syntax"
+)
+
+// Options say what to lint.
+type Options struct {
+	// Paths are files and directories; directories are searched for *.star files (skipping
+	// hidden directories and testdata). Empty means ".". Files they load are linted too.
+	Paths []string
+	// Root is the directory load() may not leave. Empty means the directory of each entry plan
+	// (a file no other linted file loads), as `fabplan run` does.
+	Root string
+	// Disable lists check ids to skip entirely (an unknown id is a usage error).
+	Disable []string
+	// NoEval skips offline evaluation of entry plans (checks eval, eval-duplicate, eval-cycle,
+	// env-schema), leaving only the static checks.
+	NoEval bool
+
+	// sigs and eval replace the builtins package in tests; nil means builtins.Catalog() and
+	// builtins.Evaluate.
+	sigs *signatures
+	eval evaluator
+}
+
+// unit is one Starlark file taking part in a lint run.
+type unit struct {
+	name     string // as shown in findings: the discovered path, or the loader's dir joined with the module
+	abs      string
+	src      []byte
+	file     *syntax.File // nil when the file does not parse
+	loads    []*loadRef
+	loaded   bool   // some other file loads it
+	root     string // absolute plan root
+	linted   bool   // in the set of files checked (given, or loaded from inside the root)
+	library  bool
+	badLoads map[syntax.Position]bool // loads that failed (missing or escaping): their symbols are not "unused"
+	findings []Finding
+}
+
+type loadRef struct {
+	pos    syntax.Position
+	module string
+	abs    string
+	target *unit // nil when the file does not exist
+}
+
+// linter is the state of one Run. Nothing in it outlives the call.
+type linter struct {
+	opts     Options
+	checks   map[string]Check
+	disabled map[string]bool
+	sigs     *signatures
+	eval     evaluator
+	units    map[string]*unit // by absolute path
+	order    []*unit          // in discovery order, then load order
+}
+
+// Run lints the plans named by opts and returns every finding that is neither disabled nor
+// suppressed. The error is a *UsageError for a bad option or path (exit status 2); problems in
+// the plans themselves are findings, never errors.
+func Run(opts Options) (Report, error) {
+	l := &linter{opts: opts, checks: map[string]Check{}, disabled: map[string]bool{}, units: map[string]*unit{}}
+	for _, c := range Checks() {
+		l.checks[c.ID] = c
+	}
+	for _, id := range opts.Disable {
+		if _, ok := l.checks[id]; !ok {
+			return Report{}, &UsageError{Msg: fmt.Sprintf("--disable: unknown check %q (docs/lint.md lists them)", id)}
+		}
+		l.disabled[id] = true
+	}
+	l.sigs = opts.sigs
+	if l.sigs == nil {
+		l.sigs = builtinSignatures()
+	}
+	l.eval = opts.eval
+	if l.eval == nil && !opts.NoEval {
+		l.eval = builtinEvaluator
+	}
+	files, err := discover(opts.Paths)
+	if err != nil {
+		return Report{}, err
+	}
+	if err := l.gather(files); err != nil {
+		return Report{}, err
+	}
+	l.assignRoots()
+	l.checkCycles()
+	l.perFile()
+	if l.eval != nil && !opts.NoEval {
+		l.evaluate()
+	}
+	return l.report(), nil
+}
+
+// gather reads and parses the given files and, transitively, every file they load.
+func (l *linter) gather(files []string) error {
+	queue := make([]*unit, 0, len(files))
+	for _, name := range files {
+		u, err := l.add(name)
+		if err != nil {
+			return &UsageError{Msg: err.Error()}
+		}
+		u.linted = true
+		queue = append(queue, u)
+	}
+	for len(queue) > 0 {
+		u := queue[0]
+		queue = queue[1:]
+		if u.file == nil {
+			continue
+		}
+		for _, stmt := range u.file.Stmts {
+			ld, ok := stmt.(*syntax.LoadStmt)
+			if !ok {
+				continue
+			}
+			module, _ := ld.Module.Value.(string)
+			name := filepath.Join(filepath.Dir(u.name), filepath.FromSlash(module))
+			ref := &loadRef{pos: ld.Module.TokenPos, module: module, abs: absPath(name)}
+			u.loads = append(u.loads, ref)
+			if t, ok := l.units[ref.abs]; ok {
+				ref.target = t
+				t.loaded = true
+				continue
+			}
+			info, err := os.Stat(name)
+			if err != nil || info.IsDir() {
+				continue
+			}
+			t, err := l.add(name)
+			if err != nil {
+				continue // unreadable: reported as load-missing
+			}
+			ref.target = t
+			t.loaded = true
+			queue = append(queue, t)
+		}
+	}
+	return nil
+}
+
+func (l *linter) add(name string) (*unit, error) {
+	abs := absPath(name)
+	if u, ok := l.units[abs]; ok {
+		return u, nil
+	}
+	src, err := os.ReadFile(name)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%s: no such file", name)
+		}
+		return nil, err
+	}
+	u := &unit{name: name, abs: abs, src: src}
+	f, err := fileOptions.Parse(name, src, syntax.RetainComments)
+	if err != nil {
+		u.findings = append(u.findings, syntaxFindings(name, err)...)
+	} else {
+		u.file = f
+	}
+	l.units[abs] = u
+	l.order = append(l.order, u)
+	return u, nil
+}
+
+// fileOptions is the Starlark dialect of plans; builtins evaluates with the same options.
+var fileOptions = &syntax.FileOptions{Set: true, TopLevelControl: true}
+
+func absPath(name string) string {
+	if a, err := filepath.Abs(name); err == nil {
+		return a
+	}
+	return filepath.Clean(name)
+}
+
+func syntaxFindings(name string, err error) []Finding {
+	var se syntax.Error
+	if errors.As(err, &se) {
+		return []Finding{{File: name, Line: int(se.Pos.Line), Col: int(se.Pos.Col), Check: CheckSyntax, Message: se.Msg}}
+	}
+	return []Finding{{File: name, Line: 1, Col: 1, Check: CheckSyntax, Message: err.Error()}}
+}
+
+// assignRoots gives each file its plan root, reports loads that leave it or name missing
+// files, and extends the linted set to the files loaded from inside the root.
+func (l *linter) assignRoots() {
+	var entries []*unit
+	for _, u := range l.order {
+		if !u.loaded {
+			entries = append(entries, u)
+		}
+	}
+	slices.SortFunc(entries, func(a, b *unit) int { return strings.Compare(a.name, b.name) })
+	root := func(u *unit) string {
+		if l.opts.Root != "" {
+			return absPath(l.opts.Root)
+		}
+		return filepath.Dir(u.abs)
+	}
+	var walk func(u *unit, r string)
+	walk = func(u *unit, r string) {
+		if u.root != "" {
+			return
+		}
+		u.root = r
+		for _, ref := range u.loads {
+			if ref.target != nil && within(r, ref.abs) {
+				walk(ref.target, r)
+			}
+		}
+	}
+	for _, u := range entries {
+		walk(u, root(u))
+	}
+	for _, u := range l.order { // only in load cycles that no entry plan reaches
+		walk(u, root(u))
+	}
+	// The linted set grows along loads that stay inside the root.
+	marked := map[*unit]bool{}
+	var mark func(u *unit)
+	mark = func(u *unit) {
+		if marked[u] {
+			return
+		}
+		marked[u] = true
+		for _, ref := range u.loads {
+			if !within(u.root, ref.abs) || ref.target == nil {
+				if u.badLoads == nil {
+					u.badLoads = map[syntax.Position]bool{}
+				}
+				u.badLoads[ref.pos] = true
+			}
+			switch {
+			case !within(u.root, ref.abs):
+				u.findings = append(u.findings, Finding{File: u.name, Line: int(ref.pos.Line), Col: int(ref.pos.Col), Check: CheckLoadEscape,
+					Message: fmt.Sprintf("load(%q) leaves the plan root %s; keep libraries under the root", ref.module, displayDir(u.root))})
+			case ref.target == nil:
+				u.findings = append(u.findings, Finding{File: u.name, Line: int(ref.pos.Line), Col: int(ref.pos.Col), Check: CheckLoadMissing,
+					Message: fmt.Sprintf("load(%q): file not found (paths are relative to %s)", ref.module, displayDir(filepath.Dir(u.abs)))})
+			default:
+				ref.target.library = true
+				ref.target.linted = true
+				mark(ref.target)
+			}
+		}
+	}
+	for _, u := range l.order {
+		if u.linted {
+			mark(u)
+		}
+	}
+}
+
+func within(root, path string) bool {
+	rel, err := filepath.Rel(root, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
+}
+
+// displayDir shows a directory relative to the working directory when it can.
+func displayDir(abs string) string {
+	if wd, err := os.Getwd(); err == nil {
+		if rel, err := filepath.Rel(wd, abs); err == nil && !strings.HasPrefix(rel, "..") {
+			return rel
+		}
+	}
+	return abs
+}
+
+// checkCycles reports each load cycle once, at the load that closes it.
+func (l *linter) checkCycles() {
+	const (
+		white = iota
+		grey
+		black
+	)
+	color := map[*unit]int{}
+	var stack []*unit
+	var visit func(u *unit)
+	visit = func(u *unit) {
+		color[u] = grey
+		stack = append(stack, u)
+		for _, ref := range u.loads {
+			t := ref.target
+			if t == nil || !t.linted {
+				continue
+			}
+			switch color[t] {
+			case white:
+				visit(t)
+			case grey:
+				i := slices.Index(stack, t)
+				names := make([]string, 0, len(stack)-i+1)
+				for _, s := range stack[i:] {
+					names = append(names, s.name)
+				}
+				names = append(names, t.name)
+				u.findings = append(u.findings, Finding{File: u.name, Line: int(ref.pos.Line), Col: int(ref.pos.Col), Check: CheckLoadCycle,
+					Message: "load cycle: " + strings.Join(names, " -> ") + "; move what both need into a file that neither loads"})
+			}
+		}
+		stack = stack[:len(stack)-1]
+		color[u] = black
+	}
+	for _, u := range l.sorted() {
+		if color[u] == white {
+			visit(u)
+		}
+	}
+}
+
+func (l *linter) sorted() []*unit {
+	var us []*unit
+	for _, u := range l.order {
+		if u.linted {
+			us = append(us, u)
+		}
+	}
+	slices.SortFunc(us, func(a, b *unit) int { return strings.Compare(a.name, b.name) })
+	return us
+}
+
+// perFile runs the single-file checks, one file per worker.
+func (l *linter) perFile() {
+	us := l.sorted()
+	work := make(chan *unit)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), max(len(us), 1)) {
+		wg.Go(func() {
+			for u := range work {
+				if u.file != nil {
+					u.findings = append(u.findings, l.checkFile(u)...)
+				}
+			}
+		})
+	}
+	for _, u := range us {
+		work <- u
+	}
+	close(work)
+	wg.Wait()
+}
+
+// checkFile runs every single-file check. It reads only u and the linter's immutable tables.
+func (l *linter) checkFile(u *unit) []Finding {
+	var fs []Finding
+	fs = append(fs, l.resolveFile(u)...)
+	fs = append(fs, unusedLoads(u)...)
+	fs = append(fs, l.signatureFindings(u)...)
+	fs = append(fs, secretFindings(u, l.sigs)...)
+	fs = append(fs, riskFindings(u, l.dataBearing)...)
+	fs = append(fs, styleFindings(u)...)
+	return fs
+}
+
+func (l *linter) dataBearing(itemType string) bool {
+	switch itemType {
+	case "Lakehouse", "Warehouse", "Eventhouse", "KQLDatabase", "SQLDatabase":
+		return true
+	}
+	return false
+}
+
+// report filters, classifies and sorts the findings of every file.
+func (l *linter) report() Report {
+	var r Report
+	supp := map[string]suppressions{}
+	var all []Finding
+	for _, u := range l.sorted() {
+		r.Files = append(r.Files, u.name)
+		all = append(all, u.findings...)
+		if u.file != nil {
+			s, bad := collectSuppressions(u.file, u.src, func(id string) bool { _, ok := l.checks[id]; return ok })
+			supp[u.name] = s
+			all = append(all, bad...)
+		}
+	}
+	for _, u := range l.order {
+		if !u.linted {
+			all = append(all, u.findings...) // from evaluation of files outside the linted set
+		}
+	}
+	for _, f := range all {
+		if l.disabled[f.Check] || supp[f.File].covers(f) {
+			continue
+		}
+		if f.Severity == 0 {
+			f.Severity = l.checks[f.Check].Severity
+		}
+		r.Findings = append(r.Findings, f)
+	}
+	r.Findings = sortFindings(r.Findings)
+	return r
+}

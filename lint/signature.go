@@ -1,0 +1,267 @@
+package lint
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"go.starlark.net/syntax"
+)
+
+// signatureFindings checks every use of a builtin against the catalog: the attribute exists,
+// keywords are known, required and one-of parameters are given, and literal values have the
+// declared type and are in the declared enum. Values that are not literals are left to offline
+// evaluation.
+func (l *linter) signatureFindings(u *unit) []Finding {
+	var out []Finding
+	syntax.Walk(u.file, func(n syntax.Node) bool {
+		switch n := n.(type) {
+		case *syntax.CallExpr:
+			name, ok := builtinName(n.Fn)
+			if !ok {
+				return true
+			}
+			if sp, ok := l.sigs.byName[name]; ok {
+				out = append(out, l.checkCall(u, n, sp)...)
+			}
+		case *syntax.DotExpr:
+			out = append(out, l.checkMember(u, n)...)
+		}
+		return true
+	})
+	return out
+}
+
+// checkMember reports fabric.workspce and the like, whether called or not.
+func (l *linter) checkMember(u *unit, dot *syntax.DotExpr) []Finding {
+	id, ok := dot.X.(*syntax.Ident)
+	if !ok || !isPredeclared(id) {
+		return nil
+	}
+	members, ok := l.sigs.modules[id.Name]
+	if !ok || slices.Contains(members, dot.Name.Name) {
+		return nil
+	}
+	return []Finding{u.finding(dot.Name, CheckUnknownBuiltin,
+		fmt.Sprintf("%s.%s is not a fabplan builtin%s", id.Name, dot.Name.Name, didYouMean(dot.Name.Name, members, id.Name+".")))}
+}
+
+func (l *linter) checkCall(u *unit, c *syntax.CallExpr, sp *spec) []Finding {
+	var out []Finding
+	a := splitArgs(c)
+	given := map[string]syntax.Expr{}
+	if len(a.positional) > len(sp.Params) {
+		out = append(out, u.finding(a.positional[len(sp.Params)], CheckUnknownArg,
+			fmt.Sprintf("%s takes at most %d positional arguments; name the arguments", sp.Name, len(sp.Params))))
+	}
+	for i, v := range a.positional {
+		if i < len(sp.Params) {
+			given[sp.Params[i].Name] = v
+		}
+	}
+	names := make([]string, len(sp.Params))
+	for i, p := range sp.Params {
+		names[i] = p.Name
+	}
+	for _, k := range a.keywords {
+		if _, ok := sp.param(k.name.Name); !ok {
+			out = append(out, u.finding(k.name, CheckUnknownArg,
+				fmt.Sprintf("%s has no parameter %s%s", sp.Name, k.name.Name, didYouMean(k.name.Name, names, ""))))
+			continue
+		}
+		given[k.name.Name] = k.value
+	}
+	for _, p := range sp.Params {
+		v, ok := given[p.Name]
+		if !ok {
+			if p.Required && !a.rest {
+				out = append(out, u.finding(c.Fn, CheckMissingArg, fmt.Sprintf("%s: missing required argument %s", sp.Name, p.Name)))
+			}
+			continue
+		}
+		if isNone(v) {
+			if p.Required {
+				out = append(out, u.finding(v, CheckMissingArg, fmt.Sprintf("%s: %s is required and cannot be None", sp.Name, p.Name)))
+			}
+			delete(given, p.Name)
+			continue
+		}
+		out = append(out, l.checkValue(u, sp, p, v)...)
+	}
+	if !a.rest {
+		for _, group := range sp.OneOf {
+			n := 0
+			for _, name := range group {
+				if _, ok := given[name]; ok {
+					n++
+				}
+			}
+			if n != 1 {
+				out = append(out, u.finding(c.Fn, CheckOneOf, fmt.Sprintf("%s: give exactly one of %s (got %d)", sp.Name, strings.Join(group, ", "), n)))
+			}
+		}
+	}
+	return out
+}
+
+func isNone(e syntax.Expr) bool {
+	id, ok := e.(*syntax.Ident)
+	return ok && id.Name == "None"
+}
+
+// checkValue checks a literal (or a builtin call, whose result kind is known) against the
+// parameter's type and enum. Anything else is unknown until evaluation.
+func (l *linter) checkValue(u *unit, sp *spec, p param, v syntax.Expr) []Finding {
+	got := l.literalKind(v)
+	if got == "" || p.Type == "any" || p.Type == "" {
+		return nil
+	}
+	where := fmt.Sprintf("%s: for parameter %s", sp.Name, p.Name)
+	switch {
+	case p.Type == "secret" || p.Secret:
+		if got == "string" {
+			return nil // secret-literal reports it, with the fix
+		}
+		if got != "secret" {
+			return []Finding{u.finding(v, CheckArgType, fmt.Sprintf("%s: got %s, want secret(\"name\")", where, got))}
+		}
+		return nil
+	case handleKinds[p.Type] && got == "string":
+		if s, _ := stringLit(v); isGUID(s) {
+			return nil // guid-literal reports it, with the fix
+		}
+	}
+	if !kindFits(p.Type, got) {
+		return []Finding{u.finding(v, CheckArgType, fmt.Sprintf("%s: got %s, want %s", where, got, describeType(p.Type)))}
+	}
+	if s, ok := stringLit(v); ok && len(p.Enum) > 0 && !slices.Contains(p.Enum, s) {
+		return []Finding{u.finding(v, CheckArgEnum, fmt.Sprintf("%s: %q is not one of the allowed values%s", where, s, enumHint(s, p.Enum)))}
+	}
+	return nil
+}
+
+// handleKinds are the parameter types whose values are returned by other builtins.
+var handleKinds = map[string]bool{
+	"workspace": true, "folder": true, "item": true, "capacity": true, "principal": true, "definition": true,
+}
+
+// literalKind names the type of a literal, or of the value a builtin call returns; "" when it
+// cannot be known without evaluating.
+func (l *linter) literalKind(e syntax.Expr) string {
+	switch e := e.(type) {
+	case *syntax.Literal:
+		switch e.Token {
+		case syntax.STRING:
+			return "string"
+		case syntax.INT:
+			return "int"
+		case syntax.FLOAT:
+			return "float"
+		case syntax.BYTES:
+			return "bytes"
+		}
+	case *syntax.Ident:
+		if _, ok := boolLit(e); ok {
+			return "bool"
+		}
+	case *syntax.ListExpr, *syntax.TupleExpr, *syntax.Comprehension:
+		if c, ok := e.(*syntax.Comprehension); ok && c.Curly {
+			return "dict"
+		}
+		return "list"
+	case *syntax.DictExpr:
+		return "dict"
+	case *syntax.CallExpr:
+		name, ok := builtinName(e.Fn)
+		if !ok {
+			return ""
+		}
+		if _, ok := l.sigs.byName[name]; !ok {
+			return ""
+		}
+		return resultKind(name)
+	}
+	return ""
+}
+
+// resultKind is the kind of value a builtin returns: fabric.X returns an X handle,
+// principal.* a principal, secret() a secret. Other builtins are not assumed.
+func resultKind(name string) string {
+	mod, member, dotted := strings.Cut(name, ".")
+	switch {
+	case !dotted && mod == "secret":
+		return "secret"
+	case mod == "principal":
+		return "principal"
+	case mod == "fabric" && handleKinds[member]:
+		return member
+	}
+	return ""
+}
+
+func kindFits(want, got string) bool {
+	switch want {
+	case "list[item]", "list[any]":
+		return got == "list"
+	case "string":
+		return got == "string"
+	}
+	return want == got
+}
+
+func describeType(t string) string {
+	switch t {
+	case "list[item]":
+		return "a list of items"
+	case "principal":
+		return "principal (from principal.user, principal.group or principal.service_principal)"
+	case "workspace", "folder", "item", "capacity", "definition":
+		return t + " (from fabric." + t + "(...))"
+	}
+	return t
+}
+
+func enumHint(got string, enum []string) string {
+	if s := didYouMean(got, enum, ""); s != "" {
+		return s
+	}
+	if len(enum) <= 12 {
+		return "; use one of " + strings.Join(enum, ", ")
+	}
+	return "; see docs/builtins.md for the list"
+}
+
+// didYouMean returns " (did you mean PREFIX+X?)" for the closest candidate within a small edit
+// distance, ignoring case.
+func didYouMean(got string, candidates []string, prefix string) string {
+	best, bestD := "", len(got)/2+2
+	for _, c := range candidates {
+		if d := editDistance(strings.ToLower(got), strings.ToLower(c)); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return " (did you mean " + prefix + best + "?)"
+}
+
+// editDistance is the Levenshtein distance between two strings, by bytes.
+func editDistance(a, b string) int {
+	row := make([]int, len(b)+1)
+	for j := range row {
+		row[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		diag := row[0]
+		row[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			diag, row[j] = row[j], min(row[j]+1, row[j-1]+1, diag+cost)
+		}
+	}
+	return row[len(b)]
+}
