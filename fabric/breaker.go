@@ -1,0 +1,121 @@
+package fabric
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/sony/gobreaker/v2"
+)
+
+// breakers holds one circuit breaker per host and API family ("api.fabric.microsoft.com items"), so
+// a failing items backend does not stop workspace calls. Only 5xx answers and requests without an
+// answer count as failures; 429 and other 4xx are the server working as designed.
+type breakers struct {
+	failures uint32        // consecutive failures that open a breaker
+	cooldown time.Duration // open -> half-open
+	log      *slog.Logger
+	stats    *counters
+
+	mu       sync.Mutex
+	m        map[string]*gobreaker.CircuitBreaker[*http.Response]
+	openedAt map[string]time.Time
+}
+
+func newBreakers(failures uint32, cooldown time.Duration, log *slog.Logger, stats *counters) *breakers {
+	return &breakers{failures: failures, cooldown: cooldown, log: log, stats: stats,
+		m: map[string]*gobreaker.CircuitBreaker[*http.Response]{}, openedAt: map[string]time.Time{}}
+}
+
+// errServerFailure makes gobreaker count a 5xx answer as a failure; the policy turns it back into
+// the response.
+var errServerFailure = errors.New("server failure")
+
+func (b *breakers) get(name string) *gobreaker.CircuitBreaker[*http.Response] {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if cb, ok := b.m[name]; ok {
+		return cb
+	}
+	cb := gobreaker.NewCircuitBreaker[*http.Response](gobreaker.Settings{
+		Name:        name,
+		MaxRequests: 1,
+		Timeout:     b.cooldown,
+		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= b.failures },
+		// A cancelled run says nothing about the server; a timed-out attempt does.
+		IsExcluded: func(err error) bool { return errors.Is(err, context.Canceled) },
+		OnStateChange: func(name string, from, to gobreaker.State) {
+			b.mu.Lock()
+			if to == gobreaker.StateOpen {
+				b.openedAt[name] = time.Now()
+				b.stats.breakerOpened.Add(1)
+			}
+			b.mu.Unlock()
+			b.log.Warn("circuit breaker state change", "breaker", name, "from", from.String(), "to", to.String())
+		},
+	})
+	b.m[name] = cb
+	return cb
+}
+
+// halfOpenAt is when the named open breaker lets a probe through.
+func (b *breakers) halfOpenAt(name string) time.Time {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.openedAt[name].Add(b.cooldown)
+}
+
+// apiFamily names the API a path belongs to: the collection under a workspace ("items",
+// "roleAssignments", "git", "folders") or the top-level one ("workspaces", "capacities", "operations").
+func apiFamily(path string) string {
+	segs := strings.Split(strings.Trim(path, "/"), "/")
+	if len(segs) > 0 && segs[0] == "v1" {
+		segs = segs[1:]
+	}
+	switch {
+	case len(segs) == 0:
+		return "root"
+	case segs[0] == "workspaces" && len(segs) >= 3:
+		return segs[2]
+	default:
+		return segs[0]
+	}
+}
+
+type breakerPolicy struct{ b *breakers }
+
+func (p breakerPolicy) Do(req *policy.Request) (*http.Response, error) {
+	u := req.Raw().URL
+	name := u.Host + " " + apiFamily(u.Path)
+	cb := p.b.get(name)
+	resp, err := cb.Execute(func() (*http.Response, error) {
+		resp, err := req.Next()
+		if err != nil {
+			return resp, err
+		}
+		if resp.StatusCode >= 500 {
+			return resp, errServerFailure
+		}
+		return resp, nil
+	})
+	switch {
+	case errors.Is(err, gobreaker.ErrOpenState), errors.Is(err, gobreaker.ErrTooManyRequests):
+		at := p.b.halfOpenAt(name)
+		return nil, &Error{
+			ErrorCode: CodeCircuitBreakerOpen,
+			Message: fmt.Sprintf("circuit breaker %q is open after %d consecutive failures; it half-opens at %s (in %s)",
+				name, p.b.failures, at.UTC().Format(time.TimeOnly), time.Until(at).Round(time.Second)),
+			Hint: "Fabric keeps failing for this API; check https://support.fabric.microsoft.com/support/ and run again (or --no-breaker to keep trying)",
+			Err:  err,
+		}
+	case errors.Is(err, errServerFailure):
+		return resp, nil
+	}
+	return resp, err
+}

@@ -1,0 +1,192 @@
+package fabric
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Error is the one error type for Fabric failures: a non-2xx answer, a failed long-running operation,
+// a request that never got an answer, or a call refused by fabplan's own middleware (open circuit
+// breaker, exhausted retry budget, bearer token over http).
+type Error struct {
+	StatusCode  int // HTTP status; 0 when no answer arrived or a long-running operation failed
+	ErrorCode   string
+	Message     string
+	RequestID   string
+	Operation   string // the client method, e.g. "CreateWorkspace"
+	Hint        string // what the user can do about it, for the codes users hit most
+	MoreDetails []ErrorDetail
+
+	// RetryAfter is the server's Retry-After on a 429 or 503 (0 when absent).
+	RetryAfter time.Duration
+	// Err is the underlying cause when no answer arrived (a connection error, a timeout).
+	Err error
+}
+
+// ErrorDetail is one entry of ErrorResponse.moreDetails.
+type ErrorDetail struct {
+	ErrorCode       string           `json:"errorCode"`
+	Message         string           `json:"message"`
+	RelatedResource *RelatedResource `json:"relatedResource,omitempty"`
+}
+
+// RelatedResource names the object an error is about.
+type RelatedResource struct {
+	ResourceID   string `json:"resourceId"`
+	ResourceType string `json:"resourceType"`
+}
+
+// Error codes fabplan itself produces when Fabric never answered.
+const (
+	CodeRequestFailed      = "RequestFailed"      // no HTTP answer (connection error, timeout)
+	CodeCircuitBreakerOpen = "CircuitBreakerOpen" // failed fast, see Hint for when it half-opens
+	CodeInsecureEndpoint   = "InsecureEndpoint"   // a bearer token would have gone over plain http
+	CodeLROFailed          = "OperationFailed"    // an operation ended Failed/Canceled/Undefined without an error body
+)
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	if e.Operation != "" {
+		b.WriteString(e.Operation)
+		b.WriteString(": ")
+	}
+	if e.ErrorCode != "" {
+		b.WriteString(e.ErrorCode)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Message)
+	switch {
+	case e.StatusCode != 0:
+		fmt.Fprintf(&b, " (HTTP %d", e.StatusCode)
+	case e.Err != nil:
+		b.WriteString(" (no response")
+	default:
+		b.WriteString(" (long-running operation")
+	}
+	if e.RequestID != "" {
+		fmt.Fprintf(&b, ", requestId %s", e.RequestID)
+	}
+	b.WriteString(")")
+	for _, d := range e.MoreDetails {
+		fmt.Fprintf(&b, "\n  %s: %s", d.ErrorCode, d.Message)
+	}
+	if e.Hint != "" {
+		b.WriteString("\nhint: ")
+		b.WriteString(e.Hint)
+	}
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// IsNotFound reports whether err says the object does not exist (HTTP 404 or a *NotFound code).
+func IsNotFound(err error) bool {
+	var fe *Error
+	if !errors.As(err, &fe) {
+		return false
+	}
+	return fe.StatusCode == http.StatusNotFound || strings.HasSuffix(fe.ErrorCode, "NotFound")
+}
+
+// ErrorCode returns Fabric's errorCode carried by err, or "" when err is no *Error.
+func ErrorCode(err error) string {
+	var fe *Error
+	if errors.As(err, &fe) {
+		return fe.ErrorCode
+	}
+	return ""
+}
+
+// hints holds the remediation for the codes users hit most; the text is shown under the error.
+var hints = map[string]string{
+	"InsufficientPrivileges":         "the identity lacks a Fabric permission for this call: give it the Admin or Member role on the workspace (and Contributor on the capacity for capacity assignment)",
+	"PrincipalTypeNotSupported":      "this API does not accept this kind of identity (service principals are refused here): run with a user identity, --auth azure-cli or --auth device-code",
+	"FeatureNotAvailable":            "the feature is not enabled for this tenant or capacity: check the Fabric admin portal, or use a capacity that supports it",
+	"TenantSwitchDisabled":           "a Fabric tenant setting blocks this identity: a Fabric admin must enable \"Service principals can use Fabric APIs\" (Admin portal > Tenant settings) for it or one of its groups",
+	"WorkspaceHasNoCapacityAssigned": "assign the workspace to a capacity first (set capacity on the workspace in the plan)",
+	"ItemDisplayNameNotAvailableYet": "the name belongs to an item deleted moments ago and Fabric still reserves it; fabplan retried for minutes: run again later or pick another name",
+	"RequestBlocked":                 "Fabric throttled this identity; fabplan waits as long as Retry-After asks. Lower --parallelism or spread runs over time if this keeps failing",
+	"TooManyRequests":                "Fabric throttled this identity; fabplan waits as long as Retry-After asks. Lower --parallelism or spread runs over time if this keeps failing",
+	"TokenExpired":                   "the access token expired and a fresh one was refused too: check the machine clock and the credential (az login, secret or federated token expiry)",
+	CodeInsecureEndpoint:             "use an https endpoint; plain http is allowed only for a loopback address with --insecure",
+}
+
+// errorResponse is Fabric's ErrorResponse body (also found under "error" of a failed operation).
+type errorResponse struct {
+	ErrorCode       string           `json:"errorCode"`
+	Message         string           `json:"message"`
+	RequestID       string           `json:"requestId"`
+	MoreDetails     []ErrorDetail    `json:"moreDetails"`
+	RelatedResource *RelatedResource `json:"relatedResource"`
+}
+
+func (r errorResponse) toError(op string, status int) *Error {
+	return withHint(&Error{
+		StatusCode:  status,
+		ErrorCode:   r.ErrorCode,
+		Message:     r.Message,
+		RequestID:   r.RequestID,
+		Operation:   op,
+		MoreDetails: r.MoreDetails,
+	})
+}
+
+func withHint(e *Error) *Error {
+	if e.Hint == "" {
+		e.Hint = hints[e.ErrorCode]
+	}
+	return e
+}
+
+// peekBody reads a response body and puts an identical reader back, so policies further out still
+// see it.
+func peekBody(resp *http.Response) []byte {
+	if resp.Body == nil {
+		return nil
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return body
+}
+
+// responseError builds the *Error for a non-2xx response: the body's ErrorResponse where there is
+// one, else the x-ms-public-api-error-code header, else the HTTP status text.
+func responseError(op string, resp *http.Response) *Error {
+	body := peekBody(resp)
+	var r errorResponse
+	_ = json.Unmarshal(body, &r)
+	if r.ErrorCode == "" {
+		r.ErrorCode = resp.Header.Get("x-ms-public-api-error-code")
+	}
+	if r.RequestID == "" {
+		r.RequestID = resp.Header.Get("RequestId")
+	}
+	if r.Message == "" {
+		r.Message = strings.TrimSpace(string(body))
+		if r.Message == "" || len(r.Message) > 300 || !json.Valid(body) && strings.Contains(r.Message, "<") {
+			r.Message = http.StatusText(resp.StatusCode)
+		}
+	}
+	e := r.toError(op, resp.StatusCode)
+	e.RetryAfter = retryAfter(resp.Header, time.Now())
+	return e
+}
+
+// transportError wraps a request that got no answer.
+func transportError(op string, err error) *Error {
+	var fe *Error
+	if errors.As(err, &fe) {
+		if fe.Operation == "" {
+			fe.Operation = op
+		}
+		return fe
+	}
+	return &Error{ErrorCode: CodeRequestFailed, Message: err.Error(), Operation: op, Err: err}
+}
