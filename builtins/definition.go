@@ -1,0 +1,126 @@
+package builtins
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"go.starlark.net/starlark"
+
+	"github.com/fabplan/fabplan/fabric"
+)
+
+// fabric.definition: an item's parts, read from a folder beside the plan (Fabric's Git layout).
+
+type definitionBuiltin struct{}
+
+func (definitionBuiltin) Spec() Spec {
+	return Spec{
+		Name: "fabric.definition",
+		Doc:  "Reads an item definition from a folder beside the plan (Fabric's Git folder layout: .platform plus parts), replacing environment-specific tokens.",
+		Params: []Param{
+			{Name: "path", Type: "string", Required: true, Doc: "Folder, relative to the plan file."},
+			{Name: "format", Type: "string", Doc: "Definition format, e.g. ipynb, TMDL, PBIR; default: the item type's default."},
+			{Name: "replace", Type: "dict", Doc: "Token -> string; every occurrence in every part is replaced."},
+		},
+	}
+}
+
+// definitionValue is what fabric.definition returns.
+type definitionValue struct {
+	path     string
+	format   string
+	parts    []fabric.Part // without .platform, sorted by path
+	platform []byte        // the .platform file, if any
+}
+
+func (definitionBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, error) {
+	rel := c.str("path")
+	dir, err := ev.resolvePath(filepath.Dir(c.pos.File), rel)
+	if err != nil {
+		return nil, fmt.Errorf("fabric.definition: %v", err)
+	}
+	st, err := os.Stat(dir)
+	if err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("fabric.definition: folder %s does not exist; create it beside the plan with the item's parts", dir)
+	}
+	var replace [][2][]byte
+	if d, ok := c.value("replace").(*starlark.Dict); ok {
+		for _, kv := range d.Items() {
+			k, ok1 := starlark.AsString(kv[0])
+			v, ok2 := starlark.AsString(kv[1])
+			if !ok1 || !ok2 {
+				return nil, fmt.Errorf("fabric.definition: replace must map strings to strings, got %s: %s", kv[0].Type(), kv[1].Type())
+			}
+			replace = append(replace, [2][]byte{[]byte(k), []byte(v)})
+		}
+	}
+	def := &definitionValue{path: dir, format: c.str("format")}
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		for _, r := range replace {
+			data = bytes.ReplaceAll(data, r[0], r[1])
+		}
+		name, _ := filepath.Rel(dir, p)
+		name = filepath.ToSlash(name)
+		if name == ".platform" {
+			def.platform = data
+			return nil
+		}
+		def.parts = append(def.parts, fabric.Part{Path: name, Payload: data})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("fabric.definition: reading %s: %v", dir, err)
+	}
+	if len(def.parts) == 0 {
+		return nil, fmt.Errorf("fabric.definition: folder %s holds no parts", dir)
+	}
+	sort.Slice(def.parts, func(i, j int) bool { return def.parts[i].Path < def.parts[j].Path })
+	return newHandle("definition", "", starlark.StringDict{"path": starlark.String(rel)}, def), nil
+}
+
+// requiredParts says which parts an item type cannot be created without; each inner slice is a
+// set of alternatives (any one satisfies it).
+var requiredParts = map[string][][]string{
+	"Report":        {{"definition.pbir"}, {"report.json", "definition/"}},
+	"SemanticModel": {{"definition.pbism"}, {"model.bim", "definition/"}},
+}
+
+// definitionRequired lists the item types Fabric will not create without a definition.
+var definitionRequired = map[string]bool{
+	"Report": true, "SemanticModel": true, "PaginatedReport": true, "MirroredDatabase": true, "MirroredCatalog": true,
+}
+
+// missingParts returns the required parts (or alternatives) a definition lacks.
+func (d *definitionValue) missingParts(itemType string) []string {
+	var missing []string
+	for _, alts := range requiredParts[itemType] {
+		found := false
+		for _, alt := range alts {
+			for _, p := range d.parts {
+				if p.Path == alt || (alt[len(alt)-1] == '/' && len(p.Path) > len(alt) && p.Path[:len(alt)] == alt) {
+					found = true
+				}
+			}
+		}
+		if !found {
+			missing = append(missing, strings.Join(alts, " or "))
+		}
+	}
+	return missing
+}
+
+func (d *definitionValue) toFabric() *fabric.Definition {
+	return &fabric.Definition{Format: d.format, Parts: d.parts}
+}

@@ -1,0 +1,367 @@
+package builtins
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"go.starlark.net/resolve"
+	"go.starlark.net/starlark"
+	"go.starlark.net/starlarkstruct"
+	"go.starlark.net/syntax"
+
+	"github.com/fabplan/fabplan/engine"
+)
+
+// FileOptions is the Starlark dialect of plans: sets and top-level if/for are allowed; while,
+// recursion and global reassignment are not, so plans stay declarative.
+var FileOptions = &syntax.FileOptions{Set: true, TopLevelControl: true}
+
+// EvalOptions configure one evaluation.
+type EvalOptions struct {
+	File string // the plan
+	Root string // load() and definitions may not escape it; default: the plan's directory
+	// Env names an environment: env/<Env>.json beside the plan supplies config values.
+	Env     string
+	EnvDir  string            // default "env" beside the plan
+	Vars    map[string]string // --var and FABPLAN_VAR_* overrides
+	Offline bool              // lint: lookups and secrets are stubbed
+	// Print receives print() output; nil drops it.
+	Print func(msg string)
+	// MaxSteps and Timeout bound evaluation; zero means the defaults.
+	MaxSteps uint64
+	Timeout  time.Duration
+}
+
+// builtin is one entry of the Starlark API.
+type builtin interface {
+	Spec() Spec
+	// Interpret turns a checked call into a value, recording resources in the graph.
+	Interpret(ev *evaluation, c *call) (starlark.Value, error)
+}
+
+// undoer is a builtin whose resources register undo operations.
+type undoer interface {
+	UndoOps() engine.UndoRegistry
+}
+
+// registry is the one list of builtins; everything else (globals, Catalog, undo ops) derives
+// from it.
+func registry() []builtin {
+	return []builtin{
+		workspaceBuiltin{}, capacityBuiltin{}, itemBuiltin{}, definitionBuiltin{},
+
+		principalBuiltin{kind: "user"}, principalBuiltin{kind: "group"}, principalBuiltin{kind: "service_principal"},
+	}
+}
+
+// UndoRegistry returns every undo operation the builtins define.
+func UndoRegistry() engine.UndoRegistry {
+	reg := engine.UndoRegistry{}
+	for _, b := range registry() {
+		u, ok := b.(undoer)
+		if !ok {
+			continue
+		}
+		for op, fn := range u.UndoOps() {
+			if _, dup := reg[op]; dup {
+				panic("builtins: undo op registered twice: " + op)
+			}
+			reg[op] = fn
+		}
+	}
+	return reg
+}
+
+// call is one checked builtin call.
+type call struct {
+	*args
+	pos engine.Pos
+}
+
+// evaluation is the state of one plan evaluation, carried on the Starlark thread.
+type evaluation struct {
+	opts  EvalOptions
+	root  string
+	entry string
+	graph *engine.Graph
+	diags engine.Diagnostics
+}
+
+const threadKey = "fabplan.evaluation"
+
+func evaluationOf(th *starlark.Thread) *evaluation {
+	ev, _ := th.Local(threadKey).(*evaluation)
+	return ev
+}
+
+// globals builds the predeclared names from the registry, refusing duplicates.
+func (ev *evaluation) globals() starlark.StringDict {
+	modules := map[string]starlark.StringDict{}
+	top := starlark.StringDict{"struct": starlark.NewBuiltin("struct", starlarkstruct.Make)}
+	for _, b := range registry() {
+		spec := b.Spec()
+		fn := ev.wrap(b)
+		mod, name, dotted := strings.Cut(spec.Name, ".")
+		if !dotted {
+			if _, dup := top[mod]; dup {
+				panic("builtins: registered twice: " + spec.Name)
+			}
+			top[mod] = fn
+			continue
+		}
+		if modules[mod] == nil {
+			modules[mod] = starlark.StringDict{}
+		}
+		if _, dup := modules[mod][name]; dup {
+			panic("builtins: registered twice: " + spec.Name)
+		}
+		modules[mod][name] = fn
+	}
+	for name, members := range modules {
+		top[name] = &starlarkstruct.Module{Name: name, Members: members}
+	}
+	return top
+}
+
+// wrap is the one path every builtin call goes through: argument checking against the Spec and
+// the call's position in the plan.
+func (ev *evaluation) wrap(b builtin) *starlark.Builtin {
+	spec := b.Spec()
+	return starlark.NewBuiltin(spec.Name, func(th *starlark.Thread, _ *starlark.Builtin, positional starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		a, err := spec.bind(positional, kwargs)
+		if err != nil {
+			return nil, err
+		}
+		return b.Interpret(ev, &call{args: a, pos: ev.position(th)})
+	})
+}
+
+// position is where a call appears: the outermost frame in the entry plan, so that a helper in a
+// loaded file is reported at the line of the plan that called it.
+func (ev *evaluation) position(th *starlark.Thread) engine.Pos {
+	for _, fr := range th.CallStack() {
+		if fr.Pos.Filename() == ev.entry {
+			return toPos(fr.Pos)
+		}
+	}
+	return toPos(th.CallFrame(1).Pos)
+}
+
+func toPos(p syntax.Position) engine.Pos {
+	return engine.Pos{File: p.Filename(), Line: int(p.Line), Col: int(p.Col)}
+}
+
+func (ev *evaluation) add(r engine.Resource) {
+	if d := ev.graph.Add(r); d != nil {
+		ev.diags = append(ev.diags, *d)
+	}
+}
+
+// Evaluate runs a plan and returns the graph of resources it declares. It calls no API. Problems
+// in the plan come back as engine.Diagnostics, each naming its file:line:col.
+func Evaluate(opts EvalOptions) (*engine.Graph, error) {
+	src, err := os.ReadFile(opts.File)
+	if err != nil {
+		msg := fmt.Sprintf("cannot read the plan: %v", errors.Unwrap(err))
+		if errors.Is(err, fs.ErrNotExist) {
+			msg = "plan file does not exist; check the path"
+		}
+		return nil, engine.Diagnostics{{Pos: engine.Pos{File: opts.File}, Message: msg}}
+	}
+	root := opts.Root
+	if root == "" {
+		root = filepath.Dir(opts.File)
+	}
+	ev := &evaluation{opts: opts, root: root, entry: opts.File, graph: engine.NewGraph()}
+	ev.graph.Files = []string{opts.File}
+	predeclared := ev.globals()
+
+	loader := newLoader(ev, predeclared)
+	th := loader.thread(opts.File)
+	timeout := opts.Timeout
+	if timeout == 0 {
+		timeout = 30 * time.Second
+	}
+	timer := time.AfterFunc(timeout, func() {
+		loader.cancel(fmt.Sprintf("evaluation took longer than %s; plans must be quick to evaluate", timeout))
+	})
+	defer timer.Stop()
+
+	_, err = starlark.ExecFileOptions(FileOptions, th, opts.File, src, predeclared)
+	if err != nil {
+		return nil, toDiagnostics(err, opts.File)
+	}
+	ev.graph.Files = append(ev.graph.Files, loader.files()...)
+	if len(ev.diags) > 0 {
+		ev.diags.Sort()
+		return nil, ev.diags
+	}
+	if ds := ev.graph.Validate(); len(ds) > 0 {
+		return nil, ds
+	}
+	return ev.graph, nil
+}
+
+// toDiagnostics turns a Starlark error into positioned diagnostics.
+func toDiagnostics(err error, file string) error {
+	var ds engine.Diagnostics
+	var synErr syntax.Error
+	var resErrs resolve.ErrorList
+	var evalErr *starlark.EvalError
+	var loadErr *loadError
+	switch {
+	case errors.As(err, &loadErr):
+		return loadErr.diag
+	case errors.As(err, &synErr):
+		ds = append(ds, engine.Diagnostic{Pos: toPos(synErr.Pos), Message: "syntax error: " + synErr.Msg})
+	case errors.As(err, &resErrs):
+		for _, e := range resErrs {
+			ds = append(ds, engine.Diagnostic{Pos: toPos(e.Pos), Message: e.Msg})
+		}
+	case errors.As(err, &evalErr):
+		if errors.As(evalErr.Unwrap(), &loadErr) {
+			return loadErr.diag
+		}
+		pos := engine.Pos{File: file}
+		for i := len(evalErr.CallStack) - 1; i >= 0; i-- {
+			if fr := evalErr.CallStack[i]; fr.Pos.Filename() != "<builtin>" && fr.Pos.IsValid() {
+				pos = toPos(fr.Pos)
+				break
+			}
+		}
+		msg := evalErr.Msg
+		if len(evalErr.CallStack) > 2 {
+			msg += "\n" + strings.TrimRight(evalErr.CallStack.String(), "\n")
+		}
+		ds = append(ds, engine.Diagnostic{Pos: pos, Message: msg})
+	default:
+		return err
+	}
+	ds.Sort()
+	return ds
+}
+
+// loader implements load(): paths relative to the loading file, never outside the plan root,
+// each module evaluated once, cycles reported.
+type loader struct {
+	mu          sync.Mutex
+	threads     []*starlark.Thread
+	ev          *evaluation
+	predeclared starlark.StringDict
+	cache       map[string]*loadEntry
+}
+
+type loadEntry struct {
+	globals starlark.StringDict
+	err     error
+	loading bool
+}
+
+type loadError struct{ diag engine.Diagnostics }
+
+func (e *loadError) Error() string { return e.diag.Error() }
+
+func newLoader(ev *evaluation, predeclared starlark.StringDict) *loader {
+	return &loader{ev: ev, predeclared: predeclared, cache: map[string]*loadEntry{}}
+}
+
+func (l *loader) thread(name string) *starlark.Thread {
+	th := &starlark.Thread{Name: name, Load: l.load}
+	l.mu.Lock()
+	l.threads = append(l.threads, th)
+	l.mu.Unlock()
+	th.SetLocal(threadKey, l.ev)
+	steps := l.ev.opts.MaxSteps
+	if steps == 0 {
+		steps = 50_000_000
+	}
+	th.SetMaxExecutionSteps(steps)
+	th.Print = func(_ *starlark.Thread, msg string) {
+		if l.ev.opts.Print != nil {
+			l.ev.opts.Print(msg)
+		}
+	}
+	return th
+}
+
+// cancel stops every thread of the evaluation.
+func (l *loader) cancel(reason string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, th := range l.threads {
+		th.Cancel(reason)
+	}
+}
+
+func (l *loader) files() []string {
+	var out []string
+	for f := range l.cache {
+		out = append(out, f)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (l *loader) load(th *starlark.Thread, module string) (starlark.StringDict, error) {
+	from := th.CallFrame(0).Pos
+	path, err := l.ev.resolvePath(filepath.Dir(from.Filename()), module)
+	if err != nil {
+		return nil, &loadError{engine.Diagnostics{{Pos: toPos(from), Message: "load: " + err.Error()}}}
+	}
+	if e, ok := l.cache[path]; ok {
+		if e.loading {
+			return nil, &loadError{engine.Diagnostics{{Pos: toPos(from), Message: fmt.Sprintf("load: cycle: %s loads itself through %s", path, from.Filename())}}}
+		}
+		return e.globals, e.err
+	}
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &loadError{engine.Diagnostics{{Pos: toPos(from), Message: fmt.Sprintf("load: cannot read %s: %v", module, errors.Unwrap(err))}}}
+	}
+	e := &loadEntry{loading: true}
+	l.cache[path] = e
+	globals, err := starlark.ExecFileOptions(FileOptions, l.thread(path), path, src, l.predeclared)
+	e.loading = false
+	if err != nil {
+		var le *loadError
+		if errors.As(err, &le) {
+			e.err = le
+		} else {
+			ds, ok := toDiagnostics(err, path).(engine.Diagnostics)
+			if !ok {
+				ds = engine.Diagnostics{{Pos: engine.Pos{File: path}, Message: err.Error()}}
+			}
+			e.err = &loadError{ds}
+		}
+		return nil, e.err
+	}
+	e.globals = globals
+	return globals, nil
+}
+
+// resolvePath resolves a plan-relative path and refuses one that leaves the plan root.
+func (ev *evaluation) resolvePath(dir, rel string) (string, error) {
+	if filepath.IsAbs(rel) {
+		return "", fmt.Errorf("%s: use a path relative to the plan", rel)
+	}
+	p := filepath.Join(dir, rel)
+	absRoot, err := filepath.Abs(ev.root)
+	if err != nil {
+		return "", err
+	}
+	absP, err := filepath.Abs(p)
+	if err != nil {
+		return "", err
+	}
+	if r, err := filepath.Rel(absRoot, absP); err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
+		return "", fmt.Errorf("%s is outside the plan root %s", rel, ev.root)
+	}
+	return p, nil
+}

@@ -1,0 +1,363 @@
+package builtins
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"go.starlark.net/starlark"
+
+	"github.com/fabplan/fabplan/engine"
+	"github.com/fabplan/fabplan/fabric"
+)
+
+// fabric.item
+
+// ItemTypes are the item types Fabric's API accepts (the spec's ItemType enum).
+var ItemTypes = []string{
+	"AnomalyDetector", "ApacheAirflowJob", "AppBackend", "AzureDatabricksStorage", "CopyJob", "CosmosDBDatabase",
+	"Dashboard", "DataAgent", "DataBuildToolJob", "DataPipeline", "Dataflow", "Datamart", "DigitalTwinBuilder",
+	"DigitalTwinBuilderFlow", "Environment", "EventSchemaSet", "Eventhouse", "Eventstream", "GraphModel",
+	"GraphQLApi", "GraphQuerySet", "KQLDashboard", "KQLDatabase", "KQLQueryset", "Lakehouse", "MLExperiment",
+	"MLModel", "Map", "MirroredAzureDatabricksCatalog", "MirroredCatalog", "MirroredDatabase", "MirroredWarehouse",
+	"MountedDataFactory", "Notebook", "Ontology", "OperationsAgent", "OrgApp", "OrgAppAudience", "PaginatedReport",
+	"Plan", "Reflex", "Report", "SQLDatabase", "SQLEndpoint", "SemanticModel", "SnowflakeDatabase",
+	"SparkJobDefinition", "UserDataFunction", "VariableLibrary", "Warehouse", "WarehouseSnapshot",
+}
+
+// DataBearing item types hold data: fabplan never deletes or replaces one without allow_destroy=True.
+var DataBearing = map[string]bool{
+	"Lakehouse": true, "Warehouse": true, "Eventhouse": true, "KQLDatabase": true, "SQLDatabase": true,
+}
+
+type itemBuiltin struct{}
+
+func (itemBuiltin) Spec() Spec {
+	return Spec{
+		Name: "fabric.item",
+		Doc:  "An item of any type in a workspace, identified by (workspace, type, name).",
+		Params: []Param{
+			{Name: "workspace", Type: "workspace", Required: true, Doc: "The workspace, from fabric.workspace(...)."},
+			{Name: "type", Type: "string", Required: true, Enum: ItemTypes, Doc: "Fabric item type."},
+			{Name: "name", Type: "string", Required: true, Doc: "Display name; unique per workspace and type."},
+			{Name: "description", Type: "string", Doc: "Description (at most 256 characters)."},
+			{Name: "folder", Type: "folder", Doc: "Folder, from fabric.folder(...); default: the workspace root."},
+			{Name: "definition", Type: "definition", Doc: "Parts, from fabric.definition(...)."},
+			{Name: "depends_on", Type: "list[item]", Doc: "Items that must be deployed first."},
+			{Name: "allow_destroy", Type: "bool", Doc: "Allow deleting or replacing a data-bearing item (Lakehouse, Warehouse, ...)."},
+		},
+	}
+}
+
+func (itemBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, error) {
+	ws := c.handle("workspace")
+	typ, name := c.str("type"), c.str("name")
+	if name == "" {
+		return nil, fmt.Errorf("fabric.item: name must not be empty")
+	}
+	r := &itemResource{
+		addr:         ws.addr.Join(engine.Segment("item", typ, name)),
+		pos:          c.pos,
+		workspace:    ws.addr,
+		typ:          typ,
+		name:         name,
+		description:  c.str("description"),
+		allowDestroy: c.boolean("allow_destroy"),
+	}
+	if f := c.handle("folder"); f != nil {
+		r.folder = f.addr
+	}
+	if d := c.handle("definition"); d != nil {
+		r.definition = d.data.(*definitionValue)
+	}
+	if l := c.value("depends_on"); l != nil {
+		it := l.(starlark.Iterable).Iterate()
+		var x starlark.Value
+		for it.Next(&x) {
+			r.dependsOn = append(r.dependsOn, x.(*Handle).addr)
+		}
+		it.Done()
+	}
+	ev.add(r)
+	return newHandle("item", r.addr, starlark.StringDict{
+		"name": starlark.String(name), "type": starlark.String(typ), "workspace": ws,
+	}, r), nil
+}
+
+type itemResource struct {
+	addr         engine.Addr
+	pos          engine.Pos
+	workspace    engine.Addr
+	folder       engine.Addr
+	typ, name    string
+	description  string
+	definition   *definitionValue
+	dependsOn    []engine.Addr
+	allowDestroy bool
+}
+
+var _ engine.Resource = (*itemResource)(nil)
+
+func (r *itemResource) Addr() engine.Addr { return r.addr }
+func (r *itemResource) Kind() string      { return "item" }
+func (r *itemResource) Pos() engine.Pos   { return r.pos }
+func (r *itemResource) Deps() []engine.Addr {
+	deps := []engine.Addr{r.workspace}
+	if r.folder != "" {
+		deps = append(deps, r.folder)
+	}
+	return append(deps, r.dependsOn...)
+}
+
+func (r *itemResource) Validate(g *engine.Graph) []engine.Diagnostic {
+	var ds []engine.Diagnostic
+	if len(r.description) > 256 {
+		ds = append(ds, engine.Diagnostic{Pos: r.pos, Message: fmt.Sprintf("%s: description is longer than 256 characters", r.addr)})
+	}
+	if r.definition == nil && definitionRequired[r.typ] {
+		ds = append(ds, engine.Diagnostic{Pos: r.pos, Message: fmt.Sprintf("%s: a %s cannot be created without a definition; pass definition=fabric.definition(...)", r.addr, r.typ)})
+	}
+	if r.definition != nil {
+		if missing := r.definition.missingParts(r.typ); len(missing) > 0 {
+			ds = append(ds, engine.Diagnostic{Pos: r.pos, Message: fmt.Sprintf("%s: definition %s lacks required parts: %s", r.addr, r.definition.path, strings.Join(missing, "; "))})
+		}
+	}
+	if r.folder != "" {
+		if f, ok := g.Get(r.folder); ok && f.Addr().Root() != r.workspace {
+			ds = append(ds, engine.Diagnostic{Pos: r.pos, Related: f.Pos(), Message: fmt.Sprintf("%s: folder %s is in another workspace", r.addr, r.folder)})
+		}
+	}
+	return ds
+}
+
+// itemLive is the pre-image of an item: what undo restores.
+type itemLive struct {
+	Item       fabric.Item
+	Definition *fabric.Definition
+}
+
+func itemsMemoKey(wsID string) string { return "items:" + wsID }
+
+func (r *itemResource) Refresh(ctx context.Context, rt *engine.Runtime) (engine.Live, error) {
+	wsID := rt.ID(r.workspace)
+	if wsID == "" {
+		return engine.Live{}, nil
+	}
+	v, err := rt.Memo(itemsMemoKey(wsID), func() (any, error) { return rt.Client.ListItems(ctx, wsID, "") })
+	if err != nil {
+		return engine.Live{}, err
+	}
+	for _, it := range v.([]fabric.Item) {
+		if it.Type != r.typ || it.DisplayName != r.name {
+			continue
+		}
+		live := itemLive{Item: it}
+		attrs := map[string]string{"name": it.DisplayName, "description": it.Description, "folder_id": it.FolderID}
+		// Only items whose definition the plan manages cost a getDefinition.
+		if r.definition != nil {
+			def, err := rt.Client.GetItemDefinition(ctx, wsID, it.ID, r.definition.format)
+			if err != nil {
+				return engine.Live{}, err
+			}
+			live.Definition = &def
+			attrs["definition"] = definitionDigest(def.Parts)
+		}
+		return engine.Live{Exists: true, ID: it.ID, Attrs: attrs, Data: live}, nil
+	}
+	return engine.Live{}, nil
+}
+
+// definitionDigest summarizes a definition's parts, .platform excluded (Fabric manages it).
+func definitionDigest(parts []fabric.Part) string {
+	h := sha256.New()
+	for _, p := range sortedParts(parts) {
+		if p.Path == ".platform" {
+			continue
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", p.Path, len(p.Payload))
+		h.Write(normalizePayload(p.Path, p.Payload))
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))[:12]
+}
+
+// normalizePayload canonicalizes JSON parts so that key order and whitespace are not changes.
+func normalizePayload(path string, b []byte) []byte {
+	if !strings.HasSuffix(path, ".json") && !strings.HasSuffix(path, ".ipynb") && !strings.HasSuffix(path, ".pbir") && !strings.HasSuffix(path, ".pbism") {
+		return bytes.ReplaceAll(b, []byte("\r\n"), []byte("\n"))
+	}
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return b
+	}
+	out, err := json.Marshal(v)
+	if err != nil {
+		return b
+	}
+	return out
+}
+
+func sortedParts(parts []fabric.Part) []fabric.Part {
+	out := append([]fabric.Part(nil), parts...)
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j].Path < out[j-1].Path; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}
+
+func (r *itemResource) wantFolder(rt *engine.Runtime) (string, bool) {
+	if r.folder == "" {
+		return "", true
+	}
+	id := rt.ID(r.folder)
+	return id, id != ""
+}
+
+func (r *itemResource) Diff(live engine.Live, rt *engine.Runtime) engine.Change {
+	folderID, folderKnown := r.wantFolder(rt)
+	if !live.Exists {
+		ch := engine.Change{Action: engine.Create, Attrs: []engine.AttrChange{
+			{Name: "type", New: r.typ},
+			{Name: "name", New: r.name},
+			{Name: "description", New: r.description},
+			{Name: "id", Unknown: true},
+		}}
+		if r.folder != "" {
+			ch.Attrs = append(ch.Attrs, engine.AttrChange{Name: "folder_id", New: folderID, Unknown: !folderKnown})
+		}
+		if r.definition != nil {
+			ch.Attrs = append(ch.Attrs, engine.AttrChange{Name: "definition", New: definitionDigest(r.definition.parts)})
+		}
+		return ch
+	}
+	ch := engine.Change{Action: engine.NoOp, Attrs: []engine.AttrChange{
+		{Name: "type", Old: r.typ, New: r.typ},
+		{Name: "name", Old: r.name, New: r.name},
+		{Name: "description", Old: live.Attrs["description"], New: r.description},
+		{Name: "folder_id", Old: live.Attrs["folder_id"], New: folderID, Unknown: !folderKnown},
+	}}
+	if r.definition != nil {
+		ch.Attrs = append(ch.Attrs, engine.AttrChange{Name: "definition", Old: live.Attrs["definition"], New: definitionDigest(r.definition.parts)})
+	}
+	for _, a := range ch.Attrs {
+		if a.Changed() {
+			ch.Action = engine.Update
+		}
+	}
+	return ch
+}
+
+// itemUndo is the argument of the item undo operations.
+type itemUndo struct {
+	WorkspaceID string             `json:"workspace_id"`
+	ID          string             `json:"id,omitempty"`
+	Type        string             `json:"type,omitempty"`
+	Name        string             `json:"name,omitempty"`
+	Description string             `json:"description"`
+	FolderID    string             `json:"folder_id"`
+	Definition  *fabric.Definition `json:"definition,omitempty"`
+}
+
+func (r *itemResource) Apply(ctx context.Context, rt *engine.Runtime, ch *engine.Change, intent func(engine.Undo) error) (engine.Applied, error) {
+	wsID := rt.ID(r.workspace)
+	folderID, _ := r.wantFolder(rt)
+	defer rt.Forget(itemsMemoKey(wsID))
+	switch ch.Action {
+	case engine.Create:
+		if err := intent(engine.NewUndo("item.delete", itemUndo{WorkspaceID: wsID, Type: r.typ, Name: r.name})); err != nil {
+			return engine.Applied{}, err
+		}
+		req := fabric.ItemCreate{Type: r.typ, DisplayName: r.name, Description: r.description, FolderID: folderID}
+		if r.definition != nil {
+			req.Definition = r.definition.toFabric()
+		}
+		it, err := rt.Client.CreateItem(ctx, wsID, req)
+		if err != nil {
+			return engine.Applied{}, err
+		}
+		return engine.Applied{ID: it.ID, Undo: engine.NewUndo("item.delete", itemUndo{WorkspaceID: wsID, ID: it.ID, Type: r.typ, Name: r.name})}, nil
+	case engine.Update:
+		before := ch.Live.Data.(itemLive)
+		undo := engine.NewUndo("item.restore", itemUndo{
+			WorkspaceID: wsID, ID: before.Item.ID, Description: before.Item.Description,
+			FolderID: before.Item.FolderID, Definition: before.Definition,
+		})
+		if err := intent(undo); err != nil {
+			return engine.Applied{}, err
+		}
+		if before.Item.Description != r.description {
+			desc := r.description
+			if _, err := rt.Client.UpdateItem(ctx, wsID, before.Item.ID, fabric.ItemUpdate{Description: &desc}); err != nil {
+				return engine.Applied{}, err
+			}
+		}
+		if r.folder != "" && before.Item.FolderID != folderID {
+			if err := rt.Client.MoveItem(ctx, wsID, before.Item.ID, folderID); err != nil {
+				return engine.Applied{}, err
+			}
+		}
+		if r.definition != nil && (before.Definition == nil || definitionDigest(before.Definition.Parts) != definitionDigest(r.definition.parts)) {
+			if err := rt.Client.UpdateItemDefinition(ctx, wsID, before.Item.ID, *r.definition.toFabric(), false); err != nil {
+				return engine.Applied{}, err
+			}
+		}
+		return engine.Applied{ID: before.Item.ID, Undo: undo}, nil
+	}
+	return engine.Applied{}, fmt.Errorf("item: cannot %s", ch.Action)
+}
+
+func (itemBuiltin) UndoOps() engine.UndoRegistry {
+	return engine.UndoRegistry{
+		"item.delete": func(ctx context.Context, rt *engine.Runtime, raw json.RawMessage) error {
+			var u itemUndo
+			if err := json.Unmarshal(raw, &u); err != nil {
+				return err
+			}
+			id := u.ID
+			if id == "" { // the create may or may not have happened: look it up by natural key
+				items, err := rt.Client.ListItems(ctx, u.WorkspaceID, u.Type)
+				if err != nil {
+					return ignoreNotFound(err)
+				}
+				for _, it := range items {
+					if it.Type == u.Type && it.DisplayName == u.Name {
+						id = it.ID
+					}
+				}
+				if id == "" {
+					return nil
+				}
+			}
+			return ignoreNotFound(rt.Client.DeleteItem(ctx, u.WorkspaceID, id))
+		},
+		"item.restore": func(ctx context.Context, rt *engine.Runtime, raw json.RawMessage) error {
+			var u itemUndo
+			if err := json.Unmarshal(raw, &u); err != nil {
+				return err
+			}
+			it, err := rt.Client.GetItem(ctx, u.WorkspaceID, u.ID)
+			if err != nil {
+				return err
+			}
+			if it.Description != u.Description {
+				if _, err := rt.Client.UpdateItem(ctx, u.WorkspaceID, u.ID, fabric.ItemUpdate{Description: &u.Description}); err != nil {
+					return err
+				}
+			}
+			if it.FolderID != u.FolderID {
+				if err := rt.Client.MoveItem(ctx, u.WorkspaceID, u.ID, u.FolderID); err != nil {
+					return err
+				}
+			}
+			if u.Definition != nil {
+				return rt.Client.UpdateItemDefinition(ctx, u.WorkspaceID, u.ID, *u.Definition, false)
+			}
+			return nil
+		},
+	}
+}

@@ -1,0 +1,162 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/fabplan/fabplan/engine/journal"
+)
+
+// Observer is told what the executor does; cmd/fabplan renders it. Calls may come from several
+// goroutines at once.
+type Observer interface {
+	ChangeStarted(c *Change)
+	ChangeDone(c *Change, took time.Duration)
+	ChangeFailed(c *Change, err error)
+	UndoDone(step Addr, op string)
+	UndoFailed(step Addr, op string, err error)
+}
+
+// NopObserver ignores everything.
+type NopObserver struct{}
+
+func (NopObserver) ChangeStarted(*Change)             {}
+func (NopObserver) ChangeDone(*Change, time.Duration) {}
+func (NopObserver) ChangeFailed(*Change, error)       {}
+func (NopObserver) UndoDone(Addr, string)             {}
+func (NopObserver) UndoFailed(Addr, string, error)    {}
+
+var _ Observer = NopObserver{}
+
+// StepError is a change that failed. It names the step, where the plan declared it and, through
+// Err, Fabric's errorCode and requestId.
+type StepError struct {
+	Addr   Addr
+	Pos    Pos
+	Action Action
+	Err    error
+}
+
+func (e *StepError) Error() string {
+	return fmt.Sprintf("%s: %s %s failed: %v", e.Pos, e.Action, e.Addr, e.Err)
+}
+
+func (e *StepError) Unwrap() error { return e.Err }
+
+// ApplyOptions configure one apply.
+type ApplyOptions struct {
+	Parallelism int
+	Journal     *journal.Journal
+	Observer    Observer
+	// NoRollback leaves a failed run's changes in place (they stay in the journal for a later
+	// `fabplan rollback`).
+	NoRollback bool
+	Undo       UndoRegistry
+}
+
+// ApplyError is a failed apply: the step errors and, unless rollback was off, its outcome.
+type ApplyError struct {
+	Steps      []error
+	Rollback   *RollbackResult // nil when rollback was off
+	RolledBack bool
+}
+
+func (e *ApplyError) Error() string {
+	msg := errors.Join(e.Steps...).Error()
+	switch {
+	case e.Rollback == nil:
+		msg += "\nrollback is off: the changes made so far stand; undo them with `fabplan rollback`"
+	case e.Rollback.OK():
+		msg += fmt.Sprintf("\nrolled back %d change(s); live state is as before the run", e.Rollback.Undone)
+	default:
+		msg += "\n" + e.Rollback.Error()
+	}
+	return msg
+}
+
+func (e *ApplyError) Unwrap() []error { return e.Steps }
+
+// Apply carries out a plan. Each mutating change is journalled (intent before the call, done
+// after) and its dependents wait for it. On failure no new change starts, the ones in flight
+// finish, and everything done is rolled back in reverse order of completion.
+func Apply(ctx context.Context, g *Graph, p *Plan, rt *Runtime, opts ApplyOptions) error {
+	obs := opts.Observer
+	if obs == nil {
+		obs = NopObserver{}
+	}
+	j := opts.Journal
+	byAddr := make(map[Addr]*Change, len(p.Changes))
+	order := make([]Resource, 0, len(p.Changes))
+	for i := range p.Changes {
+		c := &p.Changes[i]
+		r, ok := g.Get(c.Addr)
+		if !ok {
+			return fmt.Errorf("engine: plan names %s, which the graph does not hold", c.Addr)
+		}
+		byAddr[c.Addr] = c
+		order = append(order, r)
+	}
+
+	var mu sync.Mutex
+	errs := walk(ctx, order, opts.Parallelism, func(ctx context.Context, r Resource) error {
+		c := byAddr[r.Addr()]
+		if !c.Action.Mutates() {
+			if c.ID != "" {
+				rt.SetID(c.Addr, c.ID)
+			}
+			return nil
+		}
+		obs.ChangeStarted(c)
+		start := time.Now()
+		intentWritten := false
+		intent := func(u Undo) error {
+			intentWritten = true
+			return j.Append(journal.Record{Type: journal.Intent, Step: string(c.Addr), Action: c.Action.String(), Pos: c.Pos.String(), ID: c.ID, Undo: &u})
+		}
+		applied, err := r.Apply(ctx, rt, c, intent)
+		if err == nil && !intentWritten {
+			err = fmt.Errorf("engine: %s applied without journalling its intent", c.Addr)
+		}
+		if err != nil {
+			if intentWritten {
+				if jerr := j.Append(journal.Record{Type: journal.Failed, Step: string(c.Addr), Action: c.Action.String(), Pos: c.Pos.String(), Error: err.Error()}); jerr != nil {
+					err = errors.Join(err, jerr)
+				}
+			}
+			serr := &StepError{Addr: c.Addr, Pos: c.Pos, Action: c.Action, Err: err}
+			obs.ChangeFailed(c, serr)
+			return serr
+		}
+		mu.Lock()
+		if applied.ID != "" {
+			c.ID = applied.ID
+		}
+		mu.Unlock()
+		rt.SetID(c.Addr, c.ID)
+		undo := applied.Undo
+		if err := j.Append(journal.Record{Type: journal.Done, Step: string(c.Addr), Action: c.Action.String(), Pos: c.Pos.String(), ID: c.ID, Undo: &undo}); err != nil {
+			return &StepError{Addr: c.Addr, Pos: c.Pos, Action: c.Action, Err: err}
+		}
+		obs.ChangeDone(c, time.Since(start))
+		return nil
+	})
+	if len(errs) == 0 {
+		return j.Append(journal.Record{Type: journal.Commit})
+	}
+	ae := &ApplyError{Steps: errs}
+	if opts.NoRollback {
+		return ae
+	}
+	recs, err := j.Records()
+	if err != nil {
+		ae.Steps = append(ae.Steps, err)
+		return ae
+	}
+	// Roll back under a context of its own: a cancelled run must still be undone.
+	res := Rollback(context.WithoutCancel(ctx), recs, j, rt, opts.Undo, obs)
+	ae.Rollback = res
+	return ae
+}

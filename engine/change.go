@@ -1,0 +1,100 @@
+package engine
+
+import "encoding/json"
+
+// Action is what a change does. The symbols are what users see.
+type Action int
+
+const (
+	NoOp    Action = iota // live state already matches the plan
+	Read                  // a lookup (capacity, principal) resolved against live state
+	Create                // +
+	Update                // ~ in place
+	Replace               // -/+
+	Delete                // -
+)
+
+var actionNames = [...]string{"no-op", "read", "create", "update", "replace", "delete"}
+var actionSymbols = [...]string{" ", "<=", "+", "~", "-/+", "-"}
+
+func (a Action) String() string { return actionNames[a] }
+
+// Symbol is the prefix shown in plans: + ~ -/+ - <=.
+func (a Action) Symbol() string { return actionSymbols[a] }
+
+// Mutates reports whether applying the action changes anything in Fabric.
+func (a Action) Mutates() bool { return a >= Create }
+
+// MarshalText writes the action's name; JSON plans carry names, never numbers.
+func (a Action) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
+
+// UnmarshalText reads an action name.
+func (a *Action) UnmarshalText(b []byte) error {
+	for i, n := range actionNames {
+		if n == string(b) {
+			*a = Action(i)
+			return nil
+		}
+	}
+	return &json.UnsupportedValueError{Str: string(b)}
+}
+
+// AttrChange is one attribute of a change.
+type AttrChange struct {
+	Name string `json:"name"`
+	Old  string `json:"old,omitempty"`
+	New  string `json:"new,omitempty"`
+	// Unknown means the new value is known only after apply (an id).
+	Unknown bool `json:"unknown,omitempty"`
+	// Sensitive values are never shown.
+	Sensitive bool `json:"sensitive,omitempty"`
+}
+
+// Changed reports whether the attribute differs.
+func (c AttrChange) Changed() bool { return c.Old != c.New || c.Unknown }
+
+// Change is what the plan will do to one resource.
+type Change struct {
+	Addr   Addr         `json:"address"`
+	Kind   string       `json:"kind"`
+	Action Action       `json:"action"`
+	Pos    Pos          `json:"pos"`
+	ID     string       `json:"id,omitempty"` // live id when the object exists
+	Attrs  []AttrChange `json:"attributes,omitempty"`
+	Reason string       `json:"reason,omitempty"` // why a replace or delete is needed
+	Deps   []Addr       `json:"depends_on,omitempty"`
+	// Live is the refreshed state the change was computed from; Apply uses its pre-image.
+	Live Live `json:"-"`
+}
+
+// Plan is the list of changes a run will make, in dependency order.
+type Plan struct {
+	Changes []Change
+}
+
+// Counts returns how many changes of each mutating kind the plan holds.
+func (p *Plan) Counts() (add, change, replace, destroy int) {
+	for _, c := range p.Changes {
+		switch c.Action {
+		case Create:
+			add++
+		case Update:
+			change++
+		case Replace:
+			replace++
+		case Delete:
+			destroy++
+		}
+	}
+	return
+}
+
+// HasChanges reports whether applying the plan would change anything.
+func (p *Plan) HasChanges() bool {
+	for _, c := range p.Changes {
+		if c.Action.Mutates() {
+			return true
+		}
+	}
+	return false
+}

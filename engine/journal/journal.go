@@ -1,0 +1,268 @@
+// Package journal is fabplan's durable transaction log: one append-only JSON-lines file per run
+// under <state dir>/runs/<run-id>/journal.jsonl.
+//
+// A record is written and fsync'd before the call it describes (intent) and after it (done), so
+// that a run that crashed between the two can still be rolled back: the intent carries an undo
+// that is safe whether or not the call took effect. The journal never holds a secret value: the
+// records hold ids, names and pre-images of definitions, never credentials.
+package journal
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Type is the kind of a journal record.
+type Type string
+
+const (
+	Begin      Type = "begin"       // a run started
+	Intent     Type = "intent"      // a change is about to be made
+	Done       Type = "done"        // the change was made; carries the undo
+	Failed     Type = "failed"      // the change failed (the call may still have taken effect)
+	Undone     Type = "undone"      // a change was reversed
+	UndoFailed Type = "undo_failed" // a change could not be reversed
+	Commit     Type = "commit"      // the run finished and its changes stand
+	RolledBack Type = "rolled_back" // every change of the run was reversed
+	Abandoned  Type = "abandoned"   // a rollback finished with changes it could not reverse
+)
+
+// Undo describes how to reverse one change; Op names a function registered by the builtins.
+type Undo struct {
+	Op   string          `json:"op"`
+	Args json.RawMessage `json:"args,omitempty"`
+	// Irreversible marks a change that cannot be undone; rollback reports it.
+	Irreversible bool `json:"irreversible,omitempty"`
+}
+
+// IsZero reports whether there is nothing to undo.
+func (u Undo) IsZero() bool { return u.Op == "" && !u.Irreversible }
+
+// Record is one line of the journal.
+type Record struct {
+	Seq    int       `json:"seq"`
+	Time   time.Time `json:"time"`
+	Type   Type      `json:"type"`
+	Step   string    `json:"step,omitempty"`   // resource address
+	Action string    `json:"action,omitempty"` // create, update, delete, ...
+	Pos    string    `json:"pos,omitempty"`    // plan file:line:col
+	ID     string    `json:"id,omitempty"`     // live id once known
+	Undo   *Undo     `json:"undo,omitempty"`
+	Error  string    `json:"error,omitempty"`
+	// Begin records only.
+	Plan    string `json:"plan,omitempty"`
+	Version string `json:"version,omitempty"`
+}
+
+// FileName is the journal's name inside a run directory.
+const FileName = "journal.jsonl"
+
+// Journal appends records to one run's file. It is safe for concurrent use.
+type Journal struct {
+	mu   sync.Mutex
+	f    *os.File
+	seq  int
+	run  string
+	path string
+	now  func() time.Time
+}
+
+// RunsDir is where runs live inside a state directory.
+func RunsDir(stateDir string) string { return filepath.Join(stateDir, "runs") }
+
+// Create starts the journal of a new run and writes its begin record.
+func Create(stateDir, runID, plan, version string) (*Journal, error) {
+	dir := filepath.Join(RunsDir(stateDir), runID)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("journal: create run directory: %w", err)
+	}
+	path := filepath.Join(dir, FileName)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	j := &Journal{f: f, run: runID, path: path, now: time.Now}
+	if err := j.Append(Record{Type: Begin, Plan: plan, Version: version}); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return j, nil
+}
+
+// Reopen appends to an existing run's journal (to record a later rollback).
+func Reopen(stateDir, runID string) (*Journal, []Record, error) {
+	recs, err := Read(stateDir, runID)
+	if err != nil {
+		return nil, nil, err
+	}
+	path := filepath.Join(RunsDir(stateDir), runID, FileName)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, nil, fmt.Errorf("journal: %w", err)
+	}
+	seq := 0
+	if len(recs) > 0 {
+		seq = recs[len(recs)-1].Seq
+	}
+	return &Journal{f: f, seq: seq, run: runID, path: path, now: time.Now}, recs, nil
+}
+
+// RunID is the run this journal belongs to.
+func (j *Journal) RunID() string { return j.run }
+
+// Path is the journal file.
+func (j *Journal) Path() string { return j.path }
+
+// Append writes one record and syncs it to disk before returning.
+func (j *Journal) Append(r Record) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.seq++
+	r.Seq = j.seq
+	r.Time = j.now().UTC()
+	b, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("journal: encode: %w", err)
+	}
+	if _, err := j.f.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("journal: write %s: %w", j.path, err)
+	}
+	if err := j.f.Sync(); err != nil {
+		return fmt.Errorf("journal: sync %s: %w", j.path, err)
+	}
+	return nil
+}
+
+// Close closes the file.
+func (j *Journal) Close() error { return j.f.Close() }
+
+// Records reads back everything this journal holds.
+func (j *Journal) Records() ([]Record, error) { return readFile(j.path, j.run) }
+
+// Read returns every record of a run, in order. A torn last line (a crash mid-write) is ignored.
+func Read(stateDir, runID string) ([]Record, error) {
+	return readFile(filepath.Join(RunsDir(stateDir), runID, FileName), runID)
+}
+
+func readFile(path, runID string) ([]Record, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("no run %q: %s does not exist (fabplan runs lists the runs)", runID, path)
+		}
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	defer f.Close()
+	var recs []Record
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<30)
+	for sc.Scan() {
+		var r Record
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			break
+		}
+		recs = append(recs, r)
+	}
+	return recs, sc.Err()
+}
+
+// State summarizes a run from its records.
+type State string
+
+const (
+	StateRunning    State = "incomplete"  // no terminal record: running, or crashed
+	StateCommitted  State = "committed"   // finished; changes stand
+	StateRolledBack State = "rolled-back" // every change reversed
+	StateAbandoned  State = "rollback-incomplete"
+)
+
+// Summary describes one run.
+type Summary struct {
+	ID      string
+	Plan    string
+	Started time.Time
+	State   State
+	Changes int // done records
+	Undone  int
+}
+
+// Summarize derives a run's summary from its records.
+func Summarize(runID string, recs []Record) Summary {
+	s := Summary{ID: runID, State: StateRunning}
+	for _, r := range recs {
+		switch r.Type {
+		case Begin:
+			s.Plan, s.Started = r.Plan, r.Time
+		case Done:
+			s.Changes++
+		case Undone:
+			s.Undone++
+		case Commit:
+			s.State = StateCommitted
+		case RolledBack:
+			s.State = StateRolledBack
+		case Abandoned:
+			s.State = StateAbandoned
+		}
+	}
+	return s
+}
+
+// List returns every run in the state directory, oldest first.
+func List(stateDir string) ([]Summary, error) {
+	entries, err := os.ReadDir(RunsDir(stateDir))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	var out []Summary
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		recs, err := Read(stateDir, e.Name())
+		if err != nil {
+			continue
+		}
+		out = append(out, Summarize(e.Name(), recs))
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Started.Equal(out[j].Started) {
+			return out[i].Started.Before(out[j].Started)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, nil
+}
+
+// Lock takes the state directory's lock so that two runs never share it. The lock is released
+// by the returned function, or by the kernel when the process dies.
+func Lock(stateDir string) (unlock func(), err error) {
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+		return nil, fmt.Errorf("state directory %s: %w", stateDir, err)
+	}
+	path := filepath.Join(stateDir, "lock")
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("state directory lock: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("another fabplan run holds %s; wait for it to finish, or use another --state-dir", path)
+	}
+	return func() {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
+}

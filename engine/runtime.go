@@ -1,0 +1,64 @@
+package engine
+
+import (
+	"sync"
+
+	"github.com/fabplan/fabplan/fabric"
+)
+
+// Runtime is what resources use while refreshing, applying and undoing: the Fabric client, the
+// live ids of resources resolved so far, and a per-run memo so that collections are listed once.
+type Runtime struct {
+	Client *fabric.Client
+
+	mu   sync.Mutex
+	ids  map[Addr]string
+	memo map[string]*memoEntry
+}
+
+type memoEntry struct {
+	once sync.Once
+	val  any
+	err  error
+}
+
+// NewRuntime returns a runtime around a client.
+func NewRuntime(c *fabric.Client) *Runtime {
+	return &Runtime{Client: c, ids: map[Addr]string{}, memo: map[string]*memoEntry{}}
+}
+
+// ID returns the live id of a resource, or "" when it does not exist (yet).
+func (rt *Runtime) ID(a Addr) string {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return rt.ids[a]
+}
+
+// SetID records the live id of a resource.
+func (rt *Runtime) SetID(a Addr, id string) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	rt.ids[a] = id
+}
+
+// Memo runs fn once per key for the whole run, even when called concurrently, and returns its
+// result to every caller. Refreshes use it so that, for example, a workspace's items are listed
+// once, not once per item.
+func (rt *Runtime) Memo(key string, fn func() (any, error)) (any, error) {
+	rt.mu.Lock()
+	e, ok := rt.memo[key]
+	if !ok {
+		e = &memoEntry{}
+		rt.memo[key] = e
+	}
+	rt.mu.Unlock()
+	e.once.Do(func() { e.val, e.err = fn() })
+	return e.val, e.err
+}
+
+// Forget drops a memoized result after a change made it stale.
+func (rt *Runtime) Forget(key string) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	delete(rt.memo, key)
+}
