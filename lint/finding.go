@@ -52,8 +52,15 @@ type Finding struct {
 	Message  string   `json:"message"`
 }
 
+// String is the text form: `file:line:col: severity: message [id]`. Lines after the first of a
+// multi-line message (a Starlark traceback) follow, indented, so each finding starts a line.
 func (f Finding) String() string {
-	return fmt.Sprintf("%s:%d:%d: %s: %s [%s]", f.File, f.Line, f.Col, f.Severity, f.Message, f.Check)
+	first, rest, _ := strings.Cut(f.Message, "\n")
+	s := fmt.Sprintf("%s:%d:%d: %s: %s [%s]", f.File, f.Line, f.Col, f.Severity, first, f.Check)
+	if rest != "" {
+		s += "\n    " + strings.ReplaceAll(rest, "\n", "\n    ")
+	}
+	return s
 }
 
 func compareFindings(a, b Finding) int {
