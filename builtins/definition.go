@@ -40,7 +40,7 @@ type definitionValue struct {
 
 func (definitionBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, error) {
 	rel := c.str("path")
-	dir, err := ev.resolvePath(filepath.Dir(c.pos.File), rel)
+	dir, err := ev.resolvePath(filepath.Dir(c.site.File), rel)
 	if err != nil {
 		return nil, fmt.Errorf("fabric.definition: %v", err)
 	}

@@ -82,7 +82,10 @@ func UndoRegistry() engine.UndoRegistry {
 // call is one checked builtin call.
 type call struct {
 	*args
-	pos engine.Pos
+	pos engine.Pos // the outermost frame in the entry plan: where errors point
+	// site is the innermost frame: the file whose text holds the call, which relative paths
+	// (fabric.definition) are resolved against.
+	site engine.Pos
 }
 
 // evaluation is the state of one plan evaluation, carried on the Starlark thread.
@@ -139,7 +142,7 @@ func (ev *evaluation) wrap(b builtin) *starlark.Builtin {
 		if err != nil {
 			return nil, err
 		}
-		return b.Interpret(ev, &call{args: a, pos: ev.position(th)})
+		return b.Interpret(ev, &call{args: a, pos: ev.position(th), site: toPos(th.CallFrame(1).Pos)})
 	})
 }
 
