@@ -1,18 +1,162 @@
 package lint
 
-// evaluator runs one plan offline and returns its problems. env is "" or the name of an
-// env/<name>.json file next to the plan.
-type evaluator func(file, root, env string) []evalProblem
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
 
-type evalProblem struct {
-	File      string
-	Line, Col int
-	Message   string
-	Related   string // the other side of a conflict, as file:line:col
+	"github.com/fabplan/fabplan/builtins"
+	"github.com/fabplan/fabplan/engine"
+)
+
+// evaluator runs one plan offline. env is "" or the name of an env/<name>.json file beside
+// the plan. It returns the plan's problems; an error that is not engine.Diagnostics is
+// reported at the plan's first line.
+type evaluator func(file, root, env string) error
+
+func builtinEvaluator(file, root, env string) error {
+	_, err := builtins.Evaluate(builtins.EvalOptions{File: file, Root: root, Env: env, Offline: true})
+	return err
 }
 
-func builtinSignatures() *signatures { return newSignatures(nil, nil) }
+// builtinSignatures adapts builtins.Catalog. "struct" is predeclared by evaluation but is
+// not a fabplan builtin, so it has no Spec.
+func builtinSignatures() *signatures {
+	cat := builtins.Catalog()
+	specs := make([]spec, 0, len(cat))
+	for _, s := range cat {
+		ps := make([]param, 0, len(s.Params))
+		for _, p := range s.Params {
+			ps = append(ps, param{Name: p.Name, Type: p.Type, Required: p.Required, Enum: p.Enum, Secret: p.Secret})
+		}
+		specs = append(specs, spec{Name: s.Name, Params: ps, OneOf: s.OneOf})
+	}
+	return newSignatures(specs, []string{"struct"})
+}
 
-var builtinEvaluator evaluator = nil
+// evaluate runs every entry plan offline, once per env/*.json file beside it (or once with no
+// environment when there is none). A plan whose files already have static errors is skipped:
+// evaluation would stop at the first of them and say it again.
+func (l *linter) evaluate() {
+	type job struct {
+		u   *unit
+		env string
+	}
+	var jobs []job
+	for _, u := range l.sorted() {
+		if u.loaded || l.hasErrors(u, map[*unit]bool{}) {
+			continue
+		}
+		envs := envNames(filepath.Dir(u.name))
+		if len(envs) == 0 {
+			envs = []string{""}
+		}
+		for _, env := range envs {
+			jobs = append(jobs, job{u, env})
+		}
+	}
+	results := make([][]Finding, len(jobs))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range min(runtime.GOMAXPROCS(0), max(len(jobs), 1)) {
+		wg.Go(func() {
+			for i := range next {
+				j := jobs[i]
+				root := l.opts.Root
+				if root == "" {
+					root = filepath.Dir(j.u.name)
+				}
+				results[i] = evalFindings(j.u.name, j.env, l.eval(j.u.name, root, j.env))
+			}
+		})
+	}
+	for i := range jobs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for _, fs := range results {
+		l.extra = append(l.extra, fs...)
+	}
+}
 
-func (l *linter) evaluate() {}
+// hasErrors reports whether u or a file it loads has an error-level finding from the static
+// checks (disabled checks aside).
+func (l *linter) hasErrors(u *unit, seen map[*unit]bool) bool {
+	if seen[u] {
+		return false
+	}
+	seen[u] = true
+	if u.file == nil {
+		return true
+	}
+	for _, f := range u.findings {
+		if !l.disabled[f.Check] && l.severity(f) >= Error {
+			return true
+		}
+	}
+	for _, ref := range u.loads {
+		if ref.target != nil && l.hasErrors(ref.target, seen) {
+			return true
+		}
+	}
+	return false
+}
+
+// envNames lists the environments defined beside a plan: env/<name>.json.
+func envNames(dir string) []string {
+	entries, err := os.ReadDir(filepath.Join(dir, "env"))
+	if err != nil {
+		return nil
+	}
+	var names []string
+	for _, e := range entries {
+		if name, ok := strings.CutSuffix(e.Name(), ".json"); ok && !e.IsDir() {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// evalFindings turns evaluation diagnostics into findings. Duplicates carry the position of
+// the first declaration; cycles are the graph's "dependency cycle" diagnostic; a problem
+// located in a JSON file is an environment file that does not fit the schema.
+func evalFindings(plan, env string, err error) []Finding {
+	if err == nil {
+		return nil
+	}
+	var ds engine.Diagnostics
+	if !errors.As(err, &ds) {
+		return []Finding{{File: plan, Line: 1, Col: 1, Check: CheckEval, Message: withEnv(err.Error(), env)}}
+	}
+	out := make([]Finding, 0, len(ds))
+	for _, d := range ds {
+		f := Finding{File: d.Pos.File, Line: max(d.Pos.Line, 1), Col: max(d.Pos.Col, 1), Check: CheckEval, Message: withEnv(d.Message, env)}
+		switch {
+		case d.Related.IsValid():
+			f.Check = CheckEvalDuplicate
+			f.Message += " (first declared at " + d.Related.String() + ")"
+		case strings.HasPrefix(d.Message, "dependency cycle"):
+			f.Check = CheckEvalCycle
+		case strings.HasSuffix(d.Pos.File, ".json"):
+			f.Check = CheckEnvSchema
+		}
+		if f.File == "" {
+			f.File = plan
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+func withEnv(msg, env string) string {
+	if env == "" {
+		return msg
+	}
+	return msg + " (with env/" + env + ".json)"
+}

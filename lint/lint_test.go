@@ -5,35 +5,24 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/fabplan/fabplan/engine"
 )
 
-// testSpecs mirror the shape of builtins.Catalog() for the signature checks.
-var testSpecs = []spec{
-	{Name: "fabric.capacity", Params: []param{{Name: "name", Type: "string"}, {Name: "id", Type: "string"}}, OneOf: [][]string{{"name", "id"}}},
-	{Name: "fabric.definition", Params: []param{{Name: "path", Type: "string", Required: true}, {Name: "format", Type: "string"}, {Name: "replace", Type: "dict"}}},
-	{Name: "fabric.item", Params: []param{
-		{Name: "workspace", Type: "workspace", Required: true},
-		{Name: "type", Type: "string", Required: true, Enum: []string{"Lakehouse", "Notebook", "Report", "SemanticModel", "Warehouse"}},
-		{Name: "name", Type: "string", Required: true},
-		{Name: "description", Type: "string"},
-		{Name: "folder", Type: "folder"},
-		{Name: "definition", Type: "definition"},
-		{Name: "depends_on", Type: "list[item]"},
-		{Name: "allow_destroy", Type: "bool"},
-	}},
-	{Name: "fabric.workspace", Params: []param{
-		{Name: "name", Type: "string", Required: true},
-		{Name: "description", Type: "string"},
-		{Name: "capacity", Type: "capacity"},
-		{Name: "identity", Type: "bool"},
-		{Name: "prune", Type: "bool"},
-	}},
-	{Name: "secret", Params: []param{{Name: "name", Type: "string", Required: true}}},
-}
-
+// testOptions lints with builtins' real catalog. Until builtins declares secret() (see the
+// contract), the tests add its signature so that plans using it resolve.
 func testOptions(paths ...string) Options {
-	return Options{Paths: paths, NoEval: true, sigs: newSignatures(slices.Clone(testSpecs), []string{"struct"})}
+	sigs := builtinSignatures()
+	if _, ok := sigs.byName["secret"]; !ok {
+		specs := []spec{{Name: "secret", Params: []param{{Name: "name", Type: "string", Required: true}}}}
+		for _, sp := range sigs.byName {
+			specs = append(specs, *sp)
+		}
+		sigs = newSignatures(specs, []string{"struct"})
+	}
+	return Options{Paths: paths, NoEval: true, sigs: sigs}
 }
 
 // where renders a finding's position relative to dir, for comparison.
@@ -51,49 +40,68 @@ func TestChecksFire(t *testing.T) {
 		check string
 		path  string // under testdata/fire/<check>/; "" = the directory itself
 		want  []string
+		eval  evaluator // non-nil: evaluate with it; use builtinEvaluator for the real one
 	}{
-		{CheckSyntax, "", []string{"plan.star:2"}},
-		{CheckResolve, "", []string{"plan.star:1"}},
-		{CheckLoadMissing, "", []string{"plan.star:1"}},
-		{CheckLoadEscape, "plans", []string{"plan.star:1"}},
-		{CheckLoadUnused, "", []string{"plan.star:1"}},
-		{CheckLoadCycle, "", []string{"b.star:3"}},
-		{CheckUnknownBuiltin, "", []string{"plan.star:1", "plan.star:2"}},
-		{CheckUnknownArg, "", []string{"plan.star:1", "plan.star:2"}},
-		{CheckMissingArg, "", []string{"plan.star:1", "plan.star:2"}},
-		{CheckOneOf, "", []string{"plan.star:1", "plan.star:2"}},
-		{CheckArgType, "", []string{"plan.star:1", "plan.star:2", "plan.star:3"}},
-		{CheckArgEnum, "", []string{"plan.star:2"}},
-		{CheckSecretLiteral, "", []string{"plan.star:4", "plan.star:5", "plan.star:6"}},
-		{CheckSecretEntropy, "", []string{"plan.star:1"}},
-		{CheckGUIDLiteral, "", []string{"plan.star:1", "plan.star:6"}},
-		{CheckPrune, "", []string{"plan.star:1"}},
-		{CheckAllowDestroy, "", []string{"plan.star:2"}},
-		{CheckDefinitionMissing, "", []string{"plan.star:1"}},
-		{CheckDefinitionParts, "", []string{"plan.star:2", "plan.star:3"}},
-		{CheckSuppressUnknown, "", []string{"plan.star:1"}},
-		{"unused-variable", "", []string{"plan.star:2"}},
-		{"uninitialized", "", []string{"plan.star:4"}},
-		{"unreachable", "", []string{"plan.star:3"}},
-		{"no-effect", "", []string{"plan.star:2"}},
-		{"redefined-variable", "", []string{"plan.star:2"}},
-		{"return-value", "", []string{"plan.star:1"}},
-		{"print", "", []string{"plan.star:1"}},
-		{"name-conventions", "", []string{"plan.star:1"}},
-		{"dict-concatenation", "", []string{"plan.star:1"}},
-		{"string-iteration", "", []string{"plan.star:2"}},
-		{"list-append", "", []string{"plan.star:3"}},
-		{"integer-division", "", []string{"plan.star:1"}},
-		{"confusing-name", "", []string{"plan.star:1"}},
-		{"module-docstring", "", []string{"lib.star:1"}},
-		{"function-docstring", "", []string{"lib.star:3"}},
+		{CheckSyntax, "", []string{"plan.star:2"}, nil},
+		{CheckResolve, "", []string{"plan.star:1"}, nil},
+		{CheckLoadMissing, "", []string{"plan.star:1"}, nil},
+		{CheckLoadEscape, "plans", []string{"plan.star:1"}, nil},
+		{CheckLoadUnused, "", []string{"plan.star:1"}, nil},
+		{CheckLoadCycle, "", []string{"b.star:3"}, nil},
+		{CheckUnknownBuiltin, "", []string{"plan.star:1", "plan.star:2"}, nil},
+		{CheckUnknownArg, "", []string{"plan.star:1", "plan.star:2"}, nil},
+		{CheckMissingArg, "", []string{"plan.star:1", "plan.star:2"}, nil},
+		{CheckOneOf, "", []string{"plan.star:1", "plan.star:2"}, nil},
+		{CheckArgType, "", []string{"plan.star:1", "plan.star:2", "plan.star:3"}, nil},
+		{CheckArgEnum, "", []string{"plan.star:2"}, nil},
+		{CheckSecretLiteral, "", []string{"plan.star:4", "plan.star:5", "plan.star:6"}, nil},
+		{CheckSecretEntropy, "", []string{"plan.star:1"}, nil},
+		{CheckGUIDLiteral, "", []string{"plan.star:1", "plan.star:6"}, nil},
+		{CheckPrune, "", []string{"plan.star:1"}, nil},
+		{CheckAllowDestroy, "", []string{"plan.star:2"}, nil},
+		{CheckDefinitionMissing, "", []string{"plan.star:1"}, nil},
+		{CheckDefinitionParts, "", []string{"plan.star:2", "plan.star:3"}, nil},
+		{CheckSuppressUnknown, "", []string{"plan.star:1"}, nil},
+		{CheckEval, "", []string{"plan.star:1"}, builtinEvaluator},
+		{CheckEvalDuplicate, "", []string{"plan.star:2"}, builtinEvaluator},
+		// No plan can build a dependency cycle yet (handles exist before they are referenced),
+		// nor validate env files (config() is not in builtins yet): these two run the
+		// evaluator's diagnostics through a stand-in that returns what the engine would.
+		{CheckEvalCycle, "", []string{"plan.star:1"}, fakeEvaluator(engine.Diagnostic{
+			Pos: engine.Pos{Line: 1, Col: 5}, Message: "dependency cycle: workspace.a -> workspace.b -> workspace.a"})},
+		{CheckEnvSchema, "", []string{"env/prod.json:1"}, func(file, root, env string) error {
+			if env != "prod" {
+				return nil
+			}
+			return engine.Diagnostics{{Pos: engine.Pos{File: filepath.Join(filepath.Dir(file), "env", "prod.json"), Line: 1, Col: 14},
+				Message: "/capacity: got number, want string"}}
+		}},
+		{"unused-variable", "", []string{"plan.star:2"}, nil},
+		{"uninitialized", "", []string{"plan.star:4"}, nil},
+		{"unreachable", "", []string{"plan.star:3"}, nil},
+		{"no-effect", "", []string{"plan.star:2"}, nil},
+		{"redefined-variable", "", []string{"plan.star:2"}, nil},
+		{"return-value", "", []string{"plan.star:1"}, nil},
+		{"print", "", []string{"plan.star:1"}, nil},
+		{"name-conventions", "", []string{"plan.star:1"}, nil},
+		{"dict-concatenation", "", []string{"plan.star:1"}, nil},
+		{"string-iteration", "", []string{"plan.star:2"}, nil},
+		{"list-append", "", []string{"plan.star:3"}, nil},
+		{"integer-division", "", []string{"plan.star:1"}, nil},
+		{"confusing-name", "", []string{"plan.star:1"}, nil},
+		{"module-docstring", "", []string{"lib.star:1"}, nil},
+		{"function-docstring", "", []string{"lib.star:3"}, nil},
 	}
 	covered := map[string]bool{}
 	for _, tt := range tests {
 		covered[tt.check] = true
 		t.Run(tt.check, func(t *testing.T) {
 			dir := filepath.Join("testdata", "fire", tt.check, tt.path)
-			r, err := Run(testOptions(dir))
+			opts := testOptions(dir)
+			if tt.eval != nil {
+				opts.NoEval, opts.eval = false, tt.eval
+			}
+			r, err := Run(opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -112,7 +120,7 @@ func TestChecksFire(t *testing.T) {
 		})
 	}
 	for _, c := range Checks() {
-		if !covered[c.ID] && c.Group != "eval" {
+		if !covered[c.ID] {
 			t.Errorf("check %s has no firing test", c.ID)
 		}
 	}
@@ -130,6 +138,57 @@ func TestCleanPlan(t *testing.T) {
 	}
 	if len(r.Files) != 3 {
 		t.Errorf("linted %v, want plan.star, secrets.star and the loaded lib/naming.star", r.Files)
+	}
+}
+
+// fakeEvaluator returns d, placed in the evaluated plan file.
+func fakeEvaluator(d engine.Diagnostic) evaluator {
+	return func(file, root, env string) error {
+		d.Pos.File = file
+		return engine.Diagnostics{d}
+	}
+}
+
+// TestCleanPlanEvaluates is the "does not fire" case of the evaluation checks: the clean plan
+// evaluates offline with builtins.Evaluate, and a plan with static errors is not evaluated.
+func TestCleanPlanEvaluates(t *testing.T) {
+	opts := testOptions(filepath.Join("testdata", "clean", "plan.star"))
+	opts.NoEval = false
+	r, err := Run(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Findings) > 0 {
+		t.Errorf("clean plan has findings:\n%s", textOf(r))
+	}
+	calls := 0
+	opts = testOptions(filepath.Join("testdata", "fire", "resolve"))
+	opts.NoEval, opts.eval = false, func(string, string, string) error { calls++; return nil }
+	if _, err := Run(opts); err != nil {
+		t.Fatal(err)
+	}
+	if calls != 0 {
+		t.Errorf("a plan with a resolve error was evaluated")
+	}
+}
+
+// TestEvalPerEnvironment checks that each env/*.json beside a plan gets its own evaluation.
+func TestEvalPerEnvironment(t *testing.T) {
+	var envs []string
+	var mu sync.Mutex
+	opts := testOptions(filepath.Join("testdata", "fire", "env-schema"))
+	opts.NoEval, opts.eval = false, func(_, _, env string) error {
+		mu.Lock()
+		envs = append(envs, env)
+		mu.Unlock()
+		return nil
+	}
+	if _, err := Run(opts); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(envs)
+	if want := []string{"dev", "prod"}; !slices.Equal(envs, want) {
+		t.Errorf("evaluated with envs %v, want %v", envs, want)
 	}
 }
 

@@ -12,6 +12,8 @@ import (
 	"sync"
 
 	"go.starlark.net/syntax"
+
+	"github.com/fabplan/fabplan/builtins"
 )
 
 // Options say what to lint.
@@ -65,6 +67,7 @@ type linter struct {
 	eval     evaluator
 	units    map[string]*unit // by absolute path
 	order    []*unit          // in discovery order, then load order
+	extra    []Finding        // from evaluation
 }
 
 // Run lints the plans named by opts and returns every finding that is neither disabled nor
@@ -86,7 +89,7 @@ func Run(opts Options) (Report, error) {
 		l.sigs = builtinSignatures()
 	}
 	l.eval = opts.eval
-	if l.eval == nil && !opts.NoEval {
+	if l.eval == nil {
 		l.eval = builtinEvaluator
 	}
 	files, err := discover(opts.Paths)
@@ -99,7 +102,7 @@ func Run(opts Options) (Report, error) {
 	l.assignRoots()
 	l.checkCycles()
 	l.perFile()
-	if l.eval != nil && !opts.NoEval {
+	if !opts.NoEval {
 		l.evaluate()
 	}
 	return l.report(), nil
@@ -365,12 +368,15 @@ func (l *linter) checkFile(u *unit) []Finding {
 	return fs
 }
 
-func (l *linter) dataBearing(itemType string) bool {
-	switch itemType {
-	case "Lakehouse", "Warehouse", "Eventhouse", "KQLDatabase", "SQLDatabase":
-		return true
+// dataBearing reads the builtins' list, the one the engine enforces at deploy time.
+func (l *linter) dataBearing(itemType string) bool { return builtins.DataBearing[itemType] }
+
+// severity is the finding's own (style warnings carry theirs) or its check's.
+func (l *linter) severity(f Finding) Severity {
+	if f.Severity != 0 {
+		return f.Severity
 	}
-	return false
+	return l.checks[f.Check].Severity
 }
 
 // report filters, classifies and sorts the findings of every file.
@@ -383,7 +389,7 @@ func (l *linter) report() Report {
 		all = append(all, u.findings...)
 		if u.file != nil {
 			s, bad := collectSuppressions(u.file, u.src, func(id string) bool { _, ok := l.checks[id]; return ok })
-			supp[u.name] = s
+			supp[filepath.Clean(u.name)] = s
 			all = append(all, bad...)
 		}
 	}
@@ -392,13 +398,12 @@ func (l *linter) report() Report {
 			all = append(all, u.findings...) // from evaluation of files outside the linted set
 		}
 	}
+	all = append(all, l.extra...)
 	for _, f := range all {
-		if l.disabled[f.Check] || supp[f.File].covers(f) {
+		if l.disabled[f.Check] || supp[filepath.Clean(f.File)].covers(f) {
 			continue
 		}
-		if f.Severity == 0 {
-			f.Severity = l.checks[f.Check].Severity
-		}
+		f.Severity = l.severity(f)
 		r.Findings = append(r.Findings, f)
 	}
 	r.Findings = sortFindings(r.Findings)
