@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/fabplan/fabplan/engine/journal"
+	"github.com/fabplan/fabplan/fabric"
 )
 
 // Observer is told what the executor does; cmd/fabplan renders it. Calls may come from several
@@ -122,7 +123,7 @@ func Apply(ctx context.Context, g *Graph, p *Plan, rt *Runtime, opts ApplyOption
 		}
 		if err != nil {
 			if intentWritten {
-				if jerr := j.Append(journal.Record{Type: journal.Failed, Step: string(c.Addr), Action: c.Action.String(), Pos: c.Pos.String(), Error: err.Error()}); jerr != nil {
+				if jerr := j.Append(journal.Record{Type: journal.Failed, Step: string(c.Addr), Action: c.Action.String(), Pos: c.Pos.String(), Error: err.Error(), Code: fabric.ErrorCode(err)}); jerr != nil {
 					err = errors.Join(err, jerr)
 				}
 			}

@@ -8,11 +8,16 @@ import (
 	"strings"
 
 	"github.com/fabplan/fabplan/engine/journal"
+	"github.com/fabplan/fabplan/fabric"
 )
 
 // RollbackResult says what a rollback did.
 type RollbackResult struct {
+	// Undone counts applied changes reversed.
 	Undone int
+	// Reconciled counts changes whose outcome was unknown (intent without done) that were
+	// looked up by natural key and removed if they had taken effect.
+	Reconciled int
 	// Failures are the changes that could not be undone, each with the live id to clean up by hand.
 	Failures []UndoFailure
 }
@@ -44,6 +49,7 @@ func (r *RollbackResult) Error() string {
 
 // pending is one change the journal says may need undoing.
 type pending struct {
+	done bool // the change is known to have been applied
 	seq  int
 	step string
 	id   string
@@ -73,7 +79,7 @@ func pendingUndos(recs []journal.Record) []pending {
 		case journal.Undone:
 			continue
 		case journal.Done:
-			p = pending{seq: r.Seq, step: step, id: r.ID, pos: r.Pos}
+			p = pending{done: true, seq: r.Seq, step: step, id: r.ID, pos: r.Pos}
 			if r.Undo != nil {
 				p.undo = *r.Undo
 			}
@@ -113,12 +119,16 @@ func Rollback(ctx context.Context, recs []journal.Record, j *journal.Journal, rt
 		if err != nil {
 			res.Failures = append(res.Failures, UndoFailure{Step: p.step, ID: p.id, Pos: p.pos, Op: p.undo.Op, Err: err})
 			obs.UndoFailed(Addr(p.step), p.undo.Op, err)
-			if jerr := j.Append(journal.Record{Type: journal.UndoFailed, Step: p.step, ID: p.id, Error: err.Error()}); jerr != nil {
+			if jerr := j.Append(journal.Record{Type: journal.UndoFailed, Step: p.step, ID: p.id, Error: err.Error(), Code: fabric.ErrorCode(err)}); jerr != nil {
 				res.Failures = append(res.Failures, UndoFailure{Step: p.step, ID: p.id, Pos: p.pos, Op: "journal", Err: jerr})
 			}
 			continue
 		}
-		res.Undone++
+		if p.done {
+			res.Undone++
+		} else {
+			res.Reconciled++
+		}
 		obs.UndoDone(Addr(p.step), p.undo.Op)
 		if jerr := j.Append(journal.Record{Type: journal.Undone, Step: p.step, ID: p.id, Undo: &p.undo}); jerr != nil {
 			res.Failures = append(res.Failures, UndoFailure{Step: p.step, ID: p.id, Pos: p.pos, Op: "journal", Err: jerr})

@@ -58,6 +58,7 @@ type Record struct {
 	ID     string    `json:"id,omitempty"`     // live id once known
 	Undo   *Undo     `json:"undo,omitempty"`
 	Error  string    `json:"error,omitempty"`
+	Code   string    `json:"error_code,omitempty"` // Fabric's errorCode, when the error has one
 	// Begin records only.
 	Plan    string `json:"plan,omitempty"`
 	Version string `json:"version,omitempty"`
@@ -191,21 +192,25 @@ type Summary struct {
 	Plan    string
 	Started time.Time
 	State   State
-	Changes int // done records
-	Undone  int
+	Changes int // changes applied (done records)
+	Undone  int // of those, how many were reversed
 }
 
 // Summarize derives a run's summary from its records.
 func Summarize(runID string, recs []Record) Summary {
 	s := Summary{ID: runID, State: StateRunning}
+	done := map[string]bool{}
 	for _, r := range recs {
 		switch r.Type {
 		case Begin:
 			s.Plan, s.Started = r.Plan, r.Time
 		case Done:
 			s.Changes++
+			done[r.Step] = true
 		case Undone:
-			s.Undone++
+			if done[r.Step] {
+				s.Undone++
+			}
 		case Commit:
 			s.State = StateCommitted
 		case RolledBack:
