@@ -43,8 +43,9 @@ const (
 
 // styleWarnings are the buildtools warnings fabplan runs, with the severity it gives them. Each
 // name must be in warn.AllWarnings (warn.FileWarnings calls os.Exit on an unknown name); a test
-// checks that. Bazel-only warnings are left out. "load" is left out because load-unused covers it
-// with resolver bindings rather than names.
+// checks that. Bazel-only warnings are left out; so are "load" (load-unused covers it with
+// resolver bindings rather than names) and "redefined-variable" (the resolver already rejects
+// reassigning a global in the plan dialect).
 var styleWarnings = []struct {
 	Name     string
 	Severity Severity
@@ -56,7 +57,6 @@ var styleWarnings = []struct {
 	{"uninitialized", Error, false, "A variable may be read before it is assigned.", "Assign it on every path before use."},
 	{"unreachable", Warning, false, "A statement follows return, break or continue and never runs.", "Delete the dead code."},
 	{"no-effect", Warning, false, "An expression statement has no effect (for example a bare comparison or a string that is not a docstring).", "Delete it, or assign or call what was meant."},
-	{"redefined-variable", Warning, false, "A global is assigned twice.", "Give the second value its own name."},
 	{"return-value", Warning, false, "A function returns a value on some paths and nothing on others.", "Return a value (or None explicitly) on every path."},
 	{"print", Info, false, "print() in a plan writes to the run's output.", "Remove debugging prints before merging."},
 	{"name-conventions", Warning, false, "A name breaks Starlark conventions (lower_snake_case variables and functions, UPPER_SNAKE_CASE constants).", "Rename it."},
@@ -74,6 +74,7 @@ func Checks() []Check {
 	cs := []Check{
 		{CheckSyntax, Error, "core", "The file does not parse as Starlark (with sets and top-level if/for allowed).", "Fix the syntax at the reported position."},
 		{CheckResolve, Error, "core", "A name is undefined, or used in a way the resolver rejects (global reassignment, load inside a function, ...).", "Define or load the name, or correct the spelling suggested."},
+		{CheckSuppressUnknown, Warning, "core", "A # fabplan:disable= comment names a check that does not exist.", "Correct the id; docs/lint.md lists every check."},
 		{CheckLoadMissing, Error, "load", "load() names a file that does not exist.", "Correct the path; it is relative to the file that contains the load."},
 		{CheckLoadEscape, Error, "load", "load() names a file outside the plan root.", "Move the library under the plan root, or lint and run with a wider --root."},
 		{CheckLoadUnused, Warning, "load", "A symbol imported by load() is never used.", "Remove it from the load statement."},
@@ -95,7 +96,6 @@ func Checks() []Check {
 		{CheckEvalDuplicate, Error, "eval", "Two declarations name the same resource.", "Remove one, or give them different names."},
 		{CheckEvalCycle, Error, "eval", "Resources depend on each other in a cycle.", "Break the cycle."},
 		{CheckEnvSchema, Error, "eval", "A file env/<name>.json does not match the schema the plan passes to config(schema=...).", "Fix the value at the reported JSON path."},
-		{CheckSuppressUnknown, Warning, "core", "A # fabplan:disable= comment names a check that does not exist.", "Correct the id; docs/lint.md lists every check."},
 	}
 	for _, w := range styleWarnings {
 		cs = append(cs, Check{w.Name, w.Severity, "style", w.Summary, w.Fix})

@@ -80,7 +80,6 @@ func TestChecksFire(t *testing.T) {
 		{"uninitialized", "", []string{"plan.star:4"}, nil},
 		{"unreachable", "", []string{"plan.star:3"}, nil},
 		{"no-effect", "", []string{"plan.star:2"}, nil},
-		{"redefined-variable", "", []string{"plan.star:2"}, nil},
 		{"return-value", "", []string{"plan.star:1"}, nil},
 		{"print", "", []string{"plan.star:1"}, nil},
 		{"name-conventions", "", []string{"plan.star:1"}, nil},

@@ -26,7 +26,9 @@ func styleFindings(u *unit) []Finding {
 	var out []Finding
 	// No file reader: the curated warnings are all single-file ones.
 	for _, w := range warn.FileWarnings(f, names, nil, warn.ModeWarn, nil) {
+		// The first line is the finding; buildtools adds Bazel-specific notes after it.
 		msg, _, _ := strings.Cut(w.Message, "\n")
+		msg, _, _ = strings.Cut(msg, " NOTE:")
 		out = append(out, Finding{File: u.name, Line: w.Start.Line, Col: w.Start.LineRune, Check: w.Category,
 			Severity: severity[w.Category], Message: msg})
 	}
