@@ -1,0 +1,257 @@
+package emulator
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeClock is a test clock advanced by hand instead of sleeping.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *fakeClock { return &fakeClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// rawClient speaks plain HTTP to the emulator with a bearer token of its own choosing.
+type rawClient struct {
+	t     testing.TB
+	e     *Emulator
+	hc    *http.Client
+	token string
+}
+
+func raw(t testing.TB, e *Emulator, principalID string) *rawClient {
+	t.Helper()
+	tok := ""
+	if principalID != "" {
+		var err error
+		if tok, err = e.AccessToken(principalID, audienceFabric); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &rawClient{t: t, e: e, hc: e.HTTPClient(), token: tok}
+}
+
+type rawResponse struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r rawResponse) json(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.body, err)
+	}
+}
+
+func (c *rawClient) do(method, path string, body any) rawResponse {
+	c.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		j, _ := json.Marshal(b)
+		rd = bytes.NewReader(j)
+	}
+	url := path
+	if strings.HasPrefix(path, "/") {
+		url = c.e.URL() + path
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return rawResponse{status: -1, body: []byte(err.Error())}
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return rawResponse{status: resp.StatusCode, header: resp.Header, body: b}
+}
+
+// wantError checks the status, the error body and the headers every Fabric error carries.
+func wantError(t testing.TB, r rawResponse, status int, code string) {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("status %d, want %d: %s", r.status, status, r.body)
+	}
+	var er errorResponse
+	r.json(t, &er)
+	if er.ErrorCode != code || er.Message == "" || er.RequestID == "" {
+		t.Errorf("error body = %s, want errorCode %s with message and requestId", r.body, code)
+	}
+	if r.header.Get("x-ms-public-api-error-code") != code || r.header.Get("RequestId") != er.RequestID ||
+		!strings.HasPrefix(r.header.Get("Content-Type"), "application/json") {
+		t.Errorf("error headers = %v", r.header)
+	}
+}
+
+func TestTokenErrors(t *testing.T) {
+	clock := newClock()
+	e := start(t, Options{Clock: clock.Now, TokenLifetime: time.Hour})
+	anon := raw(t, e, "")
+	wantError(t, anon.do("GET", "/v1/workspaces", nil), 401, "TokenIsMissing")
+	anon.token = "not-a-jwt"
+	wantError(t, anon.do("GET", "/v1/workspaces", nil), 401, "InvalidToken")
+
+	graphTok, _ := e.AccessToken(DefaultSPObjectID, audienceGraph)
+	anon.token = graphTok
+	wantError(t, anon.do("GET", "/v1/workspaces", nil), 401, "InvalidToken")
+
+	c := raw(t, e, DefaultSPObjectID)
+	if r := c.do("GET", "/v1/workspaces", nil); r.status != 200 {
+		t.Fatalf("fresh token: %d %s", r.status, r.body)
+	}
+	clock.Advance(time.Hour + time.Second)
+	wantError(t, c.do("GET", "/v1/workspaces", nil), 401, "TokenExpired")
+}
+
+func TestResetFaults(t *testing.T) {
+	e := start(t, Options{})
+	c := raw(t, e, DefaultSPObjectID)
+	if err := e.AddFault(FaultRule{Method: "POST", Path: "/v1/workspaces", Action: ActionResetBefore}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.AddFault(FaultRule{Method: "POST", Path: "/v1/workspaces", Nth: 2, Action: ActionResetAfter}); err != nil {
+		t.Fatal(err)
+	}
+	if r := c.do("POST", "/v1/workspaces", map[string]string{"displayName": "before"}); r.status != -1 {
+		t.Fatalf("reset_before answered %d", r.status)
+	}
+	if r := c.do("POST", "/v1/workspaces", map[string]string{"displayName": "after"}); r.status != -1 {
+		t.Fatalf("reset_after answered %d", r.status)
+	}
+	st, err := e.State()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(st), `"before"`) || !strings.Contains(string(st), `"after"`) {
+		t.Errorf("reset_before must not apply and reset_after must apply; state:\n%s", st)
+	}
+	var faults []string
+	for _, r := range e.Requests() {
+		faults = append(faults, r.Fault)
+	}
+	if !strings.Contains(strings.Join(faults, "|"), "reset_before") || !strings.Contains(strings.Join(faults, "|"), "reset_after") {
+		t.Errorf("request log faults = %q", faults)
+	}
+}
+
+func TestPagingAndUnknownRoutes(t *testing.T) {
+	e := start(t, Options{PageSize: 1})
+	c := raw(t, e, DefaultSPObjectID)
+	for _, n := range []string{"a", "b"} {
+		if r := c.do("POST", "/v1/workspaces", map[string]string{"displayName": n}); r.status != 201 {
+			t.Fatalf("create: %d %s", r.status, r.body)
+		} else if !strings.HasPrefix(r.header.Get("Location"), e.URL()+"/v1/workspaces/") {
+			t.Errorf("Location = %q", r.header.Get("Location"))
+		}
+	}
+	var page listBody[workspaceJSON]
+	c.do("GET", "/v1/workspaces", nil).json(t, &page)
+	if len(page.Value) != 1 || !strings.HasPrefix(page.ContinuationURI, e.URL()+"/v1/workspaces?continuationToken=") {
+		t.Fatalf("first page = %+v", page)
+	}
+	var last listBody[workspaceJSON]
+	c.do("GET", page.ContinuationURI, nil).json(t, &last)
+	if len(last.Value) != 1 || last.ContinuationURI != "" || last.ContinuationToken != "" || last.Value[0].DisplayName != "b" {
+		t.Fatalf("last page = %+v", last)
+	}
+	wantError(t, c.do("GET", "/v1/workspaces?continuationToken=zzz", nil), 400, "InvalidContinuationToken")
+	wantError(t, c.do("GET", "/v1/nothing-here", nil), 404, "NotFound")
+	wantError(t, c.do("GET", "/v1/workspaces/not-a-guid", nil), 400, "InvalidParameter")
+	wantError(t, c.do("GET", "/v1/workspaces/00000000-0000-4000-8000-000000000000", nil), 404, "WorkspaceNotFound")
+}
+
+func TestStateEndpointIsNormalized(t *testing.T) {
+	e := start(t, Options{ImmediateTypes: []string{"Notebook", "Lakehouse"}})
+	c := raw(t, e, DefaultSPObjectID)
+	var ws workspaceJSON
+	c.do("POST", "/v1/workspaces", map[string]any{"displayName": "zeta", "capacityId": DefaultCapacityID}).json(t, &ws)
+	c.do("POST", "/v1/workspaces", map[string]any{"displayName": "alpha"})
+	if r := c.do("POST", "/v1/workspaces/"+ws.ID+"/items", map[string]any{"displayName": "lh", "type": "Lakehouse"}); r.status != 201 {
+		t.Fatalf("create lakehouse: %d %s", r.status, r.body)
+	}
+	r := raw(t, e, "").do("GET", "/_emulator/state", nil)
+	want := `{
+  "workspaces": [
+    {
+      "displayName": "alpha",
+      "description": "",
+      "type": "Workspace",
+      "capacityAssignmentProgress": "Completed",
+      "roleAssignments": [
+        {
+          "principal": "fabplan-deployer",
+          "principalType": "ServicePrincipal",
+          "role": "Admin"
+        }
+      ],
+      "items": []
+    },
+    {
+      "displayName": "zeta",
+      "description": "",
+      "type": "Workspace",
+      "capacity": "demo-capacity",
+      "capacityAssignmentProgress": "Completed",
+      "roleAssignments": [
+        {
+          "principal": "fabplan-deployer",
+          "principalType": "ServicePrincipal",
+          "role": "Admin"
+        }
+      ],
+      "items": [
+        {
+          "type": "Lakehouse",
+          "displayName": "lh"
+        },
+        {
+          "type": "SQLEndpoint",
+          "displayName": "lh"
+        }
+      ]
+    }
+  ],
+  "secrets": [
+    {
+      "name": "demo-secret",
+      "versions": 1
+    }
+  ]
+}
+`
+	if string(r.body) != want {
+		t.Errorf("state:\n%s\nwant:\n%s", r.body, want)
+	}
+}

@@ -1,0 +1,52 @@
+package emulator
+
+// routes registers every endpoint; docs/emulator.md lists the same table.
+func (e *Emulator) routes() {
+	m := e.mux
+	// Entra ID
+	m.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", e.openIDConfiguration)
+	m.HandleFunc("POST /{tenant}/oauth2/v2.0/token", e.token)
+	m.HandleFunc("POST /{tenant}/oauth2/v2.0/devicecode", e.deviceCodeStart)
+
+	// Fabric: workspaces
+	e.fabric("GET /v1/workspaces", e.listWorkspaces)
+	e.fabric("POST /v1/workspaces", e.createWorkspace)
+	e.fabric("GET /v1/workspaces/{workspaceId}", e.getWorkspace)
+	e.fabric("PATCH /v1/workspaces/{workspaceId}", e.updateWorkspace)
+	e.fabric("DELETE /v1/workspaces/{workspaceId}", e.deleteWorkspace)
+	e.fabric("POST /v1/workspaces/{workspaceId}/assignToCapacity", e.assignToCapacity)
+	e.fabric("POST /v1/workspaces/{workspaceId}/unassignFromCapacity", e.unassignFromCapacity)
+	e.fabric("POST /v1/workspaces/{workspaceId}/provisionIdentity", e.provisionIdentity)
+	e.fabric("POST /v1/workspaces/{workspaceId}/deprovisionIdentity", e.deprovisionIdentity)
+
+	// Fabric: items
+	e.fabric("GET /v1/workspaces/{workspaceId}/items", e.listItems)
+	e.fabric("POST /v1/workspaces/{workspaceId}/items", e.createItem)
+	e.fabric("GET /v1/workspaces/{workspaceId}/items/{itemId}", e.getItem)
+	e.fabric("PATCH /v1/workspaces/{workspaceId}/items/{itemId}", e.updateItem)
+	e.fabric("DELETE /v1/workspaces/{workspaceId}/items/{itemId}", e.deleteItem)
+	e.fabric("POST /v1/workspaces/{workspaceId}/items/{itemId}/getDefinition", e.getItemDefinition)
+	e.fabric("POST /v1/workspaces/{workspaceId}/items/{itemId}/updateDefinition", e.updateItemDefinition)
+
+	// Fabric: capacities, operations
+	e.fabric("GET /v1/capacities", e.listCapacities)
+	e.fabric("GET /v1/capacities/{capacityId}", e.getCapacity)
+	e.fabric("GET /v1/operations/{operationId}", e.getOperation)
+	e.fabric("GET /v1/operations/{operationId}/result", e.getOperationResult)
+
+	// Microsoft Graph, Key Vault
+	m.HandleFunc("GET /graph/v1.0/{collection}", e.graph)
+	m.HandleFunc("GET /graph/v1.0/{collection}/{id}", e.graph)
+	m.HandleFunc("GET /keyvault/secrets/{name}", e.getSecret)
+	m.HandleFunc("GET /keyvault/secrets/{name}/{version...}", e.getSecret)
+
+	// Control (no auth, loopback only)
+	e.control("GET /_emulator/state", e.ctlState)
+	e.control("GET /_emulator/requests", e.ctlRequests)
+	e.control("DELETE /_emulator/requests", e.ctlClearRequests)
+	e.control("GET /_emulator/faults", e.ctlListFaults)
+	e.control("POST /_emulator/faults", e.ctlAddFaults)
+	e.control("DELETE /_emulator/faults", e.ctlClearFaults)
+	e.control("GET /_emulator/info", e.ctlInfo)
+	e.control("PUT /_emulator/secrets/{name}", e.ctlPutSecret)
+}

@@ -1,0 +1,274 @@
+package emulator
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/microsoft/fabric-sdk-go/fabric"
+	"github.com/microsoft/fabric-sdk-go/fabric/core"
+)
+
+// start runs an emulator for one test and closes it at the end.
+func start(t testing.TB, opts Options) *Emulator {
+	t.Helper()
+	if opts.Dir == "" {
+		opts.Dir = t.TempDir()
+	}
+	e, err := Start(opts)
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := e.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return e
+}
+
+// credential is the real azidentity client-secret credential pointed at the emulator's Entra.
+func credential(t testing.TB, e *Emulator, clientID, secret string) azcore.TokenCredential {
+	t.Helper()
+	cred, err := azidentity.NewClientSecretCredential(e.TenantID(), clientID, secret, &azidentity.ClientSecretCredentialOptions{
+		ClientOptions: azcore.ClientOptions{
+			Cloud:     cloud.Configuration{ActiveDirectoryAuthorityHost: e.AuthorityHost()},
+			Transport: e.HTTPClient(),
+		},
+		DisableInstanceDiscovery: true,
+	})
+	if err != nil {
+		t.Fatalf("credential: %v", err)
+	}
+	return cred
+}
+
+// sdk returns fabric-sdk-go's core client factory for the seeded service principal, with azcore's retries off
+// so that injected faults reach the test.
+func sdk(t testing.TB, e *Emulator) *core.ClientFactory {
+	t.Helper()
+	id, secret := e.ServicePrincipal()
+	return sdkAs(t, e, credential(t, e, id, secret))
+}
+
+func sdkAs(t testing.TB, e *Emulator, cred azcore.TokenCredential) *core.ClientFactory {
+	t.Helper()
+	f, err := core.NewClientFactory(cred, to.Ptr(e.URL()), &fabric.ClientOptions{ClientOptions: azcore.ClientOptions{
+		Transport: e.HTTPClient(),
+		Retry:     policy.RetryOptions{MaxRetries: -1},
+	}})
+	if err != nil {
+		t.Fatalf("client factory: %v", err)
+	}
+	return f
+}
+
+func responseError(t testing.TB, err error) *core.ResponseError {
+	t.Helper()
+	var re *core.ResponseError
+	if !errors.As(err, &re) {
+		t.Fatalf("want *core.ResponseError, got %T: %v", err, err)
+	}
+	return re
+}
+
+func TestSDKWorkspaceItemLifecycle(t *testing.T) {
+	e := start(t, Options{PageSize: 2, ImmediateTypes: []string{"DataPipeline"}})
+	ctx := context.Background()
+	f := sdk(t, e)
+	ws := f.NewWorkspacesClient()
+
+	created, err := ws.CreateWorkspace(ctx, core.CreateWorkspaceRequest{DisplayName: to.Ptr("sales"), Description: to.Ptr("Sales team")}, nil)
+	if err != nil {
+		t.Fatalf("CreateWorkspace: %v", err)
+	}
+	wsID := *created.ID
+	if *created.DisplayName != "sales" || *created.Type != core.WorkspaceTypeWorkspace {
+		t.Errorf("created workspace = %+v", created.Workspace)
+	}
+
+	_, err = ws.CreateWorkspace(ctx, core.CreateWorkspaceRequest{DisplayName: to.Ptr("SALES")}, nil)
+	if re := responseError(t, err); re.StatusCode != http.StatusConflict || re.ErrorCode != "WorkspaceNameAlreadyExists" {
+		t.Errorf("duplicate workspace: %d %s", re.StatusCode, re.ErrorCode)
+	}
+
+	got, err := ws.GetWorkspace(ctx, wsID, nil)
+	if err != nil {
+		t.Fatalf("GetWorkspace: %v", err)
+	}
+	if got.CapacityAssignmentProgress == nil || got.Type == nil {
+		t.Errorf("GetWorkspace lacks type or capacityAssignmentProgress: %+v", got.WorkspaceInfo)
+	}
+
+	items := f.NewItemsClient()
+	nb := base64.StdEncoding.EncodeToString([]byte("# Fabric notebook source\nprint('hi')\n"))
+	poller, err := items.BeginCreateItem(ctx, wsID, core.CreateItemRequest{
+		DisplayName: to.Ptr("etl"),
+		Type:        to.Ptr(core.ItemTypeNotebook),
+		Definition: &core.ItemDefinition{Parts: []core.ItemDefinitionPart{{
+			Path: to.Ptr("notebook-content.py"), Payload: to.Ptr(nb), PayloadType: to.Ptr(core.PayloadTypeInlineBase64)}}},
+	}, nil)
+	if err != nil {
+		t.Fatalf("BeginCreateItem: %v", err)
+	}
+	res, err := poller.PollUntilDone(ctx, &runtimePollOptions)
+	if err != nil {
+		t.Fatalf("PollUntilDone: %v", err)
+	}
+	if res.ID == nil || *res.DisplayName != "etl" || *res.WorkspaceID != wsID {
+		t.Fatalf("created item = %+v", res.Item)
+	}
+
+	defPoller, err := items.BeginGetItemDefinition(ctx, wsID, *res.ID, nil)
+	if err != nil {
+		t.Fatalf("BeginGetItemDefinition: %v", err)
+	}
+	def, err := defPoller.PollUntilDone(ctx, &runtimePollOptions)
+	if err != nil {
+		t.Fatalf("getDefinition: %v", err)
+	}
+	var paths []string
+	for _, p := range def.Definition.Parts {
+		paths = append(paths, *p.Path)
+		if *p.Path == "notebook-content.py" && *p.Payload != nb {
+			t.Errorf("payload changed: %s", *p.Payload)
+		}
+	}
+	if strings.Join(paths, ",") != "notebook-content.py,.platform" {
+		t.Errorf("definition parts = %v", paths)
+	}
+
+	for i := range 4 {
+		p, err := items.BeginCreateItem(ctx, wsID, core.CreateItemRequest{
+			DisplayName: to.Ptr(fmt.Sprintf("pipe%d", i)), Type: to.Ptr(core.ItemTypeDataPipeline)}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.PollUntilDone(ctx, &runtimePollOptions); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pager := items.NewListItemsPager(wsID, nil)
+	var names []string
+	pages := 0
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			t.Fatalf("list items: %v", err)
+		}
+		pages++
+		for _, it := range page.Value {
+			names = append(names, *it.DisplayName)
+		}
+	}
+	if want := "etl,pipe0,pipe1,pipe2,pipe3"; strings.Join(names, ",") != want || pages != 3 {
+		t.Errorf("listed %v in %d pages, want %s in 3", names, pages, want)
+	}
+	all, err := items.ListItems(ctx, wsID, &core.ItemsClientListItemsOptions{Type: to.Ptr(string(core.ItemTypeNotebook))})
+	if err != nil || len(all) != 1 {
+		t.Errorf("ListItems(type=Notebook) = %d items, %v", len(all), err)
+	}
+
+	if _, err := items.DeleteItem(ctx, wsID, *res.ID, nil); err != nil {
+		t.Fatalf("DeleteItem: %v", err)
+	}
+	_, err = items.GetItem(ctx, wsID, *res.ID, nil)
+	if re := responseError(t, err); re.StatusCode != 404 || re.ErrorCode != "ItemNotFound" {
+		t.Errorf("get deleted item: %d %s", re.StatusCode, re.ErrorCode)
+	}
+	if _, err := ws.DeleteWorkspace(ctx, wsID, nil); err != nil {
+		t.Fatalf("DeleteWorkspace: %v", err)
+	}
+}
+
+func TestSDKListWorkspacesPages(t *testing.T) {
+	e := start(t, Options{PageSize: 2})
+	ctx := context.Background()
+	ws := sdk(t, e).NewWorkspacesClient()
+	for i := range 5 {
+		if _, err := ws.CreateWorkspace(ctx, core.CreateWorkspaceRequest{DisplayName: to.Ptr(fmt.Sprintf("ws%d", i))}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := ws.ListWorkspaces(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 5 {
+		t.Fatalf("listed %d workspaces, want 5", len(all))
+	}
+	listCalls := 0
+	for _, r := range e.Requests() {
+		if r.Method == "GET" && r.Path == "/v1/workspaces" {
+			listCalls++
+			if r.Status != 200 {
+				t.Errorf("list call status %d", r.Status)
+			}
+		}
+	}
+	if listCalls != 3 {
+		t.Errorf("%d list calls, want 3 pages", listCalls)
+	}
+}
+
+func TestSDKWrongSecret(t *testing.T) {
+	e := start(t, Options{})
+	id, _ := e.ServicePrincipal()
+	ws := sdkAs(t, e, credential(t, e, id, "wrong")).NewWorkspacesClient()
+	_, err := ws.ListWorkspaces(context.Background(), nil)
+	if err == nil || !strings.Contains(err.Error(), "AADSTS7000215") {
+		t.Fatalf("want AADSTS7000215, got %v", err)
+	}
+}
+
+func TestSDKFaultRuleAnswersError(t *testing.T) {
+	e := start(t, Options{ImmediateTypes: []string{"Notebook"}})
+	ctx := context.Background()
+	f := sdk(t, e)
+	created, err := f.NewWorkspacesClient().CreateWorkspace(ctx, core.CreateWorkspaceRequest{DisplayName: to.Ptr("w")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.AddFault(FaultRule{Method: "POST", Path: "/v1/workspaces/*/items", Nth: 2, Status: 500, ErrorCode: "InternalServerError", Message: "boom"}); err != nil {
+		t.Fatal(err)
+	}
+	items := f.NewItemsClient()
+	mk := func(name string) error {
+		p, err := items.BeginCreateItem(ctx, *created.ID, core.CreateItemRequest{DisplayName: to.Ptr(name), Type: to.Ptr(core.ItemTypeNotebook)}, nil)
+		if err != nil {
+			return err
+		}
+		_, err = p.PollUntilDone(ctx, &runtimePollOptions)
+		return err
+	}
+	if err := mk("a"); err != nil {
+		t.Fatalf("first create: %v", err)
+	}
+	re := responseError(t, mk("b"))
+	if re.StatusCode != 500 || re.ErrorCode != "InternalServerError" || re.RawResponse.Header.Get("x-ms-public-api-error-code") != "InternalServerError" {
+		t.Errorf("second create: %d %s", re.StatusCode, re.ErrorCode)
+	}
+	if *re.ErrorResponse.Message != "boom" || re.ErrorResponse.RequestID == nil {
+		t.Errorf("error body = %+v", re.ErrorResponse)
+	}
+	if err := mk("c"); err != nil {
+		t.Fatalf("third create: %v", err)
+	}
+}
+
+var runtimePollOptions = runtimePollUntilDone(10 * time.Millisecond)
+
+func runtimePollUntilDone(d time.Duration) runtime.PollUntilDoneOptions {
+	return runtime.PollUntilDoneOptions{Frequency: d}
+}
