@@ -56,6 +56,7 @@ type undoer interface {
 func registry() []builtin {
 	return []builtin{
 		workspaceBuiltin{}, capacityBuiltin{}, itemBuiltin{}, definitionBuiltin{},
+		configBuiltin{},
 
 		principalBuiltin{kind: "user"}, principalBuiltin{kind: "group"}, principalBuiltin{kind: "service_principal"},
 	}

@@ -98,7 +98,7 @@ func TestEvaluateErrorsNamePositions(t *testing.T) {
 		{"missing definition folder", map[string]string{"plan.star": "fabric.definition(path = \"nope\")"},
 			[]string{"plan.star:1:18: fabric.definition: folder nope does not exist"}},
 		{"report without required parts", map[string]string{
-			"plan.star":          "ws = fabric.workspace(name = \"a\")\nfabric.item(workspace = ws, type = \"Report\", name = \"r\", definition = fabric.definition(path = \"r\"))",
+			"plan.star":         "ws = fabric.workspace(name = \"a\")\nfabric.item(workspace = ws, type = \"Report\", name = \"r\", definition = fabric.definition(path = \"r\"))",
 			"r/definition.pbir": "{}"},
 			[]string{"plan.star:2:12: workspace.a/item.Report.r: definition r lacks required parts: report.json or definition/"}},
 		{"load escapes root", map[string]string{"plan.star": `load("../x.star", "y")`},

@@ -1,0 +1,28 @@
+# fabplan's build. Everything needs only Go.
+GO      ?= go
+BIN     := bin/fabplan
+
+.PHONY: build demo test lint bench fmt clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/fabplan
+
+# The main job: the demo plan against the embedded emulator (no Azure account needed).
+demo: build
+	./$(BIN) run --emulator plans/demo.star
+
+test:
+	$(GO) test ./...
+
+lint: build
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt would change:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+
+# Benchmarks: one iteration each by default; BENCHTIME=5x or BENCH=Name to go further.
+BENCH     ?= .
+BENCHTIME ?= 1x
+bench:
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -benchmem ./...
+
+clean:
+	rm -rf bin .fabplan

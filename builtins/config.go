@@ -1,0 +1,194 @@
+package builtins
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"go.starlark.net/starlark"
+	"go.starlark.net/starlarkstruct"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+)
+
+// config(): per-environment values, validated against a JSON Schema.
+//
+// Values come from env/<name>.json beside the plan (fabplan run --env NAME), overridden by --var
+// k=v and FABPLAN_VAR_k. Plans have no env(): everything a plan depends on is in files and flags,
+// so the same inputs always evaluate to the same plan.
+
+type configBuiltin struct{}
+
+func (configBuiltin) Spec() Spec {
+	return Spec{
+		Name: "config",
+		Doc:  "Returns the environment's configuration (env/<env>.json, then --var and FABPLAN_VAR_* overrides) as a struct, after validating it against a JSON Schema.",
+		Params: []Param{
+			{Name: "schema", Type: "string", Doc: "JSON Schema file, relative to the calling file; every violation is reported with its path."},
+		},
+	}
+}
+
+func (configBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, error) {
+	values, source, err := ev.configValues()
+	if err != nil {
+		return nil, fmt.Errorf("config: %v", err)
+	}
+	if c.has("schema") {
+		path, err := ev.resolvePath(filepath.Dir(c.site.File), c.str("schema"))
+		if err != nil {
+			return nil, fmt.Errorf("config: schema: %v", err)
+		}
+		sch, err := compileSchema(path)
+		if err != nil {
+			return nil, fmt.Errorf("config: %v", err)
+		}
+		coerceVars(values, ev.opts.Vars, sch)
+		if err := sch.Validate(values); err != nil {
+			var ve *jsonschema.ValidationError
+			if !errors.As(err, &ve) {
+				return nil, fmt.Errorf("config: %v", err)
+			}
+			return nil, fmt.Errorf("config: %s does not match %s:\n%s", source, path, strings.Join(violations(ve), "\n"))
+		}
+	}
+	return toStarlark(values), nil
+}
+
+// configValues merges the environment file and the variable overrides, once per evaluation.
+func (ev *evaluation) configValues() (map[string]any, string, error) {
+	values := map[string]any{}
+	source := "the configuration"
+	if ev.opts.Env != "" {
+		dir := ev.opts.EnvDir
+		if dir == "" {
+			dir = filepath.Join(filepath.Dir(ev.entry), "env")
+		}
+		path := filepath.Join(dir, ev.opts.Env+".json")
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, "", fmt.Errorf("--env %s: cannot read %s; create it, or pass another --env or --env-dir", ev.opts.Env, path)
+		}
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.UseNumber()
+		if err := dec.Decode(&values); err != nil {
+			return nil, "", fmt.Errorf("%s: not a JSON object: %v", path, err)
+		}
+		source = path
+	}
+	for k, v := range ev.opts.Vars {
+		values[k] = v
+	}
+	if len(ev.opts.Vars) > 0 {
+		source += " (with --var overrides)"
+	}
+	return values, source, nil
+}
+
+func compileSchema(path string) (*jsonschema.Schema, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("schema %s: %v", path, errors.Unwrap(err))
+	}
+	defer f.Close()
+	doc, err := jsonschema.UnmarshalJSON(f)
+	if err != nil {
+		return nil, fmt.Errorf("schema %s is not JSON: %v", path, err)
+	}
+	abs, _ := filepath.Abs(path)
+	id := "file://" + filepath.ToSlash(abs)
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource(id, doc); err != nil {
+		return nil, fmt.Errorf("schema %s: %v", path, err)
+	}
+	sch, err := c.Compile(id)
+	if err != nil {
+		return nil, fmt.Errorf("schema %s is not a valid JSON Schema: %v", path, err)
+	}
+	return sch, nil
+}
+
+// coerceVars turns --var strings into the JSON type the schema expects for that property, so
+// that --var replicas=3 satisfies {"type": "integer"}.
+func coerceVars(values map[string]any, vars map[string]string, sch *jsonschema.Schema) {
+	for k, s := range vars {
+		prop, ok := sch.Properties[k]
+		if !ok || prop.Types == nil {
+			continue
+		}
+		types := prop.Types.ToStrings()
+		switch {
+		case contains(types, "integer") || contains(types, "number"):
+			if _, err := strconv.ParseFloat(s, 64); err == nil {
+				values[k] = json.Number(s)
+			}
+		case contains(types, "boolean"):
+			if b, err := strconv.ParseBool(s); err == nil {
+				values[k] = b
+			}
+		}
+	}
+}
+
+// violations lists every leaf failure as "/path: message".
+func violations(ve *jsonschema.ValidationError) []string {
+	p := message.NewPrinter(language.English)
+	var out []string
+	var walk func(e *jsonschema.ValidationError)
+	walk = func(e *jsonschema.ValidationError) {
+		if len(e.Causes) == 0 {
+			loc := "/" + strings.Join(e.InstanceLocation, "/")
+			out = append(out, "  "+loc+": "+e.ErrorKind.LocalizedString(p))
+			return
+		}
+		for _, c := range e.Causes {
+			walk(c)
+		}
+	}
+	walk(ve)
+	sort.Strings(out)
+	return out
+}
+
+// toStarlark converts decoded JSON into frozen Starlark values: objects become structs.
+func toStarlark(v any) starlark.Value {
+	switch x := v.(type) {
+	case nil:
+		return starlark.None
+	case bool:
+		return starlark.Bool(x)
+	case string:
+		return starlark.String(x)
+	case json.Number:
+		if i, ok := new(big.Int).SetString(string(x), 10); ok {
+			return starlark.MakeBigInt(i)
+		}
+		f, _ := x.Float64()
+		return starlark.Float(f)
+	case []any:
+		l := make([]starlark.Value, len(x))
+		for i, e := range x {
+			l[i] = toStarlark(e)
+		}
+		list := starlark.NewList(l)
+		list.Freeze()
+		return list
+	case map[string]any:
+		d := starlark.StringDict{}
+		for k, e := range x {
+			d[k] = toStarlark(e)
+		}
+		s := starlarkstruct.FromStringDict(starlark.String("config"), d)
+		s.Freeze()
+		return s
+	}
+	return starlark.String(fmt.Sprint(v))
+}

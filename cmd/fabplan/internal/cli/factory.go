@@ -1,0 +1,163 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+
+	"github.com/spf13/pflag"
+
+	"github.com/fabplan/fabplan/emulator"
+	"github.com/fabplan/fabplan/fabric"
+)
+
+// Factory hands out what commands need, lazily: lint and fmt never ask for a client, so they
+// need no network and no credentials.
+type Factory struct {
+	IO      *IOStreams
+	Version string
+	Getenv  func(string) string
+
+	// Connection settings, bound to flags by BindConnectionFlags.
+	FabricURL     string
+	AuthorityHost string
+	Auth          string
+	Insecure      bool
+	NoRetry       bool
+	NoBreaker     bool
+	Emulator      bool
+	StateDir      string
+	Verbose       bool
+
+	mu     sync.Mutex
+	emu    *emulator.Emulator
+	client *fabric.Client
+	logger *slog.Logger
+}
+
+// NewFactory returns a factory for the process.
+func NewFactory(io *IOStreams, version string) *Factory {
+	return &Factory{IO: io, Version: version, Getenv: os.Getenv}
+}
+
+func (f *Factory) env(name, def string) string {
+	if v := f.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// BindConnectionFlags adds the flags of commands that talk to Fabric.
+func (f *Factory) BindConnectionFlags(fs *pflag.FlagSet) {
+	fs.BoolVar(&f.Emulator, "emulator", false, "start an in-process Fabric emulator and run against it (no Azure account needed)")
+	fs.StringVar(&f.FabricURL, "fabric-url", "", "Fabric API base URL without /v1 (env FABPLAN_FABRIC_URL; default https://api.fabric.microsoft.com)")
+	fs.StringVar(&f.AuthorityHost, "authority-host", "", "Entra ID authority host; also turns instance discovery off (env FABPLAN_AUTHORITY_HOST)")
+	fs.StringVar(&f.Auth, "auth", "", "identity: client-secret, workload-identity, azure-cli, device-code, managed-identity or default (env FABPLAN_AUTH; default client-secret)")
+	fs.BoolVar(&f.Insecure, "insecure", false, "allow a plain-http loopback Fabric endpoint (tokens are never sent over http otherwise)")
+	fs.BoolVar(&f.NoRetry, "no-retry", false, "turn retries off, for debugging (env FEATURE_USE_RETRY_LOGIC=false)")
+	fs.BoolVar(&f.NoBreaker, "no-circuit-breaker", false, "turn the circuit breaker off (env FEATURE_USE_CIRCUIT_BREAKER=false)")
+}
+
+// BindStateFlags adds the state directory flag.
+func (f *Factory) BindStateFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&f.StateDir, "state-dir", "", "where run journals live (env FABPLAN_STATE_DIR; default .fabplan)")
+}
+
+// State returns the state directory.
+func (f *Factory) State() string {
+	if f.StateDir != "" {
+		return f.StateDir
+	}
+	return f.env("FABPLAN_STATE_DIR", ".fabplan")
+}
+
+// Logger is the run's log: warnings always, details with --verbose, on stderr.
+func (f *Factory) Logger() *slog.Logger {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.logger == nil {
+		level := slog.LevelWarn
+		if f.Verbose {
+			level = slog.LevelDebug
+		}
+		var w io.Writer = f.IO.ErrOut
+		f.logger = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+	}
+	return f.logger
+}
+
+// Client returns the Fabric client, starting the embedded emulator first with --emulator.
+func (f *Factory) Client() (*fabric.Client, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.client != nil {
+		return f.client, nil
+	}
+	auth := fabric.AuthConfigFromEnv(f.Getenv)
+	if f.Auth != "" {
+		auth.Mode = f.Auth
+	}
+	if f.AuthorityHost != "" {
+		auth.AuthorityHost = f.AuthorityHost
+	}
+	baseURL := f.FabricURL
+	if baseURL == "" {
+		baseURL = f.env("FABPLAN_FABRIC_URL", "https://api.fabric.microsoft.com")
+	}
+	cfg := fabric.Config{
+		BaseURL:   baseURL,
+		Insecure:  f.Insecure,
+		NoRetry:   f.NoRetry || f.Getenv("FEATURE_USE_RETRY_LOGIC") == "false",
+		NoBreaker: f.NoBreaker || f.Getenv("FEATURE_USE_CIRCUIT_BREAKER") == "false",
+	}
+	if f.Emulator {
+		emu, err := emulator.Start(emulator.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("starting the embedded emulator: %w", err)
+		}
+		f.emu = emu
+		id, secret := emu.ServicePrincipal()
+		auth = fabric.AuthConfig{Mode: "client-secret", TenantID: emu.TenantID(), ClientID: id, ClientSecret: secret,
+			AuthorityHost: emu.AuthorityHost(), HTTPClient: emu.HTTPClient()}
+		cfg.BaseURL, cfg.HTTPClient = emu.FabricURL(), emu.HTTPClient()
+	}
+	cred, err := fabric.NewCredential(auth)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Credential = cred
+	f.mu.Unlock()
+	cfg.Logger = f.Logger()
+	f.mu.Lock()
+	c, err := fabric.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	f.client = c
+	return c, nil
+}
+
+// EmulatorURL is the embedded emulator's base URL, when one runs.
+func (f *Factory) EmulatorURL() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.emu == nil {
+		return ""
+	}
+	return f.emu.URL()
+}
+
+// Close stops what the factory started.
+func (f *Factory) Close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var errs []error
+	if f.emu != nil {
+		errs = append(errs, f.emu.Close())
+		f.emu = nil
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/fabplan/fabplan/cmd/fabplan/internal/root"
+	"github.com/fabplan/fabplan/emulator"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden sections of testdata/script/*.txtar")
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"fabplan": func() { os.Exit(root.Main()) },
+	})
+}
+
+// TestScripts runs the end-to-end scripts: the real fabplan binary against an in-process emulator.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 filepath.Join("..", "..", "testdata", "script"),
+		UpdateScripts:       *update,
+		RequireExplicitExec: true,
+		Setup: func(e *testscript.Env) error {
+			e.Setenv("NO_COLOR", "1")
+			e.Setenv("FABPLAN_STATE_DIR", filepath.Join(e.WorkDir, ".fabplan"))
+			for _, k := range []string{"AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "FABPLAN_FABRIC_URL", "FABPLAN_AUTHORITY_HOST", "CI"} {
+				e.Setenv(k, "")
+			}
+			e.Values[emuKey] = &emuHolder{}
+			return nil
+		},
+		Cmds: scriptCommands,
+	})
+}
+
+const emuKey = "emulator"
+
+type emuHolder struct{ emu *emulator.Emulator }
+
+func emulatorOf(ts *testscript.TestScript) *emulator.Emulator {
+	h := ts.Value(emuKey).(*emuHolder)
+	if h.emu == nil {
+		ts.Fatalf("no emulator: run the `emulator` command first")
+	}
+	return h.emu
+}
+
+// scriptCommands are the custom script commands; testdata/script/README lists them with their
+// usage, and TestScriptREADME keeps that list true.
+var scriptCommands = map[string]func(ts *testscript.TestScript, neg bool, args []string){
+	// emulator [FIXTURES.json]: start an emulator for this script and point fabplan at it.
+	"emulator": func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) > 1 {
+			ts.Fatalf("usage: emulator [fixtures.json]")
+		}
+		opts := emulator.Options{Dir: ts.MkAbs(".emulator")}
+		if len(args) == 1 {
+			fx, err := emulator.LoadFixtures(ts.MkAbs(args[0]))
+			ts.Check(err)
+			opts.Fixtures = fx
+		}
+		emu, err := emulator.Start(opts)
+		ts.Check(err)
+		ts.Defer(func() { emu.Close() })
+		ts.Value(emuKey).(*emuHolder).emu = emu
+		id, secret := emu.ServicePrincipal()
+		ts.Setenv("FABPLAN_FABRIC_URL", emu.FabricURL())
+		ts.Setenv("FABPLAN_AUTHORITY_HOST", emu.AuthorityHost())
+		ts.Setenv("SSL_CERT_FILE", emu.CAFile())
+		ts.Setenv("AZURE_TENANT_ID", emu.TenantID())
+		ts.Setenv("AZURE_CLIENT_ID", id)
+		ts.Setenv("AZURE_CLIENT_SECRET", secret)
+		ts.Setenv("EMULATOR_URL", emu.URL())
+	},
+	// emulator-fault METHOD PATH NTH STATUS ERRORCODE [ACTION [TIMES]]: the NTH matching call fails.
+	"emulator-fault": func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) < 5 || len(args) > 7 {
+			ts.Fatalf("usage: emulator-fault METHOD PATH NTH STATUS ERRORCODE [ACTION [TIMES]]")
+		}
+		nth, err := strconv.Atoi(args[2])
+		ts.Check(err)
+		status, err := strconv.Atoi(args[3])
+		ts.Check(err)
+		rule := emulator.FaultRule{Method: args[0], Path: args[1], Nth: nth, Status: status, ErrorCode: args[4]}
+		if len(args) > 5 {
+			rule.Action = args[5]
+		}
+		if len(args) > 6 {
+			rule.Times, err = strconv.Atoi(args[6])
+			ts.Check(err)
+		}
+		ts.Check(emulatorOf(ts).AddFault(rule))
+	},
+	// emulator-state FILE: write the emulator's normalized state to FILE (for cmp).
+	"emulator-state": func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) != 1 {
+			ts.Fatalf("usage: emulator-state FILE")
+		}
+		b, err := emulatorOf(ts).State()
+		ts.Check(err)
+		ts.Check(os.WriteFile(ts.MkAbs(args[0]), append(b, '\n'), 0o644))
+	},
+	// emulator-requests [-mutating] FILE: write the request log (method and path per line).
+	"emulator-requests": func(ts *testscript.TestScript, neg bool, args []string) {
+		mutating := len(args) > 0 && args[0] == "-mutating"
+		if mutating {
+			args = args[1:]
+		}
+		if neg || len(args) != 1 {
+			ts.Fatalf("usage: emulator-requests [-mutating] FILE")
+		}
+		var lines []byte
+		for _, r := range emulatorOf(ts).Requests() {
+			if mutating && !isMutating(r.Method, r.Path) {
+				continue
+			}
+			lines = append(lines, r.Method+" "+r.Path+"\n"...)
+		}
+		ts.Check(os.WriteFile(ts.MkAbs(args[0]), lines, 0o644))
+	},
+}
+
+// isMutating tells Fabric calls that change something from reads (getDefinition is a POST that
+// reads).
+func isMutating(method, path string) bool {
+	return method != "GET" && strings.HasPrefix(path, "/v1/") && !strings.HasSuffix(path, "/getDefinition")
+}
