@@ -11,18 +11,23 @@ import (
 	"github.com/fabplan/fabplan/engine"
 )
 
-// testOptions lints with builtins' real catalog. Until builtins declares secret() (see the
-// contract), the tests add its signature so that plans using it resolve.
+// testOptions lints with builtins' real catalog. Until builtins declares secret() and config()
+// (see the contract), the tests add their signatures so that plans using them resolve.
 func testOptions(paths ...string) Options {
 	sigs := builtinSignatures()
-	if _, ok := sigs.byName["secret"]; !ok {
-		specs := []spec{{Name: "secret", Params: []param{{Name: "name", Type: "string", Required: true}}}}
-		for _, sp := range sigs.byName {
-			specs = append(specs, *sp)
-		}
-		sigs = newSignatures(specs, []string{"struct"})
+	specs := []spec{}
+	for _, sp := range sigs.byName {
+		specs = append(specs, *sp)
 	}
-	return Options{Paths: paths, NoEval: true, sigs: sigs}
+	for _, sp := range []spec{
+		{Name: "secret", Params: []param{{Name: "name", Type: "string", Required: true}}},
+		{Name: "config", Params: []param{{Name: "schema", Type: "any", Required: true}}},
+	} {
+		if _, ok := sigs.byName[sp.Name]; !ok {
+			specs = append(specs, sp)
+		}
+	}
+	return Options{Paths: paths, NoEval: true, sigs: newSignatures(specs, []string{"struct"})}
 }
 
 // where renders a finding's position relative to dir, for comparison.
@@ -64,18 +69,11 @@ func TestChecksFire(t *testing.T) {
 		{CheckSuppressUnknown, "", []string{"plan.star:1"}, nil},
 		{CheckEval, "", []string{"plan.star:1"}, builtinEvaluator},
 		{CheckEvalDuplicate, "", []string{"plan.star:2"}, builtinEvaluator},
-		// No plan can build a dependency cycle yet (handles exist before they are referenced),
-		// nor validate env files (config() is not in builtins yet): these two run the
-		// evaluator's diagnostics through a stand-in that returns what the engine would.
+		// No plan can build a dependency cycle yet (handles exist before they are referenced):
+		// this runs the engine's cycle diagnostic through a stand-in evaluator.
 		{CheckEvalCycle, "", []string{"plan.star:1"}, fakeEvaluator(engine.Diagnostic{
 			Pos: engine.Pos{Line: 1, Col: 5}, Message: "dependency cycle: workspace.a -> workspace.b -> workspace.a"})},
-		{CheckEnvSchema, "", []string{"env/prod.json:1"}, func(file, root, env string) error {
-			if env != "prod" {
-				return nil
-			}
-			return engine.Diagnostics{{Pos: engine.Pos{File: filepath.Join(filepath.Dir(file), "env", "prod.json"), Line: 1, Col: 14},
-				Message: "/capacity: got number, want string"}}
-		}},
+		{CheckEnvSchema, "", []string{"env/broken.json:2", "env/prod.json:2", "env/prod.json:3", "env/test.json:1", "env/test.json:1"}, nil},
 		{"unused-variable", "", []string{"plan.star:2"}, nil},
 		{"uninitialized", "", []string{"plan.star:4"}, nil},
 		{"unreachable", "", []string{"plan.star:3"}, nil},
@@ -135,8 +133,8 @@ func TestCleanPlan(t *testing.T) {
 	if len(r.Findings) > 0 {
 		t.Errorf("clean plan has findings:\n%s", textOf(r))
 	}
-	if len(r.Files) != 3 {
-		t.Errorf("linted %v, want plan.star, secrets.star and the loaded lib/naming.star", r.Files)
+	if len(r.Files) != 4 {
+		t.Errorf("linted %v, want config/plan.star, plan.star, secrets.star and the loaded lib/naming.star", r.Files)
 	}
 }
 
@@ -175,7 +173,7 @@ func TestCleanPlanEvaluates(t *testing.T) {
 func TestEvalPerEnvironment(t *testing.T) {
 	var envs []string
 	var mu sync.Mutex
-	opts := testOptions(filepath.Join("testdata", "fire", "env-schema"))
+	opts := testOptions(filepath.Join("testdata", "clean", "config"))
 	opts.NoEval, opts.eval = false, func(_, _, env string) error {
 		mu.Lock()
 		envs = append(envs, env)

@@ -21,15 +21,13 @@ const (
 // missing or incomplete.
 func riskFindings(u *unit, dataBearing func(itemType string) bool) []Finding {
 	var out []Finding
-	assigned := assignedCalls(u.file)
+	assigned := assignedValues(u.file)
 	callOf := func(e syntax.Expr) *syntax.CallExpr {
-		switch e := e.(type) {
-		case *syntax.CallExpr:
-			return e
-		case *syntax.Ident:
-			return assigned[e.Binding]
+		if id, ok := e.(*syntax.Ident); ok {
+			e = assigned[id.Binding]
 		}
-		return nil
+		c, _ := e.(*syntax.CallExpr)
+		return c
 	}
 	definitionTypes := map[*syntax.CallExpr][]string{}
 	walkCalls(u.file, func(c *syntax.CallExpr) {
@@ -113,16 +111,21 @@ func riskFindings(u *unit, dataBearing func(itemType string) bool) []Finding {
 	return out
 }
 
-// assignedCalls maps each binding assigned exactly from a call (x = f(...)) to that call, so
-// that a variable can be traced back to the builtin that made its value.
-func assignedCalls(f *syntax.File) map[any]*syntax.CallExpr {
-	m := map[any]*syntax.CallExpr{}
+// assignedValues maps each binding assigned exactly once from an expression (x = ...) to that
+// expression, so that a variable can be traced back to the literal or builtin call that made
+// its value. A binding assigned more than once maps to nil: its value depends on the path taken.
+func assignedValues(f *syntax.File) map[any]syntax.Expr {
+	m := map[any]syntax.Expr{}
+	seen := map[any]bool{}
 	syntax.Walk(f, func(n syntax.Node) bool {
-		if as, ok := n.(*syntax.AssignStmt); ok && as.Op == syntax.EQ {
-			id, ok1 := as.LHS.(*syntax.Ident)
-			c, ok2 := as.RHS.(*syntax.CallExpr)
-			if ok1 && ok2 && id.Binding != nil {
-				m[id.Binding] = c
+		if as, ok := n.(*syntax.AssignStmt); ok {
+			if id, ok := as.LHS.(*syntax.Ident); ok && id.Binding != nil {
+				if seen[id.Binding] || as.Op != syntax.EQ {
+					m[id.Binding] = nil
+				} else {
+					m[id.Binding] = as.RHS
+				}
+				seen[id.Binding] = true
 			}
 		}
 		return true

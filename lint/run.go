@@ -365,6 +365,9 @@ func (l *linter) checkFile(u *unit) []Finding {
 	fs = append(fs, secretFindings(u, l.sigs)...)
 	fs = append(fs, riskFindings(u, l.dataBearing)...)
 	fs = append(fs, styleFindings(u)...)
+	if !u.loaded {
+		fs = append(fs, envSchemaFindings(u)...)
+	}
 	return fs
 }
 

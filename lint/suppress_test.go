@@ -96,6 +96,7 @@ func TestDiscover(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
+		filepath.Join("testdata", "clean", "config", "plan.star"),
 		filepath.Join("testdata", "clean", "lib", "naming.star"),
 		filepath.Join("testdata", "clean", "plan.star"),
 		filepath.Join("testdata", "clean", "secrets.star"),
