@@ -1,10 +1,7 @@
 package builtins
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -171,44 +168,8 @@ func (r *itemResource) Refresh(ctx context.Context, rt *engine.Runtime) (engine.
 	return engine.Live{}, nil
 }
 
-// definitionDigest summarizes a definition's parts, .platform excluded (Fabric manages it).
-func definitionDigest(parts []fabric.Part) string {
-	h := sha256.New()
-	for _, p := range sortedParts(parts) {
-		if p.Path == ".platform" {
-			continue
-		}
-		fmt.Fprintf(h, "%s\x00%d\x00", p.Path, len(p.Payload))
-		h.Write(normalizePayload(p.Path, p.Payload))
-	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil))[:12]
-}
-
-// normalizePayload canonicalizes JSON parts so that key order and whitespace are not changes.
-func normalizePayload(path string, b []byte) []byte {
-	if !strings.HasSuffix(path, ".json") && !strings.HasSuffix(path, ".ipynb") && !strings.HasSuffix(path, ".pbir") && !strings.HasSuffix(path, ".pbism") {
-		return bytes.ReplaceAll(b, []byte("\r\n"), []byte("\n"))
-	}
-	var v any
-	if err := json.Unmarshal(b, &v); err != nil {
-		return b
-	}
-	out, err := json.Marshal(v)
-	if err != nil {
-		return b
-	}
-	return out
-}
-
-func sortedParts(parts []fabric.Part) []fabric.Part {
-	out := append([]fabric.Part(nil), parts...)
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j].Path < out[j-1].Path; j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
-	return out
-}
+// definitionDigest summarizes a definition's parts after normalization, .platform excluded.
+func definitionDigest(parts []fabric.Part) string { return engine.DefinitionDigest(parts) }
 
 func (r *itemResource) wantFolder(rt *engine.Runtime) (string, bool) {
 	if r.folder == "" {
@@ -231,7 +192,8 @@ func (r *itemResource) Diff(live engine.Live, rt *engine.Runtime) engine.Change 
 			ch.Attrs = append(ch.Attrs, engine.AttrChange{Name: "folder_id", New: folderID, Unknown: !folderKnown})
 		}
 		if r.definition != nil {
-			ch.Attrs = append(ch.Attrs, engine.AttrChange{Name: "definition", New: definitionDigest(r.definition.parts)})
+			ch.Attrs = append(ch.Attrs, engine.AttrChange{Name: "definition", New: definitionDigest(r.definition.parts),
+				Parts: engine.PlannedParts(r.definition.parts)})
 		}
 		return ch
 	}
@@ -242,7 +204,11 @@ func (r *itemResource) Diff(live engine.Live, rt *engine.Runtime) engine.Change 
 		{Name: "folder_id", Old: live.Attrs["folder_id"], New: folderID, Unknown: !folderKnown},
 	}}
 	if r.definition != nil {
-		ch.Attrs = append(ch.Attrs, engine.AttrChange{Name: "definition", Old: live.Attrs["definition"], New: definitionDigest(r.definition.parts)})
+		def := engine.AttrChange{Name: "definition", Old: live.Attrs["definition"], New: definitionDigest(r.definition.parts)}
+		if l, ok := live.Data.(itemLive); ok && l.Definition != nil {
+			def.Parts = engine.DiffParts(l.Definition.Parts, r.definition.parts)
+		}
+		ch.Attrs = append(ch.Attrs, def)
 	}
 	for _, a := range ch.Attrs {
 		if a.Changed() {

@@ -48,6 +48,10 @@ type AttrChange struct {
 	Unknown bool `json:"unknown,omitempty"`
 	// Sensitive values are never shown.
 	Sensitive bool `json:"sensitive,omitempty"`
+	// ForcesReplace marks the attribute whose change makes the resource a Replace.
+	ForcesReplace bool `json:"forces_replace,omitempty"`
+	// Parts are the per-part differences of a definition attribute (see DiffParts).
+	Parts []PartDiff `json:"parts,omitempty"`
 }
 
 // Changed reports whether the attribute differs.
@@ -70,6 +74,19 @@ type Change struct {
 // Plan is the list of changes a run will make, in dependency order.
 type Plan struct {
 	Changes []Change
+	// Unmanaged are live objects in workspaces the plan manages that the plan does not declare
+	// (see Inventory). They are reported, never changed, unless a Delete change names them.
+	Unmanaged []Unmanaged
+}
+
+// Unmanaged is a live object the plan does not declare.
+type Unmanaged struct {
+	Addr      Addr   // the address it would have if the plan declared it
+	Workspace Addr   // the workspace it is in
+	Kind      string // "item"
+	Type      string // item type
+	Name      string
+	ID        string
 }
 
 // Counts returns how many changes of each mutating kind the plan holds.
