@@ -52,6 +52,9 @@ func (configBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, error) 
 			return nil, fmt.Errorf("config: %v", err)
 		}
 		coerceVars(values, ev.opts.Vars, sch)
+		if len(ev.opts.Vars) > 0 {
+			source += " (with --var overrides)"
+		}
 		if err := sch.Validate(values); err != nil {
 			var ve *jsonschema.ValidationError
 			if !errors.As(err, &ve) {
@@ -85,10 +88,10 @@ func (ev *evaluation) configValues() (map[string]any, string, error) {
 		source = path
 	}
 	for k, v := range ev.opts.Vars {
+		if v == "" {
+			continue // an empty FABPLAN_VAR_x is unset
+		}
 		values[k] = v
-	}
-	if len(ev.opts.Vars) > 0 {
-		source += " (with --var overrides)"
 	}
 	return values, source, nil
 }

@@ -30,7 +30,7 @@ func (in *PlanInput) EvalOptions(file string, environ []string) (builtins.EvalOp
 	vars := map[string]string{}
 	for _, kv := range environ {
 		if rest, ok := strings.CutPrefix(kv, "FABPLAN_VAR_"); ok {
-			if k, v, ok := strings.Cut(rest, "="); ok && k != "" {
+			if k, v, ok := strings.Cut(rest, "="); ok && k != "" && v != "" {
 				vars[k] = v
 			}
 		}
