@@ -95,7 +95,7 @@ func (l *linter) hasErrors(u *unit, seen map[*unit]bool) bool {
 		return true
 	}
 	for _, f := range u.findings {
-		if !l.disabled[f.Check] && l.severity(f) >= Error {
+		if !l.disabled[f.Check] && !u.supp.covers(f) && l.severity(f) >= Error {
 			return true
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/aymanbagabas/go-udiff"
 	"github.com/bazelbuild/buildtools/build"
@@ -103,13 +104,35 @@ func emitFormatted(opts FormatOptions, out io.Writer, name string, src, got []by
 		}
 	}
 	if opts.Write {
-		info, err := os.Stat(name)
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(name, got, info.Mode().Perm()); err != nil {
+		if err := replaceFile(name, got); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 	}
 	return nil
+}
+
+// replaceFile writes data beside name and renames it into place, keeping the file's mode, so
+// that an interrupted -w leaves either the old file or the new one.
+func replaceFile(name string, data []byte) error {
+	info, err := os.Stat(name)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(name), ".fabplan-fmt-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // fails harmlessly once renamed
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(info.Mode().Perm()); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), name)
 }

@@ -96,6 +96,9 @@ func TestFormatPaths(t *testing.T) {
 	if b, _ := os.ReadFile(bad); string(b) != tidy {
 		t.Errorf("-w left:\n%s", b)
 	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
+		t.Errorf("-w left temporary files: %v", entries)
+	}
 	res, err = FormatPaths(FormatOptions{Paths: []string{dir}, Check: true}, &out)
 	if err != nil || len(res.Unformatted) != 0 || res.ExitCode() != ExitClean {
 		t.Errorf("after -w, --check: %v %v", res.Unformatted, err)

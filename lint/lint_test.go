@@ -50,7 +50,7 @@ func TestChecksFire(t *testing.T) {
 		{CheckSyntax, "", []string{"plan.star:2"}, nil},
 		{CheckResolve, "", []string{"plan.star:1"}, nil},
 		{CheckLoadMissing, "", []string{"plan.star:1"}, nil},
-		{CheckLoadEscape, "plans", []string{"plan.star:1"}, nil},
+		{CheckLoadEscape, "plans", []string{"labels.star:1", "plan.star:1"}, nil},
 		{CheckLoadUnused, "", []string{"plan.star:1"}, nil},
 		{CheckLoadCycle, "", []string{"b.star:3"}, nil},
 		{CheckUnknownBuiltin, "", []string{"plan.star:1", "plan.star:2"}, nil},

@@ -49,13 +49,15 @@ type unit struct {
 	library  bool
 	badLoads map[syntax.Position]bool // loads that failed (missing or escaping): their symbols are not "unused"
 	findings []Finding
+	supp     suppressions // the file's disable comments
 }
 
 type loadRef struct {
-	pos    syntax.Position
-	module string
-	abs    string
-	target *unit // nil when the file does not exist
+	pos      syntax.Position
+	module   string
+	abs      string
+	absolute bool  // an absolute path or a Bazel-style label: plans load by relative path only
+	target   *unit // nil when the file does not exist
 }
 
 // linter is the state of one Run. Nothing in it outlives the call.
@@ -133,6 +135,12 @@ func (l *linter) gather(files []string) error {
 			module, _ := ld.Module.Value.(string)
 			name := filepath.Join(filepath.Dir(u.name), filepath.FromSlash(module))
 			ref := &loadRef{pos: ld.Module.TokenPos, module: module, abs: absPath(name)}
+			if filepath.IsAbs(module) || strings.HasPrefix(module, "//") || strings.HasPrefix(module, "@") {
+				ref.absolute = true
+				ref.abs = module
+				u.loads = append(u.loads, ref)
+				continue
+			}
 			u.loads = append(u.loads, ref)
 			if t, ok := l.units[ref.abs]; ok {
 				ref.target = t
@@ -240,13 +248,16 @@ func (l *linter) assignRoots() {
 		}
 		marked[u] = true
 		for _, ref := range u.loads {
-			if !within(u.root, ref.abs) || ref.target == nil {
+			if ref.absolute || !within(u.root, ref.abs) || ref.target == nil {
 				if u.badLoads == nil {
 					u.badLoads = map[syntax.Position]bool{}
 				}
 				u.badLoads[ref.pos] = true
 			}
 			switch {
+			case ref.absolute:
+				u.findings = append(u.findings, Finding{File: u.name, Line: int(ref.pos.Line), Col: int(ref.pos.Col), Check: CheckLoadEscape,
+					Message: fmt.Sprintf("load(%q): plans load files by a path relative to the loading file, such as \"lib/naming.star\"", ref.module)})
 			case !within(u.root, ref.abs):
 				u.findings = append(u.findings, Finding{File: u.name, Line: int(ref.pos.Line), Col: int(ref.pos.Col), Check: CheckLoadEscape,
 					Message: fmt.Sprintf("load(%q) leaves the plan root %s; keep libraries under the root", ref.module, displayDir(u.root))})
@@ -345,6 +356,9 @@ func (l *linter) perFile() {
 			for u := range work {
 				if u.file != nil {
 					u.findings = append(u.findings, l.checkFile(u)...)
+					var bad []Finding
+					u.supp, bad = collectSuppressions(u.file, u.src, l.known)
+					u.findings = append(u.findings, bad...)
 				}
 			}
 		})
@@ -371,6 +385,8 @@ func (l *linter) checkFile(u *unit) []Finding {
 	return fs
 }
 
+func (l *linter) known(id string) bool { _, ok := l.checks[id]; return ok }
+
 // dataBearing reads the builtins' list, the one the engine enforces at deploy time.
 func (l *linter) dataBearing(itemType string) bool { return builtins.DataBearing[itemType] }
 
@@ -390,11 +406,7 @@ func (l *linter) report() Report {
 	for _, u := range l.sorted() {
 		r.Files = append(r.Files, u.name)
 		all = append(all, u.findings...)
-		if u.file != nil {
-			s, bad := collectSuppressions(u.file, u.src, func(id string) bool { _, ok := l.checks[id]; return ok })
-			supp[filepath.Clean(u.name)] = s
-			all = append(all, bad...)
-		}
+		supp[filepath.Clean(u.name)] = u.supp
 	}
 	for _, u := range l.order {
 		if !u.linted {

@@ -51,8 +51,11 @@ func secretFindings(u *unit, sigs *signatures) []Finding {
 				case declared && (p.Secret || p.Type == "secret"), !declared && secretLikeName(k.name.Name):
 					secretValue(k.name.Name, k.value)
 				}
-				if declared && handleKinds[p.Type] || !declared && referenceName(k.name.Name) {
-					out = append(out, guidFindings(u, k.name.Name, k.value, reported)...)
+				switch {
+				case declared && (handleKinds[p.Type] || p.Type == "list[item]"):
+					out = append(out, guidFindings(u, k.name.Name, strings.TrimSuffix(strings.TrimPrefix(p.Type, "list["), "]"), k.value, reported)...)
+				case !declared && referenceName(k.name.Name) != "":
+					out = append(out, guidFindings(u, k.name.Name, referenceName(k.name.Name), k.value, reported)...)
 				}
 			}
 			if isBuiltin && sp != nil {
@@ -82,7 +85,9 @@ func secretFindings(u *unit, sigs *signatures) []Finding {
 	return out
 }
 
-func guidFindings(u *unit, param string, v syntax.Expr, reported map[*syntax.Literal]bool) []Finding {
+// guidFindings reports GUID literals in v (or in the list v) passed for a reference of the
+// given kind.
+func guidFindings(u *unit, param, kind string, v syntax.Expr, reported map[*syntax.Literal]bool) []Finding {
 	var elems []syntax.Expr
 	switch v := v.(type) {
 	case *syntax.ListExpr:
@@ -101,7 +106,7 @@ func guidFindings(u *unit, param string, v syntax.Expr, reported map[*syntax.Lit
 		if s, _ := lit.Value.(string); isGUID(s) {
 			reported[lit] = true
 			out = append(out, u.finding(lit, CheckGUIDLiteral,
-				fmt.Sprintf("%s is a GUID literal; pass the value returned by the builtin that declares or looks it up (for example fabric.%s(name=...)), so the plan works in every tenant", param, referenceKind(param))))
+				fmt.Sprintf("%s is a GUID literal; pass the %s, so the plan works in every tenant and survives the resource being recreated", param, describeType(kind))))
 		}
 	}
 	return out
@@ -127,22 +132,14 @@ func secretLikeName(name string) bool {
 	return false
 }
 
-// referenceName is a parameter name that, outside the catalog, expects a resource reference.
-func referenceName(name string) bool {
-	switch strings.TrimSuffix(strings.ToLower(name), "_id") {
-	case "workspace", "item", "capacity", "folder":
-		return true
-	}
-	return false
-}
-
-func referenceKind(param string) string {
-	k := strings.TrimSuffix(strings.ToLower(param), "_id")
-	switch k {
+// referenceName returns the kind of resource a parameter of a plan's own function refers to,
+// judged by its name ("workspace", "capacity_id"), or "".
+func referenceName(name string) string {
+	switch k := strings.TrimSuffix(strings.ToLower(name), "_id"); k {
 	case "workspace", "item", "capacity", "folder":
 		return k
 	}
-	return "workspace"
+	return ""
 }
 
 // looksRandom flags strings that read like keys or tokens: no whitespace, letters and digits
