@@ -10,14 +10,16 @@ import (
 
 	"github.com/aymanbagabas/go-udiff"
 	"github.com/bazelbuild/buildtools/build"
+
+	"github.com/fabplan/fabplan/builtins"
 )
 
 // Format returns src in buildifier style (bazelbuild/buildtools' build.Format: 4-space indent,
 // double quotes, one keyword argument per line in long calls, comments kept). path is used
-// for error messages only. The Starlark parser checks the file first, so that a file the plan
-// dialect rejects is never reformatted into something else.
+// for error messages only. The plan dialect's parser (builtins.FileOptions, as evaluation uses)
+// checks the file first, so that a file fabplan would reject is never reformatted.
 func Format(path string, src []byte) ([]byte, error) {
-	if _, err := fileOptions.Parse(path, src, 0); err != nil {
+	if _, err := builtins.FileOptions.Parse(path, src, 0); err != nil {
 		return nil, err
 	}
 	f, err := build.ParseDefault(path, src)

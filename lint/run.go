@@ -176,7 +176,7 @@ func (l *linter) add(name string) (*unit, error) {
 		return nil, err
 	}
 	u := &unit{name: name, abs: abs, src: src}
-	f, err := fileOptions.Parse(name, src, syntax.RetainComments)
+	f, err := builtins.FileOptions.Parse(name, src, syntax.RetainComments)
 	if err != nil {
 		u.findings = append(u.findings, syntaxFindings(name, err)...)
 	} else {
@@ -186,9 +186,6 @@ func (l *linter) add(name string) (*unit, error) {
 	l.order = append(l.order, u)
 	return u, nil
 }
-
-// fileOptions is the Starlark dialect of plans; builtins evaluates with the same options.
-var fileOptions = &syntax.FileOptions{Set: true, TopLevelControl: true}
 
 func absPath(name string) string {
 	if a, err := filepath.Abs(name); err == nil {
