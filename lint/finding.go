@@ -29,6 +29,23 @@ func (s Severity) String() string {
 	return fmt.Sprintf("severity(%d)", int(s))
 }
 
+// MarshalText writes the severity as its name, in JSON output among others.
+func (s Severity) MarshalText() ([]byte, error) {
+	if s < Info || s > Error {
+		return nil, fmt.Errorf("invalid severity %d", int(s))
+	}
+	return []byte(s.String()), nil
+}
+
+// UnmarshalText reads a severity name.
+func (s *Severity) UnmarshalText(b []byte) error {
+	v, err := ParseSeverity(string(b))
+	if err == nil {
+		*s = v
+	}
+	return err
+}
+
 // ParseSeverity reads a --fail-on value: "info", "warning" or "error".
 func ParseSeverity(s string) (Severity, error) {
 	switch strings.ToLower(s) {
@@ -47,7 +64,7 @@ type Finding struct {
 	File     string   `json:"file"`
 	Line     int      `json:"line"`
 	Col      int      `json:"col"`
-	Severity Severity `json:"-"`
+	Severity Severity `json:"severity"`
 	Check    string   `json:"check"`
 	Message  string   `json:"message"`
 }

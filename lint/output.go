@@ -65,24 +65,15 @@ type jsonReport struct {
 	FormatVersion int            `json:"format_version"`
 	Files         int            `json:"files"`
 	Summary       map[string]int `json:"summary"`
-	Findings      []jsonFinding  `json:"findings"`
-}
-
-type jsonFinding struct {
-	File     string `json:"file"`
-	Line     int    `json:"line"`
-	Col      int    `json:"col"`
-	Severity string `json:"severity"`
-	Check    string `json:"check"`
-	Message  string `json:"message"`
+	Findings      []Finding      `json:"findings"`
 }
 
 func (r Report) jsonReport() jsonReport {
-	out := jsonReport{FormatVersion: 1, Files: len(r.Files), Findings: []jsonFinding{},
+	out := jsonReport{FormatVersion: 1, Files: len(r.Files), Findings: []Finding{},
 		Summary: map[string]int{Error.String(): 0, Warning.String(): 0, Info.String(): 0}}
 	for _, f := range r.Findings {
 		out.Summary[f.Severity.String()]++
-		out.Findings = append(out.Findings, jsonFinding{f.File, f.Line, f.Col, f.Severity.String(), f.Check, f.Message})
+		out.Findings = append(out.Findings, f)
 	}
 	return out
 }

@@ -56,16 +56,24 @@ func TestWriteJSON(t *testing.T) {
 	if doc.Summary["error"] != 1 || doc.Summary["warning"] != 1 || doc.Summary["info"] != 1 {
 		t.Errorf("summary = %v", doc.Summary)
 	}
-	if f := doc.Findings[0]; f.Severity != "error" || f.Check != CheckArgEnum || f.Line != 3 || f.Col != 5 {
+	if f := doc.Findings[0]; f.Severity != Error || f.Check != CheckArgEnum || f.Line != 3 || f.Col != 5 {
 		t.Errorf("first finding = %+v", f)
 	}
 	b.Reset()
 	if err := (Report{}).Write(&b, JSONOutput); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(b.String(), `"findings": []`) {
+	if !strings.Contains(b.String(), `"findings": []`) || !strings.Contains(sampleJSON(t), `"severity": "error"`) {
 		t.Errorf("clean report must have an empty findings array, got %s", b.String())
 	}
+}
+
+func sampleJSON(t *testing.T) string {
+	var b bytes.Buffer
+	if err := sampleReport().Write(&b, JSONOutput); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
 }
 
 func TestWriteGitHub(t *testing.T) {
