@@ -74,7 +74,7 @@ type Emulator struct {
 	mu    sync.Mutex // guards st, ids, devs, dirty
 	st    *state
 	ids   *rand.Rand
-	devs  map[string]*deviceCode
+	devs  map[string]*DeviceCode
 	dirty bool
 }
 
@@ -111,7 +111,7 @@ func Start(opts Options) (*Emulator, error) {
 	}
 	e.ids = rand.New(rand.NewPCG(uint64(opts.Seed), 0x1d5))
 	e.st = newState()
-	e.devs = map[string]*deviceCode{}
+	e.devs = map[string]*DeviceCode{}
 	e.faults = newFaultSet(opts.Faults)
 	e.faults.seed(opts.Seed)
 	for _, r := range opts.FaultRules {

@@ -1,12 +1,14 @@
 package emulator
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -37,8 +39,8 @@ type tokenClaims struct {
 	Scp   string `json:"scp,omitempty"`
 }
 
-// deviceCode is a pending device-code sign-in.
-type deviceCode struct {
+// DeviceCode is a pending device-code sign-in.
+type DeviceCode struct {
 	DeviceCode string    `json:"-"`
 	UserCode   string    `json:"userCode"`
 	ClientID   string    `json:"clientId"`
@@ -291,7 +293,7 @@ func (e *Emulator) deviceCodeStart(w http.ResponseWriter, r *http.Request) {
 			"The provided request must include a 'scope' input parameter naming a known resource.")
 		return
 	}
-	d := &deviceCode{
+	d := &DeviceCode{
 		DeviceCode: randomToken(32),
 		UserCode:   userCode(),
 		ClientID:   r.PostForm.Get("client_id"),
@@ -350,7 +352,7 @@ func (e *Emulator) deviceCodeGrant(w http.ResponseWriter, f url.Values, resource
 }
 
 // approveLocked approves a device code for the user with the UPN (empty = the fixtures' device-code user).
-func (e *Emulator) approveLocked(d *deviceCode, upn string) bool {
+func (e *Emulator) approveLocked(d *DeviceCode, upn string) bool {
 	if upn == "" {
 		upn = e.fix.DeviceCodeUser
 	}
@@ -402,7 +404,7 @@ func (e *Emulator) userTokens(w http.ResponseWriter, user *Principal, clientID, 
 	}
 	rt := randomToken(32)
 	e.mu.Lock()
-	e.devs["rt:"+rt] = &deviceCode{ClientID: clientID, UserID: user.ID, Scope: resource + "/.default", Expires: e.now().Add(24 * time.Hour)}
+	e.devs["rt:"+rt] = &DeviceCode{ClientID: clientID, UserID: user.ID, Scope: resource + "/.default", Expires: e.now().Add(24 * time.Hour)}
 	e.mu.Unlock()
 	now := e.now()
 	idTok, err := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.MapClaims{
@@ -520,4 +522,65 @@ func userCode() string {
 		out = append(out, letters[int(c)%len(letters)])
 	}
 	return string(out)
+}
+
+// DeviceCodes lists the pending device-code sign-ins (user codes, client ids, poll counts).
+func (e *Emulator) DeviceCodes() []DeviceCode {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []DeviceCode
+	for k, d := range e.devs {
+		if !strings.HasPrefix(k, "rt:") && !d.Approved && !d.Declined {
+			out = append(out, *d)
+		}
+	}
+	return out
+}
+
+// ApproveDeviceCode signs the user with the UPN in on the device code with userCode ("" = every pending code;
+// upn "" = the fixtures' device-code user); decline rejects it instead.
+func (e *Emulator) ApproveDeviceCode(userCode, upn string, decline bool) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n := 0
+	for k, d := range e.devs {
+		if strings.HasPrefix(k, "rt:") || (userCode != "" && !strings.EqualFold(d.UserCode, userCode)) {
+			continue
+		}
+		n++
+		if decline {
+			d.Declined = true
+		} else if !e.approveLocked(d, upn) {
+			return fmt.Errorf("emulator: no user %q to sign in", upn)
+		}
+	}
+	if n == 0 {
+		return fmt.Errorf("emulator: no pending device code %q", userCode)
+	}
+	return nil
+}
+
+func (e *Emulator) ctlDeviceCodes(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"deviceCodes": e.DeviceCodes()})
+}
+
+func (e *Emulator) ctlApproveDeviceCode(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		UserCode          string `json:"userCode"`
+		UserPrincipalName string `json:"userPrincipalName"`
+		Decline           bool   `json:"decline"`
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err == nil && len(bytes.TrimSpace(b)) > 0 {
+		err = strictJSON(b, &body)
+	}
+	if err != nil {
+		ctlError(w, r, 400, "want {\"userCode\": \"...\", \"userPrincipalName\": \"...\", \"decline\": false}: %v", err)
+		return
+	}
+	if err := e.ApproveDeviceCode(body.UserCode, body.UserPrincipalName, body.Decline); err != nil {
+		ctlError(w, r, 404, "%v", err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }

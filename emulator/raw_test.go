@@ -48,7 +48,7 @@ func raw(t testing.TB, e *Emulator, principalID string) *rawClient {
 			t.Fatal(err)
 		}
 	}
-	return &rawClient{t: t, e: e, hc: e.HTTPClient(), token: tok}
+	return &rawClient{t: t, e: e, hc: checkedClient(t, e), token: tok}
 }
 
 type rawResponse struct {

@@ -19,6 +19,30 @@ func (e *Emulator) routes() {
 	e.fabric("POST /v1/workspaces/{workspaceId}/provisionIdentity", e.provisionIdentity)
 	e.fabric("POST /v1/workspaces/{workspaceId}/deprovisionIdentity", e.deprovisionIdentity)
 
+	// Fabric: role assignments, folders
+	e.fabric("GET /v1/workspaces/{workspaceId}/roleAssignments", e.listRoleAssignments)
+	e.fabric("POST /v1/workspaces/{workspaceId}/roleAssignments", e.addRoleAssignment)
+	e.fabric("GET /v1/workspaces/{workspaceId}/roleAssignments/{roleAssignmentId}", e.getRoleAssignment)
+	e.fabric("PATCH /v1/workspaces/{workspaceId}/roleAssignments/{roleAssignmentId}", e.updateRoleAssignment)
+	e.fabric("DELETE /v1/workspaces/{workspaceId}/roleAssignments/{roleAssignmentId}", e.deleteRoleAssignment)
+	e.fabric("GET /v1/workspaces/{workspaceId}/folders", e.listFolders)
+	e.fabric("POST /v1/workspaces/{workspaceId}/folders", e.createFolder)
+	e.fabric("GET /v1/workspaces/{workspaceId}/folders/{folderId}", e.getFolder)
+	e.fabric("PATCH /v1/workspaces/{workspaceId}/folders/{folderId}", e.updateFolder)
+	e.fabric("DELETE /v1/workspaces/{workspaceId}/folders/{folderId}", e.deleteFolder)
+	e.fabric("POST /v1/workspaces/{workspaceId}/folders/{folderId}/move", e.moveFolder)
+
+	// Fabric: Git
+	e.fabric("GET /v1/workspaces/{workspaceId}/git/connection", e.gitGetConnection)
+	e.fabric("POST /v1/workspaces/{workspaceId}/git/connect", e.gitConnect)
+	e.fabric("POST /v1/workspaces/{workspaceId}/git/disconnect", e.gitDisconnect)
+	e.fabric("POST /v1/workspaces/{workspaceId}/git/initializeConnection", e.gitInitialize)
+	e.fabric("GET /v1/workspaces/{workspaceId}/git/status", e.gitStatus)
+	e.fabric("POST /v1/workspaces/{workspaceId}/git/commitToGit", e.gitCommit)
+	e.fabric("POST /v1/workspaces/{workspaceId}/git/updateFromGit", e.gitUpdate)
+	e.fabric("GET /v1/workspaces/{workspaceId}/git/myGitCredentials", e.gitGetCredentials)
+	e.fabric("PATCH /v1/workspaces/{workspaceId}/git/myGitCredentials", e.gitUpdateCredentials)
+
 	// Fabric: items
 	e.fabric("GET /v1/workspaces/{workspaceId}/items", e.listItems)
 	e.fabric("POST /v1/workspaces/{workspaceId}/items", e.createItem)
@@ -27,6 +51,7 @@ func (e *Emulator) routes() {
 	e.fabric("DELETE /v1/workspaces/{workspaceId}/items/{itemId}", e.deleteItem)
 	e.fabric("POST /v1/workspaces/{workspaceId}/items/{itemId}/getDefinition", e.getItemDefinition)
 	e.fabric("POST /v1/workspaces/{workspaceId}/items/{itemId}/updateDefinition", e.updateItemDefinition)
+	e.fabric("POST /v1/workspaces/{workspaceId}/items/{itemId}/move", e.moveItem)
 
 	// Fabric: capacities, operations
 	e.fabric("GET /v1/capacities", e.listCapacities)
@@ -49,4 +74,6 @@ func (e *Emulator) routes() {
 	e.control("DELETE /_emulator/faults", e.ctlClearFaults)
 	e.control("GET /_emulator/info", e.ctlInfo)
 	e.control("PUT /_emulator/secrets/{name}", e.ctlPutSecret)
+	e.control("GET /_emulator/devicecodes", e.ctlDeviceCodes)
+	e.control("POST /_emulator/devicecode/approve", e.ctlApproveDeviceCode)
 }

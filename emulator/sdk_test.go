@@ -65,7 +65,7 @@ func sdk(t testing.TB, e *Emulator) *core.ClientFactory {
 func sdkAs(t testing.TB, e *Emulator, cred azcore.TokenCredential) *core.ClientFactory {
 	t.Helper()
 	f, err := core.NewClientFactory(cred, to.Ptr(e.URL()), &fabric.ClientOptions{ClientOptions: azcore.ClientOptions{
-		Transport: e.HTTPClient(),
+		Transport: checkedClient(t, e),
 		Retry:     policy.RetryOptions{MaxRetries: -1},
 	}})
 	if err != nil {

@@ -292,8 +292,11 @@ func (e *Emulator) usableCapacity(c *call, id string) (*Capacity, error) {
 		return nil, err
 	}
 	cp := e.fix.capacity(id)
-	if cp == nil || !e.mayUseCapacity(cp, c.who) {
+	if cp == nil {
 		return nil, notFound("CapacityNotFound", "Capacity", id)
+	}
+	if !e.mayUseCapacity(cp, c.who) {
+		return nil, forbidden("InsufficientPermissionsOverCapacity", "The caller does not have permission to assign workspaces to this capacity")
 	}
 	if cp.State != "Active" {
 		return nil, badRequest("CapacityNotActive", "The capacity '%s' is not active", cp.DisplayName)

@@ -1,0 +1,232 @@
+package emulator
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+// specDir is the official Fabric REST API specification, next to the repository (see the project guide).
+const specDir = "../../shared/fabric-specs"
+
+const specBase = "https://fabric-specs.invalid/"
+
+// specOp is one operation of platform/swagger.json.
+type specOp struct {
+	method, path string
+	re           *regexp.Regexp
+	params       int
+	responses    map[string]bool // status codes (and "default") that have a schema
+}
+
+// specValidator validates response bodies against the schema the spec gives for their operation.
+type specValidator struct {
+	mu       sync.Mutex
+	c        *jsonschema.Compiler
+	ops      []*specOp
+	compiled map[string]*jsonschema.Schema
+}
+
+var (
+	specOnce sync.Once
+	specVal  *specValidator
+	specErr  error
+)
+
+// loadSpec compiles the spec once per test binary; nil with a reason when the spec is not there.
+func loadSpec() (*specValidator, error) {
+	specOnce.Do(func() { specVal, specErr = newSpecValidator(specDir) })
+	return specVal, specErr
+}
+
+func newSpecValidator(dir string) (*specValidator, error) {
+	if _, err := os.Stat(filepath.Join(dir, "platform", "swagger.json")); err != nil {
+		return nil, fmt.Errorf("no Fabric spec at %s (%v): response bodies are not validated", dir, err)
+	}
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft4)
+	files, _ := filepath.Glob(filepath.Join(dir, "platform", "definitions", "*.json"))
+	common, _ := filepath.Glob(filepath.Join(dir, "common", "*.json"))
+	files = append(append(files, common...), filepath.Join(dir, "platform", "swagger.json"))
+	var swagger map[string]any
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		rel, _ := filepath.Rel(dir, f)
+		if err := c.AddResource(specBase+filepath.ToSlash(rel), doc); err != nil {
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		if strings.HasSuffix(f, "swagger.json") {
+			swagger = doc.(map[string]any)
+		}
+	}
+	v := &specValidator{c: c, compiled: map[string]*jsonschema.Schema{}}
+	for p, item := range swagger["paths"].(map[string]any) {
+		if strings.Contains(p, "?") {
+			continue
+		}
+		params := strings.Count(p, "{")
+		quoted := regexp.QuoteMeta(regexp.MustCompile(`\{[^}]+\}`).ReplaceAllString(p, "\x00"))
+		re := regexp.MustCompile("^/v1" + strings.ReplaceAll(quoted, "\x00", `[^/]+`) + "$")
+		for m, raw := range item.(map[string]any) {
+			op, ok := raw.(map[string]any)
+			if !ok {
+				continue
+			}
+			so := &specOp{method: strings.ToUpper(m), path: p, re: re, params: params, responses: map[string]bool{}}
+			for code, r := range op["responses"].(map[string]any) {
+				if s, ok := r.(map[string]any)["schema"].(map[string]any); ok && s["type"] != "file" {
+					so.responses[code] = true
+				}
+			}
+			v.ops = append(v.ops, so)
+		}
+	}
+	sort.Slice(v.ops, func(i, j int) bool { return v.ops[i].params < v.ops[j].params })
+	return v, nil
+}
+
+func (v *specValidator) find(method, path string) *specOp {
+	for _, op := range v.ops {
+		if op.method == method && op.re.MatchString(path) {
+			return op
+		}
+	}
+	return nil
+}
+
+func pointerEscape(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
+}
+
+// validate checks one response; it returns "" when the body conforms or the spec has no schema for it.
+func (v *specValidator) validate(method, path string, status int, body []byte) (bool, string) {
+	op := v.find(method, path)
+	if op == nil {
+		return false, ""
+	}
+	code := strconv.Itoa(status)
+	if !op.responses[code] {
+		if status < 300 || !op.responses["default"] {
+			return false, ""
+		}
+		code = "default"
+	}
+	loc := specBase + "platform/swagger.json#/paths/" + pointerEscape(op.path) + "/" + strings.ToLower(op.method) + "/responses/" + code + "/schema"
+	v.mu.Lock()
+	sch, ok := v.compiled[loc]
+	if !ok {
+		var err error
+		sch, err = v.c.Compile(loc)
+		if err != nil {
+			v.mu.Unlock()
+			return true, fmt.Sprintf("compile %s: %v", loc, err)
+		}
+		v.compiled[loc] = sch
+	}
+	v.mu.Unlock()
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
+	if err != nil {
+		return true, fmt.Sprintf("%s %s -> %d: body is not JSON: %v", method, path, status, err)
+	}
+	if err := sch.Validate(doc); err != nil {
+		return true, fmt.Sprintf("%s %s -> %d (%s %s): %v\nbody: %s", method, path, status, op.method, op.path, err, truncate(string(body), 600))
+	}
+	return true, ""
+}
+
+// schemaCheck is a transport that validates every Fabric JSON response body against the spec.
+type schemaCheck struct {
+	base      http.RoundTripper
+	v         *specValidator
+	mu        sync.Mutex
+	validated int
+	problems  []string
+}
+
+func (s *schemaCheck) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := s.base.RoundTrip(req)
+	if err != nil || s.v == nil || !strings.HasPrefix(req.URL.Path, "/v1/") ||
+		!strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		return resp, err
+	}
+	body, rerr := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	if rerr != nil || len(bytes.TrimSpace(body)) == 0 {
+		return resp, err
+	}
+	checked, problem := s.v.validate(req.Method, req.URL.Path, resp.StatusCode, body)
+	s.mu.Lock()
+	if checked {
+		s.validated++
+	}
+	if problem != "" {
+		s.problems = append(s.problems, problem)
+	}
+	s.mu.Unlock()
+	return resp, err
+}
+
+// checkedClient returns an HTTP client for the emulator whose responses are validated against the spec; the
+// test fails at its end if any body does not conform. Without the spec it logs why and validates nothing.
+func checkedClient(t testing.TB, e *Emulator) *http.Client {
+	t.Helper()
+	hc := e.HTTPClient()
+	v, err := loadSpec()
+	if err != nil {
+		t.Logf("skipping schema validation: %v", err)
+		return hc
+	}
+	sc := &schemaCheck{base: hc.Transport, v: v}
+	hc.Transport = sc
+	t.Cleanup(func() {
+		sc.mu.Lock()
+		defer sc.mu.Unlock()
+		for _, p := range sc.problems {
+			t.Errorf("response does not match the Fabric spec: %s", p)
+		}
+		t.Logf("validated %d response bodies against the Fabric spec", sc.validated)
+	})
+	return hc
+}
+
+func TestSpecValidatorCatchesBadBodies(t *testing.T) {
+	v, err := loadSpec()
+	if err != nil {
+		t.Skip(err)
+	}
+	if checked, p := v.validate("GET", "/v1/workspaces/"+DefaultCapacityID, 200, []byte(`{"id":"x"}`)); !checked || p == "" {
+		t.Errorf("a workspace without displayName passed validation (checked=%v)", checked)
+	}
+	if checked, p := v.validate("GET", "/v1/workspaces/"+DefaultCapacityID, 404, []byte(`{"errorCode":"WorkspaceNotFound","message":"m"}`)); !checked || p != "" {
+		t.Errorf("a valid error body failed: %s", p)
+	}
+	if _, p := v.validate("POST", "/v1/workspaces/"+DefaultCapacityID+"/items", 201, []byte(`{"type":"NotAType"}`)); p == "" {
+		t.Errorf("an unknown item type passed validation")
+	}
+	var ops []string
+	for _, op := range v.ops {
+		ops = append(ops, op.method+" "+op.path)
+	}
+	if len(ops) < 50 {
+		t.Errorf("only %d operations read from the spec", len(ops))
+	}
+}
