@@ -1,0 +1,164 @@
+package fabric
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+)
+
+// DefaultGraphURL is Microsoft Graph's base, version included.
+const DefaultGraphURL = "https://graph.microsoft.com/v1.0"
+
+// EnvGraphURL overrides DefaultGraphURL.
+const EnvGraphURL = "FABPLAN_GRAPH_URL"
+
+// Graph looks principals up in Microsoft Graph, on the Fabric client's middleware and identity.
+type Graph struct {
+	base string
+	pl   runtime.Pipeline
+}
+
+// DirectoryObject is a user, group or service principal as Graph describes it.
+type DirectoryObject struct {
+	ID                string `json:"id"`
+	DisplayName       string `json:"displayName"`
+	UserPrincipalName string `json:"userPrincipalName,omitempty"`
+	AppID             string `json:"appId,omitempty"`
+}
+
+// Graph permissions fabplan's lookups need, for messages.
+const (
+	GraphPermissionUsers             = "User.ReadBasic.All"
+	GraphPermissionGroups            = "GroupMember.Read.All"
+	GraphPermissionServicePrincipals = "Application.Read.All"
+)
+
+// Graph returns a Graph client for base ("" = FABPLAN_GRAPH_URL's default, Microsoft Graph v1.0).
+func (c *Client) Graph(base string) (*Graph, error) {
+	if base == "" {
+		base = DefaultGraphURL
+	}
+	base = strings.TrimRight(base, "/")
+	u, err := url.Parse(base)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("graph URL %q is not an absolute URL (%s)", base, EnvGraphURL)
+	}
+	if err := checkTransportSecurity(&http.Request{URL: u}, c.cfg.Insecure); err != nil {
+		return nil, fmt.Errorf("graph URL %q: %w", base, err)
+	}
+	opts := c.PipelineOptions(GraphScope)
+	opts.PerCallPolicies = append([]policy.Policy{odataErrorPolicy{}}, opts.PerCallPolicies...)
+	return &Graph{base: base, pl: runtime.NewPipeline("fabplan-graph", "v1", runtime.PipelineOptions{}, opts)}, nil
+}
+
+// odataLiteral quotes s as an OData string literal.
+func odataLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// list runs GET base/collection?$filter=...&$select=... and follows @odata.nextLink.
+func (g *Graph) list(ctx context.Context, op, collection, filter, sel string) ([]DirectoryObject, error) {
+	ctx = withCall(ctx, op)
+	q := url.Values{"$filter": {filter}, "$select": {sel}}
+	next := g.base + "/" + collection + "?" + strings.ReplaceAll(q.Encode(), "+", "%20")
+	var out []DirectoryObject
+	for next != "" {
+		req, err := runtime.NewRequest(ctx, http.MethodGet, next)
+		if err != nil {
+			return nil, transportError(op, err)
+		}
+		req.Raw().Header.Set("Accept", "application/json")
+		resp, err := g.pl.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		var page struct {
+			Value    []DirectoryObject `json:"value"`
+			NextLink string            `json:"@odata.nextLink"`
+		}
+		if err := decode(op, resp, &page); err != nil {
+			return nil, err
+		}
+		out = append(out, page.Value...)
+		next = page.NextLink
+	}
+	return out, nil
+}
+
+// UsersByUPN returns the users whose userPrincipalName is upn (none or one).
+func (g *Graph) UsersByUPN(ctx context.Context, upn string) ([]DirectoryObject, error) {
+	return g.list(ctx, "GraphListUsers", "users", "userPrincipalName eq "+odataLiteral(upn), "id,displayName,userPrincipalName")
+}
+
+// GroupsByName returns every group whose displayName is name; names are not unique.
+func (g *Graph) GroupsByName(ctx context.Context, name string) ([]DirectoryObject, error) {
+	return g.list(ctx, "GraphListGroups", "groups", "displayName eq "+odataLiteral(name), "id,displayName")
+}
+
+// ServicePrincipalsByAppID returns the service principal of an application (none or one).
+func (g *Graph) ServicePrincipalsByAppID(ctx context.Context, appID string) ([]DirectoryObject, error) {
+	return g.list(ctx, "GraphListServicePrincipals", "servicePrincipals", "appId eq "+odataLiteral(appID), "id,displayName,appId")
+}
+
+// TokenClaims are the claims of an access token fabplan reads to tell who it acts as. They are
+// read, not verified: the service that receives the token verifies it.
+type TokenClaims struct {
+	ObjectID string `json:"oid"`
+	AppID    string `json:"appid"`
+	UPN      string `json:"upn"`
+	Username string `json:"preferred_username"`
+	IDType   string `json:"idtyp"` // "app" or "user"
+	TenantID string `json:"tid"`
+	Audience string `json:"aud"`
+}
+
+// IsUser reports whether the token was issued to a signed-in user.
+func (t TokenClaims) IsUser() bool {
+	if t.IDType != "" {
+		return t.IDType == "user"
+	}
+	return t.UPN != "" || t.Username != ""
+}
+
+// Who names the identity: the user's name, else the application id, else the object id.
+func (t TokenClaims) Who() string {
+	for _, s := range []string{t.UPN, t.Username, t.AppID, t.ObjectID} {
+		if s != "" {
+			return s
+		}
+	}
+	return "unknown identity"
+}
+
+// Token gets a token for scope from cred and reads its claims.
+func Token(ctx context.Context, cred azcore.TokenCredential, scope string) (TokenClaims, error) {
+	tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{scope}})
+	if err != nil {
+		return TokenClaims{}, err
+	}
+	return parseClaims(tok.Token), nil
+}
+
+// parseClaims decodes a JWT's payload; a token that is no JWT gives empty claims.
+func parseClaims(tok string) TokenClaims {
+	var c TokenClaims
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		return c
+	}
+	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return c
+	}
+	_ = json.Unmarshal(b, &c)
+	return c
+}
+
+// Credential is the identity the client acts as (for Graph, Key Vault and doctor's token checks).
+func (c *Client) Credential() azcore.TokenCredential { return c.cfg.Credential }

@@ -1,0 +1,113 @@
+package fabric_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fabplan/fabplan/emulator"
+	"github.com/fabplan/fabplan/fabric"
+)
+
+// directoryFixtures is the default tenant plus two groups that share a name.
+func directoryFixtures() *emulator.Fixtures {
+	fx := emulator.DefaultFixtures()
+	fx.Principals = append(fx.Principals,
+		emulator.Principal{ID: "3c4d5e6f-0000-4000-8000-00000000a001", Type: emulator.PrincipalGroup, DisplayName: "Analysts"},
+		emulator.Principal{ID: "3c4d5e6f-0000-4000-8000-00000000a002", Type: emulator.PrincipalGroup, DisplayName: "Analysts"},
+		emulator.Principal{ID: "3c4d5e6f-0000-4000-8000-00000000a003", Type: emulator.PrincipalGroup, DisplayName: "O'Brien's team"},
+	)
+	return fx
+}
+
+// emulatorClient starts an emulator and returns a client acting as the service principal with
+// clientID/secret ("" = the seeded deployer).
+func emulatorClient(t *testing.T, fx *emulator.Fixtures, clientID, secret string) (*emulator.Emulator, *fabric.Client) {
+	t.Helper()
+	emu, err := emulator.Start(emulator.Options{Fixtures: fx})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { emu.Close() })
+	if clientID == "" {
+		clientID, secret = emu.ServicePrincipal()
+	}
+	cred, err := fabric.NewCredential(fabric.AuthConfig{TenantID: emu.TenantID(), ClientID: clientID, ClientSecret: secret,
+		AuthorityHost: emu.AuthorityHost(), HTTPClient: emu.HTTPClient()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := fabric.New(fabric.Config{BaseURL: emu.FabricURL(), Credential: cred, HTTPClient: emu.HTTPClient(),
+		BackoffInitial: 10 * time.Millisecond, BackoffMax: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return emu, c
+}
+
+const readerID, readerSecret = "6d7e8f90-0000-4000-8000-0000000be11b", "emulator-only-reader-secret"
+
+func TestKeyVaultGetSecret(t *testing.T) {
+	emu, c := emulatorClient(t, nil, "", "")
+	if err := emu.SetSecret("db-password", "v1-value"); err != nil {
+		t.Fatal(err)
+	}
+	if err := emu.SetSecret("db-password", "v2-value"); err != nil {
+		t.Fatal(err)
+	}
+	kv, err := c.KeyVault(fabric.KeyVaultConfig{URL: emu.KeyVaultURL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := kv.GetSecret(context.Background(), "db-password")
+	if err != nil || got != "v2-value" {
+		t.Fatalf("GetSecret = %q, %v; want the latest version v2-value", got, err)
+	}
+	_, err = kv.GetSecret(context.Background(), "nope")
+	var fe *fabric.Error
+	if !errors.As(err, &fe) || fe.StatusCode != 404 || fe.ErrorCode != "SecretNotFound" || !strings.Contains(fe.Message, "nope") {
+		t.Fatalf("missing secret: %v; want a 404 SecretNotFound *fabric.Error naming it", err)
+	}
+}
+
+func TestKeyVaultForbidden(t *testing.T) {
+	emu, c := emulatorClient(t, nil, readerID, readerSecret)
+	kv, err := c.KeyVault(fabric.KeyVaultConfig{URL: emu.KeyVaultURL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = kv.GetSecret(context.Background(), "demo-secret")
+	var fe *fabric.Error
+	if !errors.As(err, &fe) || fe.StatusCode != 403 || fe.ErrorCode != "Forbidden" || !strings.Contains(fe.Message, "ForbiddenByRbac") {
+		t.Fatalf("reader: %v; want 403 Forbidden (ForbiddenByRbac)", err)
+	}
+}
+
+func TestKeyVaultDown(t *testing.T) {
+	_, c := emulatorClient(t, nil, "", "")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	kv, err := c.KeyVault(fabric.KeyVaultConfig{URL: "https://" + addr + "/keyvault", Timeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = kv.GetSecret(context.Background(), "demo-secret")
+	var fe *fabric.Error
+	if !errors.As(err, &fe) || fe.StatusCode != 0 {
+		t.Fatalf("vault down: %v; want a *fabric.Error without status", err)
+	}
+}
+
+func TestKeyVaultRefusesHTTP(t *testing.T) {
+	_, c := emulatorClient(t, nil, "", "")
+	if _, err := c.KeyVault(fabric.KeyVaultConfig{URL: "http://127.0.0.1:1/keyvault"}); err == nil || !strings.Contains(err.Error(), "https") {
+		t.Fatalf("http vault: %v; want a refusal naming https", err)
+	}
+}

@@ -1,0 +1,271 @@
+package secrets_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/fabplan/fabplan/emulator"
+	"github.com/fabplan/fabplan/fabric"
+	"github.com/fabplan/fabplan/secrets"
+)
+
+const sentinel = "SENTINEL-7f3a9c-do-not-leak"
+
+// vault starts an emulator holding db-password = sentinel and returns a Key Vault reader acting
+// as the service principal clientID ("" = the deployer, who may read secrets).
+func vault(t *testing.T, clientID, secret string) *fabric.KeyVault {
+	t.Helper()
+	emu, err := emulator.Start(emulator.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { emu.Close() })
+	if err := emu.SetSecret("db-password", sentinel); err != nil {
+		t.Fatal(err)
+	}
+	if clientID == "" {
+		clientID, secret = emu.ServicePrincipal()
+	}
+	cred, err := fabric.NewCredential(fabric.AuthConfig{TenantID: emu.TenantID(), ClientID: clientID, ClientSecret: secret,
+		AuthorityHost: emu.AuthorityHost(), HTTPClient: emu.HTTPClient()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := fabric.New(fabric.Config{BaseURL: emu.FabricURL(), Credential: cred, HTTPClient: emu.HTTPClient(),
+		BackoffInitial: 10 * time.Millisecond, BackoffMax: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv, err := c.KeyVault(fabric.KeyVaultConfig{URL: emu.KeyVaultURL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kv
+}
+
+func downVault(t *testing.T) *fabric.KeyVault {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	c := offlineClient(t)
+	down, err := c.KeyVault(fabric.KeyVaultConfig{URL: "https://" + addr + "/keyvault", Timeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return down
+}
+
+// offlineClient builds a client whose credential is never asked for a token: the vault is down
+// before any challenge.
+func offlineClient(t *testing.T) *fabric.Client {
+	cred, err := fabric.NewCredential(fabric.AuthConfig{TenantID: emulator.DefaultTenantID, ClientID: emulator.DefaultClientID,
+		ClientSecret: "unused", AuthorityHost: "https://127.0.0.1:1/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := fabric.New(fabric.Config{BaseURL: "https://127.0.0.1:1", Credential: cred, BackoffInitial: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestResolveOrder(t *testing.T) {
+	ctx := context.Background()
+	kv := vault(t, "", "")
+	dir := t.TempDir()
+	envPath := filepath.Join(dir, ".env")
+	os.WriteFile(envPath, []byte("# comment\nexport API_KEY='from-dotenv-file'\nDB_PASSWORD=\"dotenv-db\"\n"), 0o600)
+	ef, err := secrets.ReadEnvFile(envPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	getenv := env(map[string]string{"DB_PASSWORD": "env-db", "TOKEN": "env-token"})
+
+	r := secrets.New(secrets.Options{Vault: kv, Getenv: getenv, EnvFile: ef})
+	if v, src, err := r.Resolve(ctx, "db-password"); err != nil || v != sentinel || src != secrets.FromKeyVault {
+		t.Fatalf("with a vault: %q %s %v; want the vault's value", v, src, err)
+	}
+
+	r = secrets.New(secrets.Options{Getenv: getenv, EnvFile: ef})
+	for name, want := range map[string][2]string{
+		"db-password": {"env-db", string(secrets.FromEnv)},
+		"api-key":     {"from-dotenv-file", string(secrets.FromEnvFile)},
+		"token":       {"env-token", string(secrets.FromEnv)},
+	} {
+		v, src, err := r.Resolve(ctx, name)
+		if err != nil || v != want[0] || string(src) != want[1] {
+			t.Errorf("%s: %q %s %v; want %q from %s", name, v, src, err, want[0], want[1])
+		}
+	}
+	_, _, err = r.Resolve(ctx, "missing")
+	var se *secrets.Error
+	if !errors.As(err, &se) || se.Cause != secrets.CauseNotFound || !strings.Contains(err.Error(), "MISSING") || !strings.Contains(err.Error(), envPath) {
+		t.Fatalf("missing: %v; want not found naming MISSING and the .env file", err)
+	}
+	if _, _, err := r.Resolve(ctx, "bad name"); err == nil {
+		t.Fatal("a name with a space resolved")
+	}
+}
+
+func TestVaultFailures(t *testing.T) {
+	ctx := context.Background()
+	forbidden := vault(t, "6d7e8f90-0000-4000-8000-0000000be11b", "emulator-only-reader-secret")
+	good := vault(t, "", "")
+	down := downVault(t)
+	withEnv := env(map[string]string{"DB_PASSWORD": "fallback-value", "NOPE": "fallback-nope"})
+	cases := []struct {
+		name     string
+		kv       secrets.Vault
+		secret   string
+		getenv   func(string) string
+		fallback secrets.Fallback
+		ci       bool
+		cause    secrets.Cause
+		want     string // value when the fallback is used
+	}{
+		{"403 without fallback", forbidden, "db-password", nil, secrets.FallbackAuto, false, secrets.CauseForbidden, ""},
+		{"403 with fallback", forbidden, "db-password", withEnv, secrets.FallbackAuto, false, "", "fallback-value"},
+		{"403 with fallback under CI", forbidden, "db-password", withEnv, secrets.FallbackAuto, true, secrets.CauseForbidden, ""},
+		{"403 with fallback allowed under CI", forbidden, "db-password", withEnv, secrets.FallbackAllow, true, "", "fallback-value"},
+		{"403 with fallback refused", forbidden, "db-password", withEnv, secrets.FallbackRefuse, false, secrets.CauseForbidden, ""},
+		{"404 without fallback", good, "nope", nil, secrets.FallbackAuto, false, secrets.CauseNotFound, ""},
+		{"404 with fallback", good, "nope", withEnv, secrets.FallbackAuto, false, "", "fallback-nope"},
+		{"down without fallback", down, "db-password", nil, secrets.FallbackAuto, false, secrets.CauseNetwork, ""},
+		{"down with fallback", down, "db-password", withEnv, secrets.FallbackAuto, false, "", "fallback-value"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var warnings []string
+			r := secrets.New(secrets.Options{Vault: tc.kv, Getenv: tc.getenv, Fallback: tc.fallback, CI: tc.ci,
+				Warn: func(m string) { warnings = append(warnings, m) }})
+			v, _, err := r.Resolve(ctx, tc.secret)
+			if tc.cause == "" {
+				if err != nil || v != tc.want || len(warnings) != 1 {
+					t.Fatalf("got %q, %v, warnings %q; want %q with one warning", v, err, warnings, tc.want)
+				}
+				return
+			}
+			var se *secrets.Error
+			if !errors.As(err, &se) || se.Cause != tc.cause {
+				t.Fatalf("got %q, %v; want cause %s", v, err, tc.cause)
+			}
+			msg := err.Error()
+			for _, want := range []string{tc.kv.URL(), tc.secret, string(tc.cause), "hint: "} {
+				if !strings.Contains(msg, want) {
+					t.Errorf("error %q does not name %q", msg, want)
+				}
+			}
+			if tc.getenv != nil && !strings.Contains(msg, "refuses it") {
+				t.Errorf("error %q does not say the fallback was refused", msg)
+			}
+			if strings.Contains(msg, "fallback-value") || strings.Contains(msg, sentinel) {
+				t.Errorf("error %q carries a secret value", msg)
+			}
+		})
+	}
+}
+
+type countingVault struct {
+	secrets.Vault
+	n atomic.Int32
+}
+
+func (c *countingVault) GetSecret(ctx context.Context, name string) (string, error) {
+	c.n.Add(1)
+	return c.Vault.GetSecret(ctx, name)
+}
+
+func TestCacheTTL(t *testing.T) {
+	cv := &countingVault{Vault: vault(t, "", "")}
+	now := time.Unix(1_800_000_000, 0)
+	r := secrets.New(secrets.Options{Vault: cv, TTL: time.Minute, Now: func() time.Time { return now }})
+	done := make(chan struct{})
+	for range 8 {
+		go func() {
+			r.Resolve(context.Background(), "db-password")
+			done <- struct{}{}
+		}()
+	}
+	for range 8 {
+		<-done
+	}
+	if n := cv.n.Load(); n != 1 {
+		t.Fatalf("8 concurrent resolutions read the vault %d times; want 1", n)
+	}
+	now = now.Add(2 * time.Minute)
+	r.Resolve(context.Background(), "db-password")
+	if n := cv.n.Load(); n != 2 {
+		t.Fatalf("after the TTL the vault was read %d times in all; want 2", n)
+	}
+}
+
+func TestRedactedOnceResolved(t *testing.T) {
+	r := secrets.New(secrets.Options{Getenv: env(map[string]string{"SHORT": "abc", "QUOTED": `a"b\c-long`})})
+	var se *secrets.Error
+	if _, _, err := r.Resolve(context.Background(), "short"); !errors.As(err, &se) || se.Cause != secrets.CauseTooShort || strings.Contains(err.Error(), "abc") {
+		t.Fatalf("short value: %v; want a too-short error without the value", err)
+	}
+	if _, _, err := r.Resolve(context.Background(), "quoted"); err != nil {
+		t.Fatal(err)
+	}
+	got := r.Redactor().Redact(`plain a"b\c-long, json "a\"b\\c-long"`)
+	if strings.Contains(got, "long") {
+		t.Fatalf("Redact left a value: %s", got)
+	}
+}
+
+func TestRedactingWriter(t *testing.T) {
+	red := secrets.NewRedactor()
+	red.Add("db-password", sentinel)
+	var buf bytes.Buffer
+	w := red.Writer(&buf)
+	// Split the value across writes at every position.
+	msg := "before " + sentinel + " after\n"
+	for i := 0; i <= len(msg); i++ {
+		buf.Reset()
+		w.Write([]byte(msg[:i]))
+		w.Write([]byte(msg[i:]))
+		w.Flush()
+		if got, want := buf.String(), "before <secret:db-password> after\n"; got != want {
+			t.Fatalf("split at %d: %q; want %q", i, got, want)
+		}
+	}
+	buf.Reset()
+	w.Write([]byte("SENT"))
+	w.Write([]byte("ence ends early"))
+	w.Flush()
+	if got := buf.String(); got != "SENTence ends early" {
+		t.Fatalf("a false start: %q; want it written unchanged", got)
+	}
+}
+
+func TestEnvFileErrors(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct{ text, want string }{
+		{"NO_EQUALS\n", ":1: want KEY=VALUE"},
+		{"\n\nA='open\n", ":3: A: unterminated single quote"},
+		{"B=\"bad\\q\"\n", ":1: B: bad double-quoted value"},
+	} {
+		p := filepath.Join(dir, ".env")
+		os.WriteFile(p, []byte(tc.text), 0o600)
+		_, err := secrets.ReadEnvFile(p)
+		if err == nil || !strings.Contains(err.Error(), p+tc.want) {
+			t.Errorf("%q: %v; want %q", tc.text, err, tc.want)
+		}
+	}
+}
