@@ -87,6 +87,8 @@ type Unmanaged struct {
 	Type      string // item type
 	Name      string
 	ID        string
+	// Reason says why it is not pruned (not created by fabplan, data-bearing, prune off).
+	Reason string
 }
 
 // Counts returns how many changes of each mutating kind the plan holds.

@@ -10,6 +10,9 @@ import (
 // live ids of resources resolved so far, and a per-run memo so that collections are listed once.
 type Runtime struct {
 	Client *fabric.Client
+	// Owned holds the ids of objects fabplan created (from the journals); only those may be
+	// pruned.
+	Owned map[string]bool
 
 	mu   sync.Mutex
 	ids  map[Addr]string

@@ -2,16 +2,19 @@ package main
 
 import (
 	"flag"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/fabplan/fabplan/cmd/fabplan/internal/root"
 	"github.com/fabplan/fabplan/emulator"
+	"github.com/fabplan/fabplan/engine/journal"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden sections of testdata/script/*.txtar")
@@ -56,14 +59,18 @@ func emulatorOf(ts *testscript.TestScript) *emulator.Emulator {
 // scriptCommands are the custom script commands; testdata/script/README lists them with their
 // usage, and TestScriptREADME keeps that list true.
 var scriptCommands = map[string]func(ts *testscript.TestScript, neg bool, args []string){
-	// emulator [FIXTURES.json]: start an emulator for this script and point fabplan at it.
+	// emulator [-latency D] [-lro-delay D] [FIXTURES.json]: start an emulator for this script and
+	// point fabplan at it.
 	"emulator": func(ts *testscript.TestScript, neg bool, args []string) {
-		if neg || len(args) > 1 {
-			ts.Fatalf("usage: emulator [fixtures.json]")
-		}
 		opts := emulator.Options{Dir: ts.MkAbs(".emulator")}
-		if len(args) == 1 {
-			fx, err := emulator.LoadFixtures(ts.MkAbs(args[0]))
+		fs := flag.NewFlagSet("emulator", flag.ContinueOnError)
+		fs.DurationVar(&opts.Faults.Latency, "latency", 0, "latency added to every call")
+		fs.DurationVar(&opts.LRODelay, "lro-delay", 0, "how long operations stay Running")
+		if neg || fs.Parse(args) != nil || fs.NArg() > 1 {
+			ts.Fatalf("usage: emulator [-latency D] [-lro-delay D] [fixtures.json]")
+		}
+		if fs.NArg() == 1 {
+			fx, err := emulator.LoadFixtures(ts.MkAbs(fs.Arg(0)))
 			ts.Check(err)
 			opts.Fixtures = fx
 		}
@@ -98,6 +105,35 @@ var scriptCommands = map[string]func(ts *testscript.TestScript, neg bool, args [
 			ts.Check(err)
 		}
 		ts.Check(emulatorOf(ts).AddFault(rule))
+	},
+	// wait-journal N|random MAX: wait until the newest run's journal holds N done records (random:
+	// a number drawn from 1..MAX-1, logged), so a script can interrupt a run mid-apply.
+	"wait-journal": func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) < 1 || (args[0] == "random" && len(args) != 2) {
+			ts.Fatalf("usage: wait-journal N | wait-journal random MAX")
+		}
+		var n int
+		if args[0] == "random" {
+			max, err := strconv.Atoi(args[1])
+			ts.Check(err)
+			n = 1 + rand.IntN(max-1)
+			ts.Logf("waiting for %d done record(s)", n)
+		} else {
+			var err error
+			n, err = strconv.Atoi(args[0])
+			ts.Check(err)
+		}
+		state := ts.Getenv("FABPLAN_STATE_DIR")
+		deadline := time.Now().Add(2 * time.Minute)
+		for time.Now().Before(deadline) {
+			if runs, _ := journal.List(state); len(runs) > 0 {
+				if runs[len(runs)-1].Changes >= n {
+					return
+				}
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		ts.Fatalf("no run reached %d done record(s)", n)
 	},
 	// emulator-state FILE: write the emulator's normalized state to FILE (for cmp).
 	"emulator-state": func(ts *testscript.TestScript, neg bool, args []string) {

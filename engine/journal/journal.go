@@ -271,3 +271,30 @@ func Lock(stateDir string) (unlock func(), err error) {
 		f.Close()
 	}, nil
 }
+
+// Owned returns the ids of the objects fabplan created in any run of the state directory and
+// that no rollback removed: the objects prune may delete.
+func Owned(stateDir string) (map[string]bool, error) {
+	runs, err := List(stateDir)
+	if err != nil {
+		return nil, err
+	}
+	owned := map[string]bool{}
+	for _, run := range runs {
+		recs, err := Read(stateDir, run.ID)
+		if err != nil {
+			return nil, err
+		}
+		created := map[string]string{} // step -> id
+		for _, r := range recs {
+			switch {
+			case r.Type == Done && r.Action == "create" && r.ID != "":
+				created[r.Step] = r.ID
+				owned[r.ID] = true
+			case r.Type == Undone && created[r.Step] != "":
+				delete(owned, created[r.Step])
+			}
+		}
+	}
+	return owned, nil
+}
