@@ -69,6 +69,7 @@ type Client struct {
 	log      *slog.Logger
 	retry    *retrier
 	throttle *Throttle
+	breakers *breakers // shared by every pipeline of the client (Fabric, Graph, Key Vault)
 	stats    *counters
 	pl       runtime.Pipeline
 	cfg      Config
@@ -117,6 +118,9 @@ func New(cfg Config) (*Client, error) {
 		initial: cfg.BackoffInitial, maxWait: cfg.BackoffMax, nameWait: cfg.NameReservedWait,
 		clock: cfg.Clock, log: c.log, stats: c.stats}
 	c.retry.budgetLeft.Store(int64(cfg.RetryBudget))
+	if !cfg.NoBreaker {
+		c.breakers = newBreakers(cfg.BreakerFailures, cfg.BreakerCooldown, c.log, c.stats)
+	}
 	if !cfg.NoThrottle {
 		c.throttle = cfg.Throttle
 		if c.throttle == nil {
@@ -168,8 +172,8 @@ func setDefaults(cfg *Config) {
 // for a client that authorizes itself (azsecrets' challenge policy).
 func (c *Client) PipelineOptions(scope string) *policy.ClientOptions {
 	perRetry := []policy.Policy{}
-	if !c.cfg.NoBreaker {
-		perRetry = append(perRetry, breakerPolicy{newBreakers(c.cfg.BreakerFailures, c.cfg.BreakerCooldown, c.log, c.stats)})
+	if c.breakers != nil {
+		perRetry = append(perRetry, breakerPolicy{c.breakers})
 	}
 	if c.throttle != nil {
 		perRetry = append(perRetry, throttlePolicy{t: c.throttle, clock: c.clock})

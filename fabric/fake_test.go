@@ -23,6 +23,8 @@ type fakeFabric struct {
 	mu         sync.Mutex
 	workspaces map[string]map[string]any
 	items      map[string]map[string]any // id -> item
+	roles      map[string]map[string]any // ws/id -> role assignment
+	folders    map[string]map[string]any // id -> folder
 	defs       map[string]any            // item id -> definition
 	ops        map[string]map[string]any // operation id -> {status, result}
 	pageSize   int
@@ -40,7 +42,7 @@ const fakeTenant = "11111111-2222-3333-4444-555555555555"
 
 func newFakeFabric(t *testing.T) *fakeFabric {
 	f := &fakeFabric{t: t, workspaces: map[string]map[string]any{}, items: map[string]map[string]any{},
-		defs: map[string]any{}, ops: map[string]map[string]any{}, pageSize: 2, tokenTTL: 3600}
+		defs: map[string]any{}, roles: map[string]map[string]any{}, folders: map[string]map[string]any{}, ops: map[string]map[string]any{}, pageSize: 2, tokenTTL: 3600}
 	f.srv = httptest.NewTLSServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
 	return f
@@ -99,12 +101,31 @@ func (f *fakeFabric) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	case strings.HasSuffix(p, "/oauth2/v2.0/token"):
 		_ = r.ParseForm()
+		switch {
+		case r.PostForm.Get("grant_type") == "device_code" || strings.HasSuffix(r.PostForm.Get("grant_type"), ":device_code"):
+			if f.tokens.Add(1) == 1 {
+				writeJSON(w, 400, map[string]any{"error": "authorization_pending", "error_description": "AADSTS70016: pending"})
+				return
+			}
+			writeJSON(w, 200, map[string]any{"token_type": "Bearer", "access_token": fmt.Sprintf("tok-%d", f.tokens.Load()),
+				"expires_in": f.tokenTTL, "refresh_token": "rt", "client_info": "eyJ1aWQiOiJ1IiwidXRpZCI6InQifQ",
+				"id_token": "eyJhbGciOiJub25lIn0.eyJpc3MiOiJodHRwczovL3gvIiwidGlkIjoidCIsImF1ZCI6ImFwcCIsIm9pZCI6InUiLCJzdWIiOiJ1IiwicHJlZmVycmVkX3VzZXJuYW1lIjoidUB4IiwiZXhwIjo5OTk5OTk5OTk5fQ."})
+			return
+		case r.PostForm.Get("client_assertion") == "federated-jwt":
+			n := f.tokens.Add(1)
+			writeJSON(w, 200, map[string]any{"token_type": "Bearer", "access_token": fmt.Sprintf("tok-%d", n), "expires_in": f.tokenTTL})
+			return
+		}
 		if r.PostForm.Get("client_secret") != "s3cr3t-value" {
 			writeJSON(w, 401, map[string]any{"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."})
 			return
 		}
 		n := f.tokens.Add(1)
 		writeJSON(w, 200, map[string]any{"token_type": "Bearer", "access_token": fmt.Sprintf("tok-%d", n), "expires_in": f.tokenTTL})
+		return
+	case strings.HasSuffix(p, "/oauth2/v2.0/devicecode"):
+		writeJSON(w, 200, map[string]any{"device_code": "dc", "user_code": "ABCD", "verification_uri": "https://microsoft.com/devicelogin",
+			"expires_in": 900, "interval": 1, "message": "To sign in, enter the code ABCD"})
 		return
 	}
 	f.mu.Lock()
@@ -122,6 +143,12 @@ func (f *fakeFabric) serve(w http.ResponseWriter, r *http.Request) {
 	if hook != nil && hook(w, r) {
 		return
 	}
+	f.route(w, r)
+}
+
+// route is the fake's Fabric proper, behind authentication and the hook.
+func (f *fakeFabric) route(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Path
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	seg := strings.Split(strings.Trim(strings.TrimPrefix(p, "/v1"), "/"), "/")
@@ -152,24 +179,37 @@ func (f *fakeFabric) serve(w http.ResponseWriter, r *http.Request) {
 		f.workspaces[id] = ws
 		w.Header().Set("Location", f.srv.URL+"/v1/workspaces/"+id)
 		writeJSON(w, 201, ws)
+	case len(seg) == 3 && seg[0] == "workspaces" && (seg[2] == "assignToCapacity" || seg[2] == "unassignFromCapacity"):
+		ws, ok := f.workspaces[seg[1]]
+		if !ok {
+			fabricError(w, 404, "WorkspaceNotFound", "The requested workspace was not found")
+			return
+		}
+		ws["capacityAssignmentProgress"] = "InProgress"
+		ws["pendingPolls"] = 2
+		if seg[2] == "assignToCapacity" {
+			ws["capacityId"] = body["capacityId"]
+		} else {
+			delete(ws, "capacityId")
+		}
+		writeJSON(w, 202, nil)
 	case len(seg) == 2 && seg[0] == "workspaces":
 		ws, ok := f.workspaces[seg[1]]
 		if !ok {
 			fabricError(w, 404, "WorkspaceNotFound", "The requested workspace was not found")
 			return
 		}
-		switch r.Method {
-		case "GET":
-			writeJSON(w, 200, ws)
-		case "PATCH":
-			for k, v := range body {
-				ws[k] = v
+		if r.Method == "GET" {
+			if n, _ := ws["pendingPolls"].(int); n > 0 {
+				ws["pendingPolls"] = n - 1
+			} else if ws["capacityAssignmentProgress"] == "InProgress" {
+				ws["capacityAssignmentProgress"] = "Completed"
+				if ws["capacityId"] == "cap-broken" {
+					ws["capacityAssignmentProgress"] = "Failed"
+				}
 			}
-			writeJSON(w, 200, ws)
-		case "DELETE":
-			delete(f.workspaces, seg[1])
-			writeJSON(w, 200, nil)
 		}
+		serveObject(w, r, ws, body, func() { delete(f.workspaces, seg[1]) })
 	case len(seg) == 3 && seg[0] == "workspaces" && seg[2] == "items":
 		if r.Method == "GET" {
 			var all []map[string]any
@@ -207,17 +247,24 @@ func (f *fakeFabric) serve(w http.ResponseWriter, r *http.Request) {
 		case len(seg) == 5 && seg[4] == "updateDefinition":
 			f.defs[seg[3]] = body["definition"]
 			writeJSON(w, 200, nil)
-		case r.Method == "GET":
-			writeJSON(w, 200, it)
-		case r.Method == "PATCH":
-			for k, v := range body {
-				it[k] = v
-			}
-			writeJSON(w, 200, it)
-		case r.Method == "DELETE":
-			delete(f.items, seg[3])
-			writeJSON(w, 200, nil)
+		default:
+			serveObject(w, r, it, body, func() { delete(f.items, seg[3]) })
 		}
+	case len(seg) >= 3 && seg[0] == "workspaces" && seg[2] == "roleAssignments":
+		f.serveCollection(w, r, f.roles, seg, body, func() map[string]any {
+			p := body["principal"].(map[string]any)
+			for _, ra := range f.roles {
+				if ra["ws"] == seg[1] && ra["principal"].(map[string]any)["id"] == p["id"] {
+					fabricError(w, 409, "PrincipalAlreadyHasWorkspaceRolePermissions", "principal already has a role")
+					return nil
+				}
+			}
+			return map[string]any{"id": p["id"], "principal": p, "role": body["role"]}
+		})
+	case len(seg) >= 3 && seg[0] == "workspaces" && seg[2] == "folders":
+		f.serveCollection(w, r, f.folders, seg, body, func() map[string]any {
+			return map[string]any{"id": f.id("dddddddd"), "displayName": body["displayName"], "workspaceId": seg[1], "parentFolderId": body["parentFolderId"]}
+		})
 	case len(seg) >= 2 && seg[0] == "operations":
 		o, ok := f.ops[seg[1]]
 		if !ok {
@@ -242,6 +289,54 @@ func (f *fakeFabric) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, map[string]any{"status": "Succeeded"})
 	default:
 		fabricError(w, 404, "EntityNotFound", "no route "+r.Method+" "+p)
+	}
+}
+
+// serveCollection answers list/create/get/patch/delete of a simple per-workspace collection.
+func (f *fakeFabric) serveCollection(w http.ResponseWriter, r *http.Request, m map[string]map[string]any, seg []string,
+	body map[string]any, create func() map[string]any) {
+	switch {
+	case len(seg) == 3 && r.Method == "GET":
+		var all []map[string]any
+		for _, v := range m {
+			if v["ws"] == seg[1] {
+				all = append(all, v)
+			}
+		}
+		f.page(w, r, all)
+	case len(seg) == 3 && r.Method == "POST":
+		v := create()
+		if v == nil {
+			return
+		}
+		v["ws"] = seg[1]
+		m[seg[1]+"/"+v["id"].(string)] = v
+		writeJSON(w, 201, v)
+	case len(seg) == 4:
+		v, ok := m[seg[1]+"/"+seg[3]]
+		if !ok {
+			fabricError(w, 404, "EntityNotFound", "not found")
+			return
+		}
+		serveObject(w, r, v, body, func() { delete(m, seg[1]+"/"+seg[3]) })
+	default:
+		fabricError(w, 404, "EntityNotFound", "no route")
+	}
+}
+
+// serveObject answers GET, PATCH and DELETE of one object.
+func serveObject(w http.ResponseWriter, r *http.Request, v, body map[string]any, del func()) {
+	switch r.Method {
+	case "GET":
+		writeJSON(w, 200, v)
+	case "PATCH":
+		for k, x := range body {
+			v[k] = x
+		}
+		writeJSON(w, 200, v)
+	case "DELETE":
+		del()
+		writeJSON(w, 200, nil)
 	}
 }
 
@@ -287,6 +382,38 @@ func (f *fakeFabric) count(prefix string) int {
 		}
 	}
 	return n
+}
+
+// applyThenDrop applies the first n matching requests and then breaks the connection instead of
+// answering: the change is made, the answer is lost.
+func (f *fakeFabric) applyThenDrop(n int, method, prefix string) func(http.ResponseWriter, *http.Request) bool {
+	var seen atomic.Int64
+	return func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method != method || !strings.HasPrefix(r.URL.Path, prefix) || seen.Add(1) > int64(n) {
+			return false
+		}
+		f.route(httptest.NewRecorder(), r)
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			f.t.Error(err)
+			return true
+		}
+		conn.Close()
+		return true
+	}
+}
+
+// applyThenFail applies the first n matching requests and answers them with status anyway.
+func (f *fakeFabric) applyThenFail(n int, method, prefix string, status int) func(http.ResponseWriter, *http.Request) bool {
+	var seen atomic.Int64
+	return func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method != method || !strings.HasPrefix(r.URL.Path, prefix) || seen.Add(1) > int64(n) {
+			return false
+		}
+		f.route(httptest.NewRecorder(), r)
+		fabricError(w, status, "InternalServerError", "injected after applying")
+		return true
+	}
 }
 
 var bg = context.Background()

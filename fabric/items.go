@@ -106,15 +106,7 @@ func (c *Client) GetItem(ctx context.Context, ws, id string) (Item, error) {
 // FindItem looks an item up by its natural key, workspace + type + display name.
 func (c *Client) FindItem(ctx context.Context, ws, itemType, name string) (Item, bool, error) {
 	all, err := c.ListItems(ctx, ws, itemType)
-	if err != nil {
-		return Item{}, false, err
-	}
-	for _, it := range all {
-		if it.Type == itemType && strings.EqualFold(it.DisplayName, name) {
-			return it, true, nil
-		}
-	}
-	return Item{}, false, nil
+	return findFirst(all, err, func(it Item) bool { return it.Type == itemType && strings.EqualFold(it.DisplayName, name) })
 }
 
 // CreateItem creates an item and follows the long-running operation to its result. A lost or

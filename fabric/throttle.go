@@ -13,9 +13,10 @@ import (
 
 // Throttle admits the requests of one identity. Every worker of a run shares it (Fabric throttles per
 // identity), so a 429 with Retry-After: N pauses them all for N seconds, not just the one that got
-// it. Between pauses it admits at a learned rate: it starts at InitialRate and grows quickly until
-// the first 429 ("slow start"); each new 429 sets the rate just under the success rate of the last
-// second and later probes upward slowly, so a steady run settles just under the server's limit.
+// it. Between pauses it admits at a learned rate: it starts at InitialRate and doubles every second
+// until the first 429; each new 429 sets the rate just under the success rate of the second before
+// it, after which the rate creeps up slowly (see phase), so a steady run settles just under the
+// server's limit with few 429s.
 type Throttle struct {
 	clock   Clock
 	minRate float64
@@ -25,7 +26,7 @@ type Throttle struct {
 	mu          sync.Mutex
 	lim         *rate.Limiter
 	rate        float64
-	slowStart   bool
+	phase       phase
 	lastChange  time.Time
 	pausedUntil time.Time
 	episode     time.Time   // when the current 429 episode began; 429s to requests sent earlier belong to it
@@ -34,6 +35,18 @@ type Throttle struct {
 	waited      time.Duration
 	episodes    int64
 }
+
+// phase is how boldly the throttle probes for more: doubling each second until the first 429 (whose
+// estimate is rough, as the rate was still climbing), 3 % a second until the second, then 0.1 %.
+type phase int
+
+const (
+	slowStart phase = iota
+	tentative
+	steady
+)
+
+var growth = [...]float64{slowStart: 2, tentative: 1.03, steady: 1.001}
 
 // ThrottleOptions tune a Throttle; zero values take the defaults.
 type ThrottleOptions struct {
@@ -63,7 +76,7 @@ func NewThrottle(o ThrottleOptions) *Throttle {
 	}
 	now := o.Clock.Now()
 	return &Throttle{clock: o.Clock, minRate: o.MinRate, maxRate: o.MaxRate, log: o.Logger,
-		lim: rate.NewLimiter(rate.Limit(o.InitialRate), 1), rate: o.InitialRate, slowStart: true, lastChange: now, since: now}
+		lim: rate.NewLimiter(rate.Limit(o.InitialRate), 1), rate: o.InitialRate, lastChange: now, since: now}
 }
 
 // Wait blocks until the identity may send one more request.
@@ -111,11 +124,7 @@ func (t *Throttle) Observe(sent time.Time, resp *http.Response) {
 		t.successes = append(t.successes, now)
 		t.trim(now)
 		if now.Sub(t.lastChange) >= time.Second && now.After(t.pausedUntil) {
-			if t.slowStart {
-				t.setRate(t.rate * 2)
-			} else {
-				t.setRate(t.rate * 1.003)
-			}
+			t.setRate(t.rate * growth[t.phase])
 			t.lastChange = now
 		}
 		return
@@ -130,14 +139,17 @@ func (t *Throttle) Observe(sent time.Time, resp *http.Response) {
 	t.episodes++
 	t.trim(now)
 	window := min(time.Second, now.Sub(t.since))
+	// What passed during the last second is what the server allows; with too little to go on, halve.
 	learned := t.rate * 0.5
-	if window > 100*time.Millisecond {
-		learned = max(learned, min(t.rate, float64(len(t.successes))/window.Seconds())*0.95)
+	if window >= 500*time.Millisecond && len(t.successes) >= 5 {
+		learned = min(t.rate, float64(len(t.successes))/window.Seconds()) * 0.95
 	}
 	t.log.Info("throttled: pausing every worker of this identity", "retryAfter", ra, "rate", round2(t.rate), "newRate", round2(learned))
 	t.episode = now
 	t.since = t.pausedUntil
-	t.slowStart = false
+	if t.phase < steady {
+		t.phase++
+	}
 	t.setRate(learned)
 	t.lastChange = now
 	t.successes = t.successes[:0]

@@ -40,6 +40,20 @@ func convertAll[S, T any](in []S, err error, f func(S) T) ([]T, error) {
 	return out, nil
 }
 
+// findFirst returns the first listed object that matches: the look-up by natural key.
+func findFirst[T any](list []T, err error, match func(T) bool) (T, bool, error) {
+	var zero T
+	if err != nil {
+		return zero, false, err
+	}
+	for _, v := range list {
+		if match(v) {
+			return v, true, nil
+		}
+	}
+	return zero, false, nil
+}
+
 func ptr(s string) *string {
 	if s == "" {
 		return nil
@@ -73,15 +87,7 @@ func (c *Client) GetWorkspace(ctx context.Context, id string) (Workspace, error)
 // without regard to case); ok is false when there is none.
 func (c *Client) FindWorkspace(ctx context.Context, name string) (w Workspace, ok bool, err error) {
 	all, err := c.ListWorkspaces(ctx)
-	if err != nil {
-		return Workspace{}, false, err
-	}
-	for _, w := range all {
-		if strings.EqualFold(w.DisplayName, name) {
-			return w, true, nil
-		}
-	}
-	return Workspace{}, false, nil
+	return findFirst(all, err, func(w Workspace) bool { return strings.EqualFold(w.DisplayName, name) })
 }
 
 // CreateWorkspace creates a workspace; after a lost or failed answer it looks the name up instead of

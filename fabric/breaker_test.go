@@ -1,0 +1,99 @@
+package fabric
+
+import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestBreakerOpensFailsFastHalfOpensAndCloses(t *testing.T) {
+	f := newFakeFabric(t)
+	var logs bytes.Buffer
+	c := f.client(t, func(cfg *Config) {
+		cfg.BreakerCooldown = 300 * time.Millisecond
+		cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	})
+	f.hook = failFirst(5, "GET", "/v1/capacities", 503, "ServiceUnavailable", nil)
+	_, err := c.ListCapacities(bg)
+	if ErrorCode(err) != CodeCircuitBreakerOpen {
+		t.Fatalf("after 5 consecutive 503: %v, want %s", err, CodeCircuitBreakerOpen)
+	}
+	if !strings.Contains(err.Error(), `circuit breaker "`+f.srv.Listener.Addr().String()+` capacities" is open`) ||
+		!strings.Contains(err.Error(), "half-opens at") {
+		t.Errorf("error does not name the breaker and its half-open time: %v", err)
+	}
+	sent := f.count("GET /v1/capacities")
+	if _, err := c.ListCapacities(bg); ErrorCode(err) != CodeCircuitBreakerOpen {
+		t.Fatalf("second call: %v", err)
+	}
+	if f.count("GET /v1/capacities") != sent {
+		t.Fatal("an open breaker let a request through")
+	}
+	// Other API families keep working.
+	if _, err := c.ListWorkspaces(bg); err != nil {
+		t.Fatalf("workspaces behind an open capacities breaker: %v", err)
+	}
+	time.Sleep(350 * time.Millisecond) // the cooldown is gobreaker's own clock
+	if _, err := c.ListCapacities(bg); err != nil {
+		t.Fatalf("half-open probe: %v", err)
+	}
+	if _, err := c.ListCapacities(bg); err != nil {
+		t.Fatalf("closed again: %v", err)
+	}
+	for _, want := range []string{"from=closed to=open", "from=open to=half-open", "from=half-open to=closed"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log lacks state change %q:\n%s", want, logs.String())
+		}
+	}
+	if s := c.Stats(); s.BreakerOpened != 1 {
+		t.Errorf("stats %+v", s)
+	}
+}
+
+func TestBreakerIgnores429And4xx(t *testing.T) {
+	for _, tc := range []struct {
+		status int
+		code   string
+	}{{429, "RequestBlocked"}, {404, "NotFound"}, {409, "Conflict"}} {
+		f := newFakeFabric(t)
+		c := f.client(t, func(cfg *Config) { cfg.NoRetry = true; cfg.NoThrottle = true })
+		for range 4 { // 8 answers in a row that are not 2xx, four of them 5xx
+			f.hook = failFirst(1, "GET", "/v1/capacities", tc.status, tc.code, map[string]string{"Retry-After": "1"})
+			c.ListCapacities(bg)
+			f.hook = failFirst(1, "GET", "/v1/capacities", 503, "ServiceUnavailable", nil)
+			c.ListCapacities(bg)
+		}
+		f.hook = nil
+		if _, err := c.ListCapacities(bg); err != nil {
+			t.Fatalf("%d counted as a failure: %v", tc.status, err)
+		}
+	}
+}
+
+func TestNoBreakerSwitch(t *testing.T) {
+	f := newFakeFabric(t)
+	c := f.client(t, func(cfg *Config) { cfg.NoBreaker = true; cfg.NoRetry = true })
+	f.hook = failFirst(8, "GET", "/v1/capacities", 503, "ServiceUnavailable", nil)
+	for range 8 {
+		if _, err := c.ListCapacities(bg); ErrorCode(err) != "ServiceUnavailable" {
+			t.Fatalf("got %v", err)
+		}
+	}
+}
+
+func TestAPIFamily(t *testing.T) {
+	for path, want := range map[string]string{
+		"/v1/workspaces":                         "workspaces",
+		"/v1/workspaces/1":                       "workspaces",
+		"/v1/workspaces/1/items/2/getDefinition": "items",
+		"/v1/workspaces/1/git/status":            "git",
+		"/v1/operations/9/result":                "operations",
+		"/v1/capacities":                         "capacities",
+	} {
+		if got := apiFamily(path); got != want {
+			t.Errorf("apiFamily(%s) = %s, want %s", path, got, want)
+		}
+	}
+}
