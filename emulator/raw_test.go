@@ -255,3 +255,11 @@ func TestStateEndpointIsNormalized(t *testing.T) {
 		t.Errorf("state:\n%s\nwant:\n%s", r.body, want)
 	}
 }
+
+func decodeBody(t testing.TB, resp *http.Response, v any) {
+	t.Helper()
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("decode %s: %v", resp.Request.URL, err)
+	}
+}

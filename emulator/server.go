@@ -67,6 +67,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if rule, ok := e.faults.match(r.Method, r.URL.Path); ok {
 		rec.Fault = rule.describe()
+		rec.Principal = e.identify(r)
 		switch rule.Action {
 		case ActionResetBefore:
 			logNow()
@@ -89,13 +90,15 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case d.status != 0:
 		rec.Fault = fmt.Sprintf("random %d", d.status)
+		rec.Principal = e.identify(r)
 		ae := errf(d.status, defaultErrorCode(d.status), "Injected transient failure (random fault)")
-		if d.status == http.StatusServiceUnavailable {
+		if d.status == http.StatusServiceUnavailable || d.status == http.StatusTooManyRequests {
 			ae.RetryAfter = 1
 		}
 		e.writeSurfaceError(sw, r, rec.RequestID, ae)
 	case d.resetBefore:
 		rec.Fault = "random reset_before"
+		rec.Principal = e.identify(r)
 		logNow()
 		resetConnection(sw)
 	case d.resetAfter:
@@ -141,6 +144,25 @@ func resetConnection(w http.ResponseWriter) {
 		}
 	}
 	conn.Close()
+}
+
+// identify names the caller of a request that a fault answers before any handler authenticated it; "" when
+// the request has no valid token.
+func (e *Emulator) identify(r *http.Request) string {
+	aud := audienceFabric
+	switch surfaceOf(r.URL.Path) {
+	case surfaceGraph:
+		aud = audienceGraph
+	case surfaceVault:
+		aud = audienceVault
+	case surfaceFabric:
+	default:
+		return ""
+	}
+	if _, p, err := e.authenticate(r, aud); err == nil {
+		return p.label()
+	}
+	return ""
 }
 
 func recordOf(r *http.Request) *RequestRecord {

@@ -1,0 +1,247 @@
+package emulator
+
+import (
+	"context"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/spf13/pflag"
+)
+
+func TestThrottlePerIdentity(t *testing.T) {
+	clock := newClock()
+	e := start(t, Options{Clock: clock.Now, Faults: FaultConfig{ThrottleRate: 1, ThrottleBurst: 2}})
+	sp, reader := raw(t, e, DefaultSPObjectID), raw(t, e, readerObjectID)
+	wantStatus(t, sp.do("GET", "/v1/workspaces", nil), 200)
+	wantStatus(t, sp.do("GET", "/v1/workspaces", nil), 200)
+	r := sp.do("GET", "/v1/workspaces", nil)
+	wantError(t, r, 429, "RequestBlocked")
+	if r.header.Get("Retry-After") != "1" {
+		t.Errorf("Retry-After = %q", r.header.Get("Retry-After"))
+	}
+	if !regexp.MustCompile(`"message":"Request is blocked by the upstream service until: 3/1/2026 12:00:01 PM \(UTC\)"`).Match(r.body) {
+		t.Errorf("429 body = %s", r.body)
+	}
+	wantStatus(t, reader.do("GET", "/v1/workspaces", nil), 200) // another identity has its own bucket
+	clock.Advance(time.Second)
+	wantStatus(t, sp.do("GET", "/v1/workspaces", nil), 200)
+}
+
+func TestRandomFaultsFollowTheSeed(t *testing.T) {
+	run := func(seed int64) []int {
+		e := start(t, Options{Seed: seed, Faults: FaultConfig{ErrorRate: 0.5}})
+		c := raw(t, e, DefaultSPObjectID)
+		var out []int
+		for range 20 {
+			out = append(out, c.do("GET", "/v1/capacities", nil).status)
+		}
+		return out
+	}
+	a, b, c := run(7), run(7), run(8)
+	if !reflect.DeepEqual(a, b) {
+		t.Errorf("same seed, different faults: %v vs %v", a, b)
+	}
+	if reflect.DeepEqual(a, c) {
+		t.Errorf("different seeds, same faults: %v", a)
+	}
+	var ok, failed int
+	for _, s := range a {
+		switch s {
+		case 200:
+			ok++
+		case 500, 502, 503:
+			failed++
+		default:
+			t.Errorf("unexpected status %d", s)
+		}
+	}
+	if ok == 0 || failed == 0 {
+		t.Errorf("error rate 0.5 gave %d ok and %d failed", ok, failed)
+	}
+}
+
+func TestTokenEndpointFaults(t *testing.T) {
+	e := start(t, Options{Faults: FaultConfig{TokenFailureRate: 1}})
+	id, secret := e.ServicePrincipal()
+	resp, err := e.HTTPClient().PostForm(e.AuthorityHost()+e.TenantID()+"/oauth2/v2.0/token", url.Values{"grant_type": {"client_credentials"},
+		"client_id": {id}, "client_secret": {secret}, "scope": {"https://api.fabric.microsoft.com/.default"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body map[string]any
+	decodeBody(t, resp, &body)
+	if resp.StatusCode != 503 || body["error"] != "temporarily_unavailable" || resp.Header.Get("Retry-After") != "1" {
+		t.Errorf("token failure: %d %v", resp.StatusCode, body)
+	}
+	e.ClearFaults()
+	if err := e.AddFault(FaultRule{Method: "POST", Path: "/*/oauth2/v2.0/token", Status: 400, Message: "nope"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = credential(t, e, id, secret).GetToken(context.Background(), policy.TokenRequestOptions{Scopes: []string{"https://api.fabric.microsoft.com/.default"}})
+	if err == nil || !strings.Contains(err.Error(), "invalid_request") {
+		t.Errorf("token rule: %v", err)
+	}
+}
+
+func TestControlFaultsEndpoint(t *testing.T) {
+	e := start(t, Options{})
+	ctl, sp := raw(t, e, ""), raw(t, e, DefaultSPObjectID)
+	wantStatus(t, ctl.do("POST", "/_emulator/faults", `{"method":"GET","path":"/v1/capacities","status":503}`), 200)
+	wantStatus(t, ctl.do("POST", "/_emulator/faults", `[{"method":"GET","path":"/v1/workspaces/*","nth":1,"times":2,"status":404,"errorCode":"WorkspaceNotFound"}]`), 200)
+	wantStatus(t, ctl.do("POST", "/_emulator/faults", `{"random":{"latency":"1ms"}}`), 200)
+	wantError(t, ctl.do("POST", "/_emulator/faults", `{"path":"v1/x"}`), 400, "InvalidRequest")
+	wantError(t, ctl.do("POST", "/_emulator/faults", `{"path":"/v1/x","action":"explode"}`), 400, "InvalidRequest")
+	wantError(t, ctl.do("POST", "/_emulator/faults", `{"path":"/v1/x","bogus":1}`), 400, "InvalidRequest")
+
+	r := sp.do("GET", "/v1/capacities", nil)
+	wantError(t, r, 503, "ServiceUnavailable")
+	if r.header.Get("Retry-After") != "1" {
+		t.Errorf("503 without Retry-After")
+	}
+	wantStatus(t, sp.do("GET", "/v1/capacities", nil), 200)
+	wsID := newWorkspace(t, sp, map[string]any{"displayName": "w"})
+	wantError(t, sp.do("GET", "/v1/workspaces/"+wsID, nil), 404, "WorkspaceNotFound")
+	wantError(t, sp.do("GET", "/v1/workspaces/"+wsID, nil), 404, "WorkspaceNotFound")
+	wantStatus(t, sp.do("GET", "/v1/workspaces/"+wsID, nil), 200)
+
+	rules := e.Faults()
+	if len(rules) != 2 || rules[0].Fired != 1 || rules[1].Matched != 3 || rules[1].Fired != 2 {
+		t.Errorf("rules = %+v", rules)
+	}
+	wantStatus(t, ctl.do("DELETE", "/_emulator/faults", nil), 204)
+	if len(e.Faults()) != 0 || e.faults.config() != (FaultConfig{}) {
+		t.Errorf("faults left after DELETE")
+	}
+	var log struct {
+		Requests []RequestRecord `json:"requests"`
+	}
+	ctl.do("GET", "/_emulator/requests", nil).json(t, &log)
+	var faulted int
+	for _, rec := range log.Requests {
+		if rec.Fault != "" {
+			faulted++
+			if rec.Principal != "fabplan-deployer" {
+				t.Errorf("faulted record without principal? %+v", rec)
+			}
+		}
+	}
+	if faulted != 3 {
+		t.Errorf("%d faulted requests in the log, want 3", faulted)
+	}
+}
+
+func TestGlobMatch(t *testing.T) {
+	for _, c := range []struct {
+		pattern, path string
+		want          bool
+	}{
+		{"/v1/workspaces/*/items", "/v1/workspaces/abc/items", true},
+		{"/v1/workspaces/*/items", "/v1/workspaces/abc/items/def", false},
+		{"/v1/workspaces/*", "/v1/workspaces", false},
+		{"/v1/workspaces/**", "/v1/workspaces/a/b/c", true},
+		{"/V1/Workspaces", "/v1/workspaces", true},
+	} {
+		if got := globMatch(c.pattern, c.path); got != c.want {
+			t.Errorf("globMatch(%q, %q) = %v", c.pattern, c.path, got)
+		}
+	}
+}
+
+func TestStatePersists(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "state.json")
+	e1, err := Start(Options{Dir: dir, StateFile: file, ImmediateTypes: []string{"Notebook"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := raw(t, e1, DefaultSPObjectID)
+	wsID := newWorkspace(t, c, map[string]any{"displayName": "kept"})
+	wantStatus(t, c.do("POST", "/v1/workspaces/"+wsID+"/items", map[string]any{"displayName": "nb", "type": "Notebook",
+		"definition": map[string]any{"parts": []any{textPart("notebook-content.py", "print(1)")}}}), 201)
+	if err := e1.SetSecret("added", "x"); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := e1.StateWith(StateOptions{IDs: true})
+	if err := e1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
+		t.Errorf("temp files left next to the state file: %v", entries)
+	}
+
+	e2 := start(t, Options{Dir: dir, StateFile: file})
+	after, _ := e2.StateWith(StateOptions{IDs: true})
+	if string(before) != string(after) {
+		t.Errorf("state changed across restart:\n%s\nvs\n%s", before, after)
+	}
+	c2 := raw(t, e2, DefaultSPObjectID)
+	other := newWorkspace(t, c2, map[string]any{"displayName": "new"})
+	if other == wsID || strings.Contains(string(before), other) {
+		t.Errorf("id %s handed out again after restart", other)
+	}
+	wantStatus(t, c2.do("GET", "/v1/workspaces/"+wsID+"/items", nil), 200)
+
+	if err := os.WriteFile(file, []byte("{not json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Start(Options{Dir: dir, StateFile: file}); err == nil || !strings.Contains(err.Error(), "delete it to start fresh") {
+		t.Errorf("corrupt state file: %v", err)
+	}
+}
+
+func TestConfigFlags(t *testing.T) {
+	dir := t.TempDir()
+	faults := filepath.Join(dir, "faults.json")
+	os.WriteFile(faults, []byte(`{"rules":[{"method":"POST","path":"/v1/workspaces","status":500}],"random":{"latency":"5ms","errorRate":0.1}}`), 0o644)
+	fixtures := filepath.Join(dir, "tenant.json")
+	os.WriteFile(fixtures, []byte(`{"tenantId":"`+DefaultTenantID+`","principals":[{"id":"`+DefaultSPObjectID+`","type":"ServicePrincipal","displayName":"ci","appId":"`+DefaultClientID+`","clientSecret":"s"}],"capacities":[]}`), 0o644)
+
+	var cfg Config
+	fs := pflag.NewFlagSet("emulator", pflag.ContinueOnError)
+	cfg.RegisterFlags(fs)
+	if err := fs.Parse([]string{"--addr", "127.0.0.1:0", "--seed", "3", "--lro-delay", "2s", "--page-size", "5",
+		"--immediate-types", "Notebook,Lakehouse", "--faults", faults, "--fixtures", fixtures, "--dir", dir}); err != nil {
+		t.Fatal(err)
+	}
+	opts, err := cfg.Options()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opts.Seed != 3 || opts.LRODelay != 2*time.Second || opts.PageSize != 5 || len(opts.ImmediateTypes) != 2 ||
+		len(opts.FaultRules) != 1 || opts.Faults.Latency != 5*time.Millisecond || opts.Faults.ErrorRate != 0.1 ||
+		opts.Fixtures.Principals[0].DisplayName != "ci" || opts.RetryAfter != 1 {
+		t.Errorf("options = %+v", opts)
+	}
+	e := start(t, opts)
+	info := e.Info()
+	if id, secret := e.ServicePrincipal(); id != DefaultClientID || secret != "s" || info.ClientSecret != "s" {
+		t.Errorf("service principal from fixtures: %s %s", id, secret)
+	}
+	banner := info.Banner()
+	for _, want := range []string{e.URL() + "/v1", e.CAFile(), "AZURE_CLIENT_SECRET=s", "SSL_CERT_FILE=" + e.CAFile(), "FABPLAN_AUTHORITY_HOST=" + e.AuthorityHost()} {
+		if !strings.Contains(banner, want) {
+			t.Errorf("banner lacks %q:\n%s", want, banner)
+		}
+	}
+
+	bad := Config{ImmediateTypes: []string{"Spreadsheet"}}
+	if _, err := bad.Options(); err == nil || !strings.Contains(err.Error(), "--immediate-types") {
+		t.Errorf("bad item type: %v", err)
+	}
+	bad = Config{FixturesFile: filepath.Join(dir, "missing.json")}
+	if _, err := bad.Options(); err == nil || !strings.Contains(err.Error(), "--fixtures") {
+		t.Errorf("missing fixtures: %v", err)
+	}
+	os.WriteFile(fixtures, []byte(`{"tenantId":"`+DefaultTenantID+`","principals":[],"capacitys":[]}`), 0o644)
+	bad = Config{FixturesFile: fixtures}
+	if _, err := bad.Options(); err == nil || !strings.Contains(err.Error(), "capacitys") {
+		t.Errorf("unknown fixtures field: %v", err)
+	}
+}
