@@ -59,6 +59,8 @@ func emulatorOf(ts *testscript.TestScript) *emulator.Emulator {
 // scriptCommands are the custom script commands; testdata/script/README lists them with their
 // usage, and TestScriptREADME keeps that list true.
 var scriptCommands = map[string]func(ts *testscript.TestScript, neg bool, args []string){
+	// emulator-call METHOD PATH [BODY]: an authenticated Fabric call (see emulatorCall).
+	"emulator-call": emulatorCall,
 	// emulator [-latency D] [-lro-delay D] [FIXTURES.json]: start an emulator for this script and
 	// point fabplan at it.
 	"emulator": func(ts *testscript.TestScript, neg bool, args []string) {

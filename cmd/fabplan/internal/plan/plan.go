@@ -1,9 +1,11 @@
 // Package plan implements `fabplan plan`: what `run` would change, against live state, changing
-// nothing.
+// nothing. It also holds what `run --dry-run`, `run --plan` and `run --target` share with it.
 package plan
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -22,6 +24,9 @@ type Options struct {
 	Parallelism      int
 	DetailedExitCode bool
 	Verbose          bool
+	JSON             bool
+	Out              string
+	Targets          []string
 }
 
 // NewCmd builds the command.
@@ -31,25 +36,61 @@ func NewCmd(f *cli.Factory, runF func(context.Context, *Options) error) *cobra.C
 		Use:   "plan PLAN",
 		Short: "Show what run would change, without changing anything",
 		Long: `Evaluates the plan, reads live state and prints, per resource, what fabplan run would do:
-+ create, ~ update in place, <= read (lookups). Nothing is changed.
++ create, ~ update in place, -/+ replace, - delete, <= read (lookups); with --verbose also the
+resources that need no change. Item definitions are compared part by part after normalization and
+shown as unified diffs. Items in the plan's workspaces that the plan does not declare are listed as
+not managed. Nothing is changed: only reads are sent to Fabric.
 
-Exit codes: 0 success (with --detailed-exitcode: no changes), 1 error, 2 bad arguments or a plan that
-does not evaluate (with --detailed-exitcode: 2 also means the plan has changes).`,
-		Args: cobra.ExactArgs(1),
+--json prints the plan as a versioned JSON document (docs/plan-json.md) instead of text. --out FILE
+saves that document; fabplan run --plan FILE applies exactly it, and refuses if live state changed
+since.
+
+Exit codes: 0 success, 1 error, 2 bad arguments or a plan that does not evaluate.
+With --detailed-exitcode: 0 no changes, 1 error (any, once the flags are parsed), 2 changes.`,
+		Example: `  fabplan plan plans/prod.star --env prod
+  fabplan plan plans/prod.star --out prod.plan.json && fabplan run --plan prod.plan.json
+  fabplan plan plans/prod.star --target workspace.sales --json`,
+		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.PlanFile = args[0]
-			if runF != nil {
-				return runF(cmd.Context(), opts)
+			var err error
+			if len(args) != 1 {
+				err = cli.Usagef(fmt.Errorf("plan takes one plan file, got %d arguments", len(args)))
+			} else if opts.Parallelism < 1 {
+				err = cli.Usagef(fmt.Errorf("--parallelism must be at least 1"))
+			} else {
+				opts.PlanFile = args[0]
+				if runF != nil {
+					err = runF(cmd.Context(), opts)
+				} else {
+					err = Run(cmd.Context(), opts)
+				}
 			}
-			return Run(cmd.Context(), opts)
+			return detailedError(opts.DetailedExitCode, err)
 		},
 	}
 	f.BindConnectionFlags(cmd.Flags())
 	opts.Input.Bind(cmd.Flags())
+	BindTargets(cmd, &opts.Targets)
 	cmd.Flags().IntVar(&opts.Parallelism, "parallelism", 8, "how many refreshes run at once")
-	cmd.Flags().BoolVar(&opts.DetailedExitCode, "detailed-exitcode", false, "exit 2 when the plan has changes, 0 when it has none")
+	cmd.Flags().BoolVar(&opts.DetailedExitCode, "detailed-exitcode", false, "exit 0 when the plan has no changes, 2 when it has, 1 on any error")
 	cmd.Flags().BoolVarP(&opts.Verbose, "verbose", "v", false, "also show resources that need no change")
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the plan as JSON (format: docs/plan-json.md)")
+	cmd.Flags().StringVar(&opts.Out, "out", "", "save the plan to `FILE`, for fabplan run --plan FILE")
 	return cmd
+}
+
+// BindTargets adds the repeatable --target flag.
+func BindTargets(cmd *cobra.Command, targets *[]string) {
+	cmd.Flags().StringArrayVar(targets, "target", nil, "only this resource and what it depends on, by `ADDRESS` as the plan prints it (repeatable)")
+}
+
+// detailedError maps every error to exit code 1 under --detailed-exitcode, where 2 means changes.
+func detailedError(detailed bool, err error) error {
+	var code *cli.ExitCodeError
+	if !detailed || err == nil || errors.As(err, &code) {
+		return err
+	}
+	return &cli.ExitCodeError{Code: cli.ExitError, Err: err}
 }
 
 // Run carries out `fabplan plan`.
@@ -59,26 +100,118 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	g, err := builtins.Evaluate(eo)
-	if err != nil {
-		return err
-	}
+	src := SourceOf(eo, opts.Targets)
 	client, err := f.Client()
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	p, err := engine.Refresh(ctx, g, engine.NewRuntime(client), opts.Parallelism)
+	res, err := Compute(ctx, src, engine.NewRuntime(client), opts.Parallelism)
 	if err != nil {
 		return err
 	}
-	if !p.HasChanges() && !opts.Verbose {
-		view.NoChanges(f.IO.Out, opts.PlanFile)
-	} else {
-		view.Plan(f.IO.Out, p, view.PlanOptions{Verbose: opts.Verbose, Styles: view.NewStyles(f.IO.Color)})
+	doc := engine.NewDocument(res.Plan, src, f.Version)
+	if opts.Out != "" {
+		if err := Save(opts.Out, doc); err != nil {
+			return err
+		}
 	}
-	if opts.DetailedExitCode && p.HasChanges() {
+	out := f.IO.Out
+	switch {
+	case opts.JSON:
+		if err := doc.Write(out); err != nil {
+			return err
+		}
+	case !doc.Summary.HasChanges && !opts.Verbose:
+		view.Unmanaged(out, doc)
+		view.NoChanges(out, opts.PlanFile)
+	default:
+		view.Document(out, doc, view.PlanOptions{Verbose: opts.Verbose, Styles: view.NewStyles(f.IO.Color)})
+	}
+	if opts.Out != "" && !opts.JSON {
+		fmt.Fprintf(out, "Saved the plan to %s; apply exactly it with: fabplan run --plan %s\n", opts.Out, opts.Out)
+	}
+	if opts.DetailedExitCode && doc.Summary.HasChanges {
 		return &cli.ExitCodeError{Code: cli.ExitChanges}
 	}
 	return nil
+}
+
+// SourceOf records what a plan is computed from.
+func SourceOf(eo builtins.EvalOptions, targets []string) engine.Source {
+	src := engine.Source{File: eo.File, Env: eo.Env, EnvDir: eo.EnvDir, Vars: eo.Vars}
+	if len(src.Vars) == 0 {
+		src.Vars = nil
+	}
+	for _, t := range targets {
+		src.Targets = append(src.Targets, engine.Addr(t))
+	}
+	return src
+}
+
+// EvalOptions are the evaluation options that reproduce a source.
+func EvalOptions(src engine.Source) builtins.EvalOptions {
+	return builtins.EvalOptions{File: src.File, Env: src.Env, EnvDir: src.EnvDir, Vars: src.Vars}
+}
+
+// Result is a computed plan with the graph it applies to.
+type Result struct {
+	Graph *engine.Graph
+	Plan  *engine.Plan
+}
+
+// Compute evaluates the source's plan file, keeps only its targets (and what they depend on) and
+// refreshes live state into a plan.
+func Compute(ctx context.Context, src engine.Source, rt *engine.Runtime, parallelism int) (*Result, error) {
+	g, err := builtins.Evaluate(EvalOptions(src))
+	if err != nil {
+		return nil, err
+	}
+	if g, err = Target(g, src.Targets); err != nil {
+		return nil, err
+	}
+	p, err := engine.Refresh(ctx, g, rt, parallelism)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Graph: g, Plan: p}, nil
+}
+
+// Target keeps the targeted resources and their dependencies; no targets keeps the whole graph.
+func Target(g *engine.Graph, targets []engine.Addr) (*engine.Graph, error) {
+	if len(targets) == 0 {
+		return g, nil
+	}
+	sub, err := g.Subgraph(targets)
+	if err != nil {
+		return nil, cli.Usagef(err)
+	}
+	return sub, nil
+}
+
+// Save writes a plan document to a file only its owner can read (it holds the plan's variables).
+func Save(file string, d *engine.Document) error {
+	fh, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
+	if err := d.Write(fh); err != nil {
+		fh.Close()
+		return fmt.Errorf("--out %s: %w", file, err)
+	}
+	return fh.Close()
+}
+
+// Load reads a saved plan.
+func Load(file string) (*engine.Document, error) {
+	fh, err := os.Open(file)
+	if err != nil {
+		return nil, cli.Usagef(fmt.Errorf("--plan: %w", err))
+	}
+	defer fh.Close()
+	d, err := engine.ReadDocument(fh)
+	if err != nil {
+		return nil, cli.Usagef(fmt.Errorf("--plan %s: %w", file, err))
+	}
+	return d, nil
 }

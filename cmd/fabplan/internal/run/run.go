@@ -15,6 +15,7 @@ import (
 
 	"github.com/fabplan/fabplan/builtins"
 	"github.com/fabplan/fabplan/cmd/fabplan/internal/cli"
+	cmdPlan "github.com/fabplan/fabplan/cmd/fabplan/internal/plan"
 	"github.com/fabplan/fabplan/cmd/fabplan/internal/view"
 	"github.com/fabplan/fabplan/engine"
 	"github.com/fabplan/fabplan/engine/journal"
@@ -27,6 +28,9 @@ type Options struct {
 	Input       cli.PlanInput
 	Parallelism int
 	NoRollback  bool
+	DryRun      bool     // --dry-run: show the plan, change nothing (fabplan plan)
+	SavedPlan   string   // --plan FILE: apply exactly the plan saved by fabplan plan --out
+	Targets     []string // --target ADDRESS
 }
 
 // NewCmd builds the command; runF replaces the run function in tests of the flags.
@@ -43,9 +47,18 @@ Exit codes: 0 applied (or nothing to do), 1 a change or its rollback failed, 2 b
 that does not evaluate.`,
 		Example: `  fabplan run --emulator plans/demo.star     # against the embedded emulator
   fabplan run plans/prod.star                # against Fabric, identity from AZURE_* variables`,
-		Args: cobra.ExactArgs(1),
+		Args: cobra.RangeArgs(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.PlanFile = args[0]
+			if len(args) == 1 {
+				opts.PlanFile = args[0]
+			}
+			if err := checkPlanFlags(cmd, opts); err != nil {
+				return err
+			}
+			if opts.DryRun {
+				return cmdPlan.Run(cmd.Context(), &cmdPlan.Options{F: f, PlanFile: opts.PlanFile, Input: opts.Input,
+					Parallelism: opts.Parallelism, Targets: opts.Targets})
+			}
 			if opts.Parallelism < 1 {
 				return cli.Usagef(fmt.Errorf("--parallelism must be at least 1"))
 			}
@@ -63,7 +76,27 @@ that does not evaluate.`,
 	opts.Input.Bind(cmd.Flags())
 	cmd.Flags().IntVar(&opts.Parallelism, "parallelism", 8, "how many changes run at once")
 	cmd.Flags().BoolVar(&opts.NoRollback, "no-rollback", false, "leave a failed run's changes in place (env FEATURE_USE_ROLLBACK=false); undo later with fabplan rollback")
+	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "show what would change and change nothing (as fabplan plan)")
+	cmd.Flags().StringVar(&opts.SavedPlan, "plan", "", "apply exactly the plan saved in `FILE` by fabplan plan --out; refused if live state changed since")
+	cmdPlan.BindTargets(cmd, &opts.Targets)
 	return cmd
+}
+
+// checkPlanFlags checks how PLAN, --plan, --dry-run and --target combine: a saved plan fixes the
+// plan file, its inputs and targets.
+func checkPlanFlags(cmd *cobra.Command, opts *Options) error {
+	if opts.SavedPlan == "" {
+		if opts.PlanFile == "" {
+			return cli.Usagef(fmt.Errorf("run takes a plan file (or --plan FILE saved by fabplan plan --out)"))
+		}
+		return nil
+	}
+	for _, name := range []string{"dry-run", "target", "env", "env-dir", "var"} {
+		if cmd.Flags().Changed(name) {
+			return cli.Usagef(fmt.Errorf("--plan applies a saved plan as it is; --%s cannot change it (make a new plan instead)", name))
+		}
+	}
+	return nil
 }
 
 // Run carries out `fabplan run`.
@@ -74,9 +107,26 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
+	var saved *engine.Document
+	if opts.SavedPlan != "" {
+		if saved, err = cmdPlan.Load(opts.SavedPlan); err != nil {
+			return err
+		}
+		if opts.PlanFile != "" && opts.PlanFile != saved.Source.File {
+			return cli.Usagef(fmt.Errorf("--plan %s was made from %s, not %s", opts.SavedPlan, saved.Source.File, opts.PlanFile))
+		}
+		opts.PlanFile, eo = saved.Source.File, cmdPlan.EvalOptions(saved.Source)
+		for _, t := range saved.Source.Targets {
+			opts.Targets = append(opts.Targets, string(t))
+		}
+	}
+	src := cmdPlan.SourceOf(eo, opts.Targets)
 	eo.Print = func(msg string) { f.Logger().Info("plan print", "msg", msg) }
 	g, err := builtins.Evaluate(eo)
 	if err != nil {
+		return err
+	}
+	if g, err = cmdPlan.Target(g, src.Targets); err != nil {
 		return err
 	}
 	client, err := f.Client()
@@ -95,6 +145,11 @@ func Run(ctx context.Context, opts *Options) error {
 	plan, err := engine.Refresh(ctx, g, rt, opts.Parallelism)
 	if err != nil {
 		return err
+	}
+	if saved != nil {
+		if err := saved.CheckCurrent(engine.NewDocument(plan, src, f.Version)); err != nil {
+			return err
+		}
 	}
 	if !plan.HasChanges() {
 		view.NoChanges(io.Out, opts.PlanFile)

@@ -15,28 +15,45 @@ type Styles struct {
 	enabled bool
 }
 
-// NewStyles colours output when enabled is true.
+// NewStyles colours output when enabled is true (stdout is a terminal and NO_COLOR is unset).
 func NewStyles(enabled bool) Styles { return Styles{enabled: enabled} }
 
-func (s Styles) paint(a engine.Action, text string) string {
+func (s Styles) paint(c color.Attribute, text string) string {
 	if !s.enabled {
 		return text
 	}
-	var c *color.Color
+	col := color.New(c)
+	col.EnableColor()
+	return col.Sprint(text)
+}
+
+func (s Styles) action(a engine.Action, text string) string {
 	switch a {
 	case engine.Create:
-		c = color.New(color.FgGreen)
+		return s.paint(color.FgGreen, text)
 	case engine.Update:
-		c = color.New(color.FgYellow)
+		return s.paint(color.FgYellow, text)
 	case engine.Delete, engine.Replace:
-		c = color.New(color.FgRed)
+		return s.paint(color.FgRed, text)
 	case engine.Read:
-		c = color.New(color.FgCyan)
-	default:
-		return text
+		return s.paint(color.FgCyan, text)
 	}
-	c.EnableColor()
-	return c.Sprint(text)
+	return text
+}
+
+// diffLine colours one line of a unified diff.
+func (s Styles) diffLine(line string) string {
+	switch {
+	case strings.HasPrefix(line, "+++"), strings.HasPrefix(line, "---"):
+		return s.paint(color.Bold, line)
+	case strings.HasPrefix(line, "+"):
+		return s.paint(color.FgGreen, line)
+	case strings.HasPrefix(line, "-"):
+		return s.paint(color.FgRed, line)
+	case strings.HasPrefix(line, "@@"):
+		return s.paint(color.FgCyan, line)
+	}
+	return line
 }
 
 // PlanOptions choose what the plan shows.
@@ -45,55 +62,113 @@ type PlanOptions struct {
 	Styles  Styles
 }
 
-// Plan writes the human-readable plan.
+// Plan writes the human-readable plan. It draws the same document `plan --json` prints, so the
+// two cannot disagree.
 func Plan(w io.Writer, p *engine.Plan, opts PlanOptions) {
-	for _, c := range p.Changes {
+	Document(w, engine.NewDocument(p, engine.Source{}, ""), opts)
+}
+
+// Document writes a plan document for humans: each change with its attributes, the objects the
+// plan does not manage, and the summary line.
+func Document(w io.Writer, d *engine.Document, opts PlanOptions) {
+	for i := range d.Changes {
+		c := &d.Changes[i]
 		if c.Action == engine.NoOp && !opts.Verbose {
 			continue
 		}
-		Change(w, &c, opts.Styles)
+		change(w, c, opts.Styles)
 	}
-	add, change, replace, destroy := p.Counts()
-	fmt.Fprintf(w, "Plan: %d to add, %d to change, %d to replace, %d to destroy.\n", add, change, replace, destroy)
+	Unmanaged(w, d)
+	s := d.Summary
+	fmt.Fprintf(w, "Plan: %d to add, %d to change, %d to replace, %d to destroy.\n", s.Add, s.Change, s.Replace, s.Destroy)
 }
 
-// Change writes one resource's change with its attributes.
-func Change(w io.Writer, c *engine.Change, st Styles) {
-	sym := c.Action.Symbol()
-	fmt.Fprintf(w, "%s %s %s\n", st.paint(c.Action, fmt.Sprintf("%-3s", sym)), c.Addr, describe(c))
-	for _, a := range c.Attrs {
-		if c.Action == engine.Update && !a.Changed() {
+// Unmanaged lists the live objects in managed workspaces that the plan does not declare.
+func Unmanaged(w io.Writer, d *engine.Document) {
+	if len(d.Unmanaged) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "Not managed (in a workspace of the plan, but not declared by it; left as they are):")
+	for _, u := range d.Unmanaged {
+		fmt.Fprintf(w, "    %s\n", u.Address)
+	}
+}
+
+// change writes one resource's change with its attributes.
+func change(w io.Writer, c *engine.DocChange, st Styles) {
+	fmt.Fprintf(w, "%s %s %s\n", st.action(c.Action, fmt.Sprintf("%-3s", c.Action.Symbol())), c.Address, describe(c))
+	for i := range c.Attributes {
+		a := &c.Attributes[i]
+		if (c.Action == engine.Update || c.Action == engine.Replace) && !a.Changed {
 			continue
 		}
-		if c.Action == engine.NoOp || c.Action == engine.Read {
-			fmt.Fprintf(w, "      %s = %s\n", a.Name, value(a.New, a.Sensitive, false))
-			continue
-		}
-		switch {
-		case c.Action == engine.Create:
-			fmt.Fprintf(w, "      %s = %s\n", a.Name, value(a.New, a.Sensitive, a.Unknown))
+		switch c.Action {
+		case engine.Update, engine.Replace:
+			line := fmt.Sprintf("      %s: %s -> %s", a.Name, value(a, a.Old), value(a, a.New))
+			if a.ForcesReplace {
+				line += st.paint(color.FgRed, " # forces replacement")
+			}
+			fmt.Fprintln(w, line)
+			parts(w, a.Parts, st)
+		case engine.Delete:
+			fmt.Fprintf(w, "      %s = %s\n", a.Name, value(a, a.Old))
 		default:
-			fmt.Fprintf(w, "      %s: %s -> %s\n", a.Name, value(a.Old, a.Sensitive, false), value(a.New, a.Sensitive, a.Unknown))
+			fmt.Fprintf(w, "      %s = %s\n", a.Name, value(a, a.New))
 		}
 	}
 }
 
-func describe(c *engine.Change) string {
-	s := fmt.Sprintf("(%s %s, %s)", c.Kind, c.Action, c.Pos)
+// parts writes the parts of a definition that change: a unified diff for text, size and hash for
+// binary parts.
+func parts(w io.Writer, ps []engine.PartDiff, st Styles) {
+	for _, p := range ps {
+		if p.Action == engine.NoOp {
+			continue
+		}
+		head := fmt.Sprintf("        %s %s", st.action(p.Action, p.Action.Symbol()), p.Path)
+		if p.Binary {
+			fmt.Fprintf(w, "%s (binary): %s -> %s\n", head, partInfo(p.Old), partInfo(p.New))
+			continue
+		}
+		fmt.Fprintln(w, head)
+		for _, line := range strings.Split(strings.TrimRight(p.Diff, "\n"), "\n") {
+			if line == "" {
+				continue
+			}
+			fmt.Fprintf(w, "            %s\n", st.diffLine(line))
+		}
+	}
+}
+
+func partInfo(p *engine.PartInfo) string {
+	if p == nil {
+		return "(none)"
+	}
+	return fmt.Sprintf("%d bytes sha256:%s", p.Size, p.SHA256[:12])
+}
+
+func describe(c *engine.DocChange) string {
+	pos := "not declared"
+	if c.Pos != nil {
+		pos = c.Pos.String()
+	}
+	s := fmt.Sprintf("(%s %s, %s)", c.Kind, c.Action, pos)
 	if c.Reason != "" {
 		s += " # " + c.Reason
 	}
 	return s
 }
 
-func value(v string, sensitive, unknown bool) string {
+func value(a *engine.DocAttr, v *string) string {
 	switch {
-	case sensitive:
+	case a.Sensitive:
 		return "(sensitive)"
-	case unknown:
+	case v == nil && a.Unknown:
 		return "(known after apply)"
+	case v == nil:
+		return "(none)"
 	}
-	return fmt.Sprintf("%q", v)
+	return fmt.Sprintf("%q", *v)
 }
 
 // Summary is the last line of a finished run.
@@ -105,9 +180,4 @@ func Summary(w io.Writer, p *engine.Plan) {
 // NoChanges is printed when live state already matches the plan.
 func NoChanges(w io.Writer, plan string) {
 	fmt.Fprintf(w, "No changes: live state matches %s.\n", plan)
-}
-
-// Indent indents every line of s.
-func Indent(s, prefix string) string {
-	return prefix + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n"+prefix)
 }
