@@ -25,7 +25,7 @@ func (definitionBuiltin) Spec() Spec {
 		Params: []Param{
 			{Name: "path", Type: "string", Required: true, Doc: "Folder, relative to the plan file."},
 			{Name: "format", Type: "string", Doc: "Definition format, e.g. ipynb, TMDL, PBIR; default: the item type's default."},
-			{Name: "replace", Type: "dict", Doc: "Token -> string; every occurrence in every part is replaced."},
+			{Name: "replace", Type: "dict", Doc: "Token -> string or secret(\"name\"); every occurrence in every part is replaced (secret values are resolved at evaluation and redacted from all output)."},
 		},
 	}
 }
@@ -53,8 +53,14 @@ func (definitionBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, err
 		for _, kv := range d.Items() {
 			k, ok1 := starlark.AsString(kv[0])
 			v, ok2 := starlark.AsString(kv[1])
+			if s, isSecret := kv[1].(*Secret); isSecret {
+				if v, err = ev.reveal(s); err != nil {
+					return nil, fmt.Errorf("fabric.definition: replace %q: %w", k, err)
+				}
+				ok2 = true
+			}
 			if !ok1 || !ok2 {
-				return nil, fmt.Errorf("fabric.definition: replace must map strings to strings, got %s: %s", kv[0].Type(), kv[1].Type())
+				return nil, fmt.Errorf("fabric.definition: replace must map strings to strings or secret(), got %s: %s", kv[0].Type(), kv[1].Type())
 			}
 			replace = append(replace, [2][]byte{[]byte(k), []byte(v)})
 		}

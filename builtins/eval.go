@@ -17,6 +17,7 @@ import (
 	"go.starlark.net/syntax"
 
 	"github.com/fabplan/fabplan/engine"
+	"github.com/fabplan/fabplan/secrets"
 )
 
 // FileOptions is the Starlark dialect of plans: sets and top-level if/for are allowed; while,
@@ -32,6 +33,9 @@ type EvalOptions struct {
 	EnvDir  string            // default "env" beside the plan
 	Vars    map[string]string // --var and FABPLAN_VAR_* overrides
 	Offline bool              // lint: lookups and secrets are stubbed
+	Secrets *secrets.Resolver // resolves secret() values for parameters that take them; nil = none (refused unless Offline)
+	// Principals resolves principals given by name during refresh; nil = only ids are accepted.
+	Principals *PrincipalResolver
 	// Print receives print() output; nil drops it.
 	Print func(msg string)
 	// MaxSteps and Timeout bound evaluation; zero means the defaults.
@@ -56,7 +60,7 @@ type undoer interface {
 func registry() []builtin {
 	return []builtin{
 		workspaceBuiltin{}, capacityBuiltin{}, itemBuiltin{}, definitionBuiltin{},
-		configBuiltin{},
+		roleAssignmentBuiltin{}, configBuiltin{}, secretBuiltin{},
 
 		principalBuiltin{kind: "user"}, principalBuiltin{kind: "group"}, principalBuiltin{kind: "service_principal"},
 	}

@@ -23,7 +23,6 @@ type Handle struct {
 var (
 	_ starlark.HasAttrs = (*Handle)(nil)
 	_ starlark.Value    = (*Ref)(nil)
-	_ starlark.Value    = (*Secret)(nil)
 )
 
 func newHandle(kind string, addr engine.Addr, attrs starlark.StringDict, data any) *Handle {
@@ -76,23 +75,6 @@ func (r *Ref) Type() string          { return "ref" }
 func (r *Ref) Freeze()               {}
 func (r *Ref) Truth() starlark.Bool  { return true }
 func (r *Ref) Hash() (uint32, error) { return hashString(string(r.addr) + "." + r.field), nil }
-
-// Secret is an opaque secret value: it prints as <secret:name>, cannot be concatenated or
-// compared, and only parameters declared Secret accept it.
-type Secret struct {
-	name string
-}
-
-func (s *Secret) String() string       { return "<secret:" + s.name + ">" }
-func (s *Secret) Type() string         { return "secret" }
-func (s *Secret) Freeze()              {}
-func (s *Secret) Truth() starlark.Bool { return true }
-func (s *Secret) Hash() (uint32, error) {
-	return 0, fmt.Errorf("a secret cannot be hashed or used as a key")
-}
-
-// Name is the secret's name (never its value).
-func (s *Secret) Name() string { return s.name }
 
 func hashString(s string) uint32 {
 	h := fnv.New32a()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/fabplan/fabplan/emulator"
 	"github.com/fabplan/fabplan/fabric"
+	"github.com/fabplan/fabplan/fabric/fabrictest"
 )
 
 // directoryFixtures is the default tenant plus two groups that share a name.
@@ -23,32 +24,13 @@ func directoryFixtures() *emulator.Fixtures {
 	return fx
 }
 
-// emulatorClient starts an emulator and returns a client acting as the service principal with
-// clientID/secret ("" = the seeded deployer).
+// emulatorClient starts an emulator and returns a client acting as clientID ("" = the deployer).
 func emulatorClient(t *testing.T, fx *emulator.Fixtures, clientID, secret string) (*emulator.Emulator, *fabric.Client) {
-	t.Helper()
-	emu, err := emulator.Start(emulator.Options{Fixtures: fx})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { emu.Close() })
-	if clientID == "" {
-		clientID, secret = emu.ServicePrincipal()
-	}
-	cred, err := fabric.NewCredential(fabric.AuthConfig{TenantID: emu.TenantID(), ClientID: clientID, ClientSecret: secret,
-		AuthorityHost: emu.AuthorityHost(), HTTPClient: emu.HTTPClient()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := fabric.New(fabric.Config{BaseURL: emu.FabricURL(), Credential: cred, HTTPClient: emu.HTTPClient(),
-		BackoffInitial: 10 * time.Millisecond, BackoffMax: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return emu, c
+	emu := fabrictest.Start(t, fx)
+	return emu, fabrictest.Client(t, emu, clientID, secret)
 }
 
-const readerID, readerSecret = "6d7e8f90-0000-4000-8000-0000000be11b", "emulator-only-reader-secret"
+const readerID, readerSecret = fabrictest.ReaderID, fabrictest.ReaderSecret
 
 func TestKeyVaultGetSecret(t *testing.T) {
 	emu, c := emulatorClient(t, nil, "", "")

@@ -73,9 +73,10 @@ type Options struct {
 // Resolver resolves secret names to values for one run. It is safe for concurrent use; each name is
 // looked up once per TTL however many callers ask at once.
 type Resolver struct {
-	opts Options
-	mu   sync.Mutex
-	m    map[string]*entry
+	opts     Options
+	mu       sync.Mutex
+	m        map[string]*entry
+	declared []Declaration
 }
 
 type entry struct {
@@ -301,4 +302,24 @@ func vaultError(vault, name string, err error) *Error {
 		e.Detail = "no answer in time: " + e.Detail
 	}
 	return e
+}
+
+// Declaration is a secret() call of the plan: the name and where it was written.
+type Declaration struct {
+	Name string `json:"name"`
+	Pos  string `json:"pos"`
+}
+
+// Declare records that the plan uses a secret, so that doctor can check each one resolves.
+func (r *Resolver) Declare(name, pos string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.declared = append(r.declared, Declaration{name, pos})
+}
+
+// Declared returns the plan's secret() calls in the order they were evaluated.
+func (r *Resolver) Declared() []Declaration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Declaration(nil), r.declared...)
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/fabplan/fabplan/emulator"
 	"github.com/fabplan/fabplan/fabric"
+	"github.com/fabplan/fabplan/fabric/fabrictest"
 	"github.com/fabplan/fabplan/secrets"
 )
 
@@ -23,27 +24,11 @@ const sentinel = "SENTINEL-7f3a9c-do-not-leak"
 // as the service principal clientID ("" = the deployer, who may read secrets).
 func vault(t *testing.T, clientID, secret string) *fabric.KeyVault {
 	t.Helper()
-	emu, err := emulator.Start(emulator.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { emu.Close() })
+	emu := fabrictest.Start(t, nil)
 	if err := emu.SetSecret("db-password", sentinel); err != nil {
 		t.Fatal(err)
 	}
-	if clientID == "" {
-		clientID, secret = emu.ServicePrincipal()
-	}
-	cred, err := fabric.NewCredential(fabric.AuthConfig{TenantID: emu.TenantID(), ClientID: clientID, ClientSecret: secret,
-		AuthorityHost: emu.AuthorityHost(), HTTPClient: emu.HTTPClient()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := fabric.New(fabric.Config{BaseURL: emu.FabricURL(), Credential: cred, HTTPClient: emu.HTTPClient(),
-		BackoffInitial: 10 * time.Millisecond, BackoffMax: 20 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := fabrictest.Client(t, emu, clientID, secret)
 	kv, err := c.KeyVault(fabric.KeyVaultConfig{URL: emu.KeyVaultURL()})
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +109,7 @@ func TestResolveOrder(t *testing.T) {
 
 func TestVaultFailures(t *testing.T) {
 	ctx := context.Background()
-	forbidden := vault(t, "6d7e8f90-0000-4000-8000-0000000be11b", "emulator-only-reader-secret")
+	forbidden := vault(t, fabrictest.ReaderID, fabrictest.ReaderSecret)
 	good := vault(t, "", "")
 	down := downVault(t)
 	withEnv := env(map[string]string{"DB_PASSWORD": "fallback-value", "NOPE": "fallback-nope"})

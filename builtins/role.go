@@ -1,0 +1,191 @@
+package builtins
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"go.starlark.net/starlark"
+
+	"github.com/fabplan/fabplan/engine"
+	"github.com/fabplan/fabplan/fabric"
+)
+
+// fabric.role_assignment
+
+// Roles are the workspace roles.
+var Roles = []string{"Admin", "Member", "Contributor", "Viewer"}
+
+type roleAssignmentBuiltin struct{}
+
+func (roleAssignmentBuiltin) Spec() Spec {
+	return Spec{
+		Name: "fabric.role_assignment",
+		Doc:  "Gives a principal a role in a workspace; one assignment per (workspace, principal).",
+		Params: []Param{
+			{Name: "workspace", Type: "workspace", Required: true, Doc: "The workspace, from fabric.workspace(...)."},
+			{Name: "principal", Type: "principal", Required: true, Doc: "From principal.user/group/service_principal(...)."},
+			{Name: "role", Type: "string", Required: true, Enum: Roles, Doc: "Workspace role."},
+		},
+	}
+}
+
+func (roleAssignmentBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, error) {
+	ws := c.handle("workspace")
+	p := c.handle("principal").data.(*principalValue)
+	r := &roleResource{
+		addr:      ws.addr.Join(engine.Segment("role", p.Type, p.key())),
+		pos:       c.pos,
+		workspace: ws.addr,
+		principal: *p,
+		role:      c.str("role"),
+	}
+	ev.add(r)
+	return newHandle("role_assignment", r.addr, starlark.StringDict{"role": starlark.String(r.role)}, r), nil
+}
+
+type roleResource struct {
+	addr      engine.Addr
+	pos       engine.Pos
+	workspace engine.Addr
+	principal principalValue
+	role      string
+}
+
+var _ engine.Resource = (*roleResource)(nil)
+
+func (r *roleResource) Addr() engine.Addr                          { return r.addr }
+func (r *roleResource) Kind() string                               { return "role_assignment" }
+func (r *roleResource) Pos() engine.Pos                            { return r.pos }
+func (r *roleResource) Deps() []engine.Addr                        { return []engine.Addr{r.workspace} }
+func (r *roleResource) Validate(*engine.Graph) []engine.Diagnostic { return nil }
+
+func rolesMemoKey(wsID string) string { return "roles:" + wsID }
+
+// Refresh resolves the principal (through Microsoft Graph when the plan named it) and finds its
+// assignment. The resolved id travels in Live.Attrs["principal_id"], also when nothing exists yet.
+func (r *roleResource) Refresh(ctx context.Context, rt *engine.Runtime) (engine.Live, error) {
+	pid, err := r.principal.resolve(ctx)
+	if err != nil {
+		return engine.Live{}, err
+	}
+	live := engine.Live{Attrs: map[string]string{"principal_id": pid}}
+	wsID := rt.ID(r.workspace)
+	if wsID == "" {
+		return live, nil
+	}
+	v, err := rt.Memo(rolesMemoKey(wsID), func() (any, error) { return rt.Client.ListRoleAssignments(ctx, wsID) })
+	if err != nil {
+		return engine.Live{}, err
+	}
+	for _, ra := range v.([]fabric.RoleAssignment) {
+		if strings.EqualFold(ra.Principal.ID, pid) {
+			live.Exists, live.ID, live.Data = true, ra.ID, ra
+			live.Attrs["role"] = ra.Role
+			return live, nil
+		}
+	}
+	return live, nil
+}
+
+// principalLabel shows the principal as the plan names it and, when it was looked up, the id it
+// resolved to: "Group Data Engineers -> 2b3c...".
+func (r *roleResource) principalLabel(live engine.Live) string {
+	label := r.principal.Type + " " + r.principal.key()
+	if id := live.Attrs["principal_id"]; id != "" && r.principal.ID == "" {
+		label += " -> " + id
+	}
+	return label
+}
+
+func (r *roleResource) Diff(live engine.Live, _ *engine.Runtime) engine.Change {
+	label := r.principalLabel(live)
+	if !live.Exists {
+		return engine.Change{Action: engine.Create, Attrs: []engine.AttrChange{
+			{Name: "principal", New: label},
+			{Name: "role", New: r.role},
+		}}
+	}
+	ch := engine.Change{Action: engine.NoOp, Attrs: []engine.AttrChange{
+		{Name: "principal", Old: label, New: label},
+		{Name: "role", Old: live.Attrs["role"], New: r.role},
+	}}
+	if live.Attrs["role"] != r.role {
+		ch.Action = engine.Update
+	}
+	return ch
+}
+
+type roleUndo struct {
+	WorkspaceID string `json:"workspace_id"`
+	ID          string `json:"id,omitempty"`
+	PrincipalID string `json:"principal_id"`
+	Role        string `json:"role,omitempty"`
+}
+
+func (r *roleResource) Apply(ctx context.Context, rt *engine.Runtime, ch *engine.Change, intent func(engine.Undo) error) (engine.Applied, error) {
+	wsID := rt.ID(r.workspace)
+	defer rt.Forget(rolesMemoKey(wsID))
+	pid := ch.Live.Attrs["principal_id"]
+	if pid == "" {
+		return engine.Applied{}, fmt.Errorf("role assignment: the principal %s was not resolved during refresh", r.principal.key())
+	}
+	switch ch.Action {
+	case engine.Create:
+		if err := intent(engine.NewUndo("role.delete", roleUndo{WorkspaceID: wsID, PrincipalID: pid})); err != nil {
+			return engine.Applied{}, err
+		}
+		ra, err := rt.Client.AddRoleAssignment(ctx, wsID, fabric.Principal{ID: pid, Type: r.principal.Type}, r.role)
+		if err != nil {
+			return engine.Applied{}, err
+		}
+		return engine.Applied{ID: ra.ID, Undo: engine.NewUndo("role.delete", roleUndo{WorkspaceID: wsID, ID: ra.ID, PrincipalID: pid})}, nil
+	case engine.Update:
+		before := ch.Live.Data.(fabric.RoleAssignment)
+		undo := engine.NewUndo("role.restore", roleUndo{WorkspaceID: wsID, ID: before.ID, PrincipalID: pid, Role: before.Role})
+		if err := intent(undo); err != nil {
+			return engine.Applied{}, err
+		}
+		if _, err := rt.Client.UpdateRoleAssignment(ctx, wsID, before.ID, r.role); err != nil {
+			return engine.Applied{}, err
+		}
+		return engine.Applied{ID: before.ID, Undo: undo}, nil
+	}
+	return engine.Applied{}, fmt.Errorf("role assignment: cannot %s", ch.Action)
+}
+
+func (roleAssignmentBuiltin) UndoOps() engine.UndoRegistry {
+	return engine.UndoRegistry{
+		"role.delete": func(ctx context.Context, rt *engine.Runtime, raw json.RawMessage) error {
+			var u roleUndo
+			if err := json.Unmarshal(raw, &u); err != nil {
+				return err
+			}
+			id := u.ID
+			if id == "" {
+				all, err := rt.Client.ListRoleAssignments(ctx, u.WorkspaceID)
+				if err != nil {
+					return ignoreNotFound(err)
+				}
+				for _, ra := range all {
+					if strings.EqualFold(ra.Principal.ID, u.PrincipalID) {
+						id = ra.ID
+					}
+				}
+				if id == "" {
+					return nil
+				}
+			}
+			return ignoreNotFound(rt.Client.DeleteRoleAssignment(ctx, u.WorkspaceID, id))
+		},
+		"role.restore": func(ctx context.Context, rt *engine.Runtime, raw json.RawMessage) error {
+			var u roleUndo
+			if err := json.Unmarshal(raw, &u); err != nil {
+				return err
+			}
+			_, err := rt.Client.UpdateRoleAssignment(ctx, u.WorkspaceID, u.ID, u.Role)
+			return err
+		},
+	}
+}
