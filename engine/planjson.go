@@ -248,6 +248,12 @@ func (d *Document) CheckCurrent(now *Document) error {
 // differs says how the saved change s differs from the change now, or "" when it does not.
 func (s *DocChange) differs(now *DocChange) string {
 	if s.LiveDigest != now.LiveDigest {
+		switch {
+		case s.Action == Create && now.Action != Create:
+			return "it exists now but did not when the plan was made"
+		case s.Action != Create && now.Action == Create:
+			return "it existed when the plan was made but is gone now"
+		}
 		for _, a := range now.Attributes {
 			if sa, ok := s.attr(a.Name); ok && !a.Sensitive && !sameValue(sa.Old, a.Old) {
 				return fmt.Sprintf("live %s changed since the plan was made: %s -> %s", a.Name, show(sa.Old), show(a.Old))
@@ -255,19 +261,25 @@ func (s *DocChange) differs(now *DocChange) string {
 		}
 		return "live state changed since the plan was made"
 	}
-	if s.Action != now.Action {
-		return fmt.Sprintf("the saved plan would %s it, the plan now would %s it", s.Action, now.Action)
+	for _, a := range now.Attributes {
+		if sa, ok := s.attr(a.Name); ok && (!sameValue(sa.New, a.New) || sa.Unknown != a.Unknown) {
+			return fmt.Sprintf("planned %s changed since the plan was saved: %s -> %s", a.Name, show(sa.New), show(a.New))
+		}
 	}
 	if len(s.Attributes) != len(now.Attributes) {
 		return "its planned attributes changed since the plan was saved"
 	}
-	for i, a := range now.Attributes {
-		sa := s.Attributes[i]
-		if sa.Name != a.Name || !sameValue(sa.New, a.New) || sa.Unknown != a.Unknown {
-			return fmt.Sprintf("planned %s changed since the plan was saved: %s -> %s", a.Name, show(sa.New), show(a.New))
-		}
+	if s.Action != now.Action {
+		return fmt.Sprintf("the saved plan would %s it, the plan now would %s it", verb(s.Action), verb(now.Action))
 	}
 	return ""
+}
+
+func verb(a Action) string {
+	if a == NoOp {
+		return "leave"
+	}
+	return a.String()
 }
 
 func (s *DocChange) attr(name string) (DocAttr, bool) {
