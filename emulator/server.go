@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -112,7 +113,12 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // route dispatches to the mux, answering unknown paths and methods with the surface's own error body
 // instead of the mux's plain text.
 func (e *Emulator) route(w http.ResponseWriter, r *http.Request) {
-	if _, pattern := e.mux.Handler(r); pattern == "" {
+	clean := path.Clean(r.URL.Path)
+	if strings.HasSuffix(r.URL.Path, "/") && clean != "/" {
+		clean += "/"
+	}
+	// An unclean path (empty or dot segments) is no resource; the mux would answer it with a redirect.
+	if _, pattern := e.mux.Handler(r); pattern == "" || clean != r.URL.Path {
 		rec := recordOf(r)
 		e.writeSurfaceError(w, r, rec.RequestID, errf(http.StatusNotFound, "NotFound",
 			"The emulator does not serve %s %s", r.Method, r.URL.Path))
