@@ -75,6 +75,8 @@ type Journal struct {
 	run  string
 	path string
 	now  func() time.Time
+	// redact scrubs secret values from each line before it is written (SetRedact).
+	redact func(string) string
 }
 
 // RunsDir is where runs live inside a state directory.
@@ -117,6 +119,14 @@ func Reopen(stateDir, runID string) (*Journal, []Record, error) {
 	return &Journal{f: f, seq: seq, run: runID, path: path, now: time.Now}, recs, nil
 }
 
+// SetRedact makes every later record pass through redact before it reaches the file, so that a
+// secret value that found its way into an error or a pre-image is never written.
+func (j *Journal) SetRedact(redact func(string) string) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.redact = redact
+}
+
 // RunID is the run this journal belongs to.
 func (j *Journal) RunID() string { return j.run }
 
@@ -133,6 +143,9 @@ func (j *Journal) Append(r Record) error {
 	b, err := json.Marshal(r)
 	if err != nil {
 		return fmt.Errorf("journal: encode: %w", err)
+	}
+	if j.redact != nil {
+		b = []byte(j.redact(string(b)))
 	}
 	if _, err := j.f.Write(append(b, '\n')); err != nil {
 		return fmt.Errorf("journal: write %s: %w", j.path, err)
