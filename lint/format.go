@@ -26,7 +26,13 @@ func Format(path string, src []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return build.Format(f), nil
+	out := build.Format(f)
+	// buildtools re-escapes some strings (bytes that are not UTF-8 become octal escapes) in ways
+	// the plan dialect rejects; never hand back a file that no longer parses.
+	if _, err := builtins.FileOptions.Parse(path, out, 0); err != nil {
+		return nil, fmt.Errorf("%s: cannot be formatted: the formatted file would not parse (%v); look for bytes that are not UTF-8 in a string", path, err)
+	}
+	return out, nil
 }
 
 // FormatOptions say what `fabplan fmt` does. With none of Write, Check and Diff set, the

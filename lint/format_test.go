@@ -122,3 +122,34 @@ func TestCleanFixtureFormatted(t *testing.T) {
 		t.Errorf("unformatted: %v", res.Unformatted)
 	}
 }
+
+// FuzzFormat checks that formatting is stable and keeps a plan parseable. The fixtures are the
+// seed corpus, so plain `go test` runs them; `go test -fuzz FuzzFormat ./lint` explores further.
+func FuzzFormat(f *testing.F) {
+	seeds, err := filepath.Glob(filepath.Join("testdata", "*", "*", "*.star"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	more, _ := filepath.Glob(filepath.Join("testdata", "*", "*.star"))
+	for _, p := range append(seeds, more...) {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(messy))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		out, err := Format("fuzz.star", src)
+		if err != nil {
+			return
+		}
+		again, err := Format("fuzz.star", out)
+		if err != nil {
+			t.Fatalf("formatted source does not parse: %v\n%s", err, out)
+		}
+		if !bytes.Equal(again, out) {
+			t.Fatalf("not idempotent:\n%s\n---\n%s", out, again)
+		}
+	})
+}
