@@ -32,6 +32,8 @@ type Factory struct {
 	StateDir      string
 	Verbose       bool
 
+	SecretSettings
+
 	mu     sync.Mutex
 	emu    *emulator.Emulator
 	client *fabric.Client
@@ -59,6 +61,7 @@ func (f *Factory) BindConnectionFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.Insecure, "insecure", false, "allow a plain-http loopback Fabric endpoint (tokens are never sent over http otherwise)")
 	fs.BoolVar(&f.NoRetry, "no-retry", false, "turn retries off, for debugging (env FEATURE_USE_RETRY_LOGIC=false)")
 	fs.BoolVar(&f.NoBreaker, "no-circuit-breaker", false, "turn the circuit breaker off (env FEATURE_USE_CIRCUIT_BREAKER=false)")
+	f.bindSecretFlags(fs)
 }
 
 // BindStateFlags adds the state directory flag.
@@ -124,6 +127,7 @@ func (f *Factory) Client() (*fabric.Client, error) {
 			AuthorityHost: emu.AuthorityHost(), HTTPClient: emu.HTTPClient()}
 		cfg.BaseURL, cfg.HTTPClient = emu.FabricURL(), emu.HTTPClient()
 	}
+	auth.DeviceCodePrompt = f.DeviceCodePrompt
 	cred, err := fabric.NewCredential(auth)
 	if err != nil {
 		return nil, err

@@ -106,7 +106,7 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	defer f.Close()
-	res, err := Compute(ctx, src, engine.NewRuntime(client), opts.Parallelism)
+	res, err := Compute(ctx, src, engine.NewRuntime(client), opts.Parallelism, f.Lookups)
 	if err != nil {
 		return err
 	}
@@ -162,8 +162,17 @@ type Result struct {
 
 // Compute evaluates the source's plan file, keeps only its targets (and what they depend on) and
 // refreshes live state into a plan.
-func Compute(ctx context.Context, src engine.Source, rt *engine.Runtime, parallelism int) (*Result, error) {
-	g, err := builtins.Evaluate(EvalOptions(src))
+//
+// prepare, when given, completes the evaluation options first (the CLI's secret and principal
+// resolvers: Factory.Lookups).
+func Compute(ctx context.Context, src engine.Source, rt *engine.Runtime, parallelism int, prepare ...func(*builtins.EvalOptions) error) (*Result, error) {
+	eo := EvalOptions(src)
+	for _, p := range prepare {
+		if err := p(&eo); err != nil {
+			return nil, err
+		}
+	}
+	g, err := builtins.Evaluate(eo)
 	if err != nil {
 		return nil, err
 	}

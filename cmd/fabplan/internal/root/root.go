@@ -49,6 +49,7 @@ and items with their definitions from plans written in Starlark. A failed run is
 func Main() int {
 	io := cli.System()
 	f := cli.NewFactory(io, version.Current())
+	defer io.Redact(f.Redactor())()
 	defer f.Close()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -122,6 +122,9 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 	src := cmdPlan.SourceOf(eo, opts.Targets)
 	eo.Print = func(msg string) { f.Logger().Info("plan print", "msg", msg) }
+	if err := f.Lookups(&eo); err != nil {
+		return err
+	}
 	g, err := builtins.Evaluate(eo)
 	if err != nil {
 		return err
@@ -163,6 +166,7 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	defer j.Close()
+	j.SetRedact(f.Redactor().Redact)
 	fmt.Fprintf(io.ErrOut, "run %s: journal %s\n", runID, j.Path())
 
 	err = engine.Apply(ctx, g, plan, rt, engine.ApplyOptions{
