@@ -91,10 +91,25 @@ func (c *call) workspaceItem(min role) (*workspace, *item, error) {
 		return nil, nil, err
 	}
 	it := ws.Items[id]
-	if it == nil {
+	if it == nil || (c.itemType != "" && it.Type != c.itemType) {
 		return nil, nil, notFound("ItemNotFound", "Item", id)
 	}
 	return ws, it, nil
+}
+
+// typed serves a type-specific item collection (notebooks, lakehouses, semanticModels, ...) with the
+// generic item handler, restricted to the collection's type.
+func typed(h fabricHandler) fabricHandler {
+	return func(c *call) (*response, error) {
+		coll := strings.ToLower(c.r.PathValue("collection"))
+		for _, t := range itemTypes {
+			if strings.ToLower(t)+"s" == coll {
+				c.itemType = t
+				return h(c)
+			}
+		}
+		return nil, errf(http.StatusNotFound, "NotFound", "The emulator does not serve %s %s", c.r.Method, c.r.URL.Path)
+	}
 }
 
 // decodedDefinition is a request definition after validation.
@@ -260,6 +275,9 @@ func (e *Emulator) listItems(c *call) (*response, error) {
 	}
 	q := c.r.URL.Query()
 	typ := q.Get("type")
+	if c.itemType != "" {
+		typ = c.itemType
+	}
 	if typ != "" && !contains(itemTypes, typ) {
 		return nil, badRequest("InvalidItemType", "The item type '%s' is not valid", truncate(typ, 64))
 	}
@@ -335,6 +353,12 @@ func (e *Emulator) createItem(c *call) (*response, error) {
 	var req createItemRequest
 	if err := c.decode(&req); err != nil {
 		return nil, err
+	}
+	if c.itemType != "" && req.Type == nil {
+		req.Type = &c.itemType
+	}
+	if c.itemType != "" && *req.Type != c.itemType {
+		return nil, badRequest("InvalidItemType", "This collection holds items of type %s, not '%s'", c.itemType, truncate(*req.Type, 64))
 	}
 	if req.Type == nil || req.DisplayName == nil {
 		return nil, invalidInput("The displayName and type fields are required")

@@ -263,3 +263,22 @@ func decodeBody(t testing.TB, resp *http.Response, v any) {
 		t.Fatalf("decode %s: %v", resp.Request.URL, err)
 	}
 }
+
+func TestMalformedRequests(t *testing.T) {
+	e := start(t, Options{})
+	c := raw(t, e, DefaultSPObjectID)
+	r := c.do("POST", "/v1/workspaces", `{"displayName": 5}`)
+	wantError(t, r, 400, "InvalidInput")
+	if !strings.Contains(string(r.body), `'displayName' must be of type string`) {
+		t.Errorf("wrong type body = %s", r.body)
+	}
+	wantError(t, c.do("POST", "/v1/workspaces", `{"displayName": "x"`), 400, "InvalidRequest")
+	wantError(t, c.do("POST", "/v1/workspaces", `{"displayName": "x"} {}`), 400, "InvalidRequest")
+	wantError(t, c.do("POST", "/v1/workspaces", ``), 400, "InvalidInput")
+	wantError(t, c.do("POST", "/v1/workspaces", `{"description": "no name"}`), 400, "InvalidInput")
+	wantError(t, c.do("POST", "/v1/workspaces", map[string]string{"displayName": strings.Repeat("n", 257)}), 400, "InvalidInput")
+	wantError(t, c.do("POST", "/v1/workspaces", map[string]string{"displayName": "Admin monitoring"}), 400, "WorkspaceNameIsReserved")
+	wantError(t, c.do("POST", "/v1/workspaces", `{"displayName":"`+strings.Repeat("x", maxBody)+`"}`), 400, "RequestBodyTooLarge")
+	wantError(t, c.do("GET", "/v1/workspaces//items", nil), 404, "NotFound")
+	wantError(t, c.do("PUT", "/v1/workspaces", nil), 404, "NotFound")
+}

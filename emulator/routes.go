@@ -53,6 +53,15 @@ func (e *Emulator) routes() {
 	e.fabric("POST /v1/workspaces/{workspaceId}/items/{itemId}/updateDefinition", e.updateItemDefinition)
 	e.fabric("POST /v1/workspaces/{workspaceId}/items/{itemId}/move", e.moveItem)
 
+	// Fabric: type-specific item collections (/notebooks, /lakehouses, /semanticModels, ...)
+	e.fabric("GET /v1/workspaces/{workspaceId}/{collection}", typed(e.listItems))
+	e.fabric("POST /v1/workspaces/{workspaceId}/{collection}", typed(e.createItem))
+	e.fabric("GET /v1/workspaces/{workspaceId}/{collection}/{itemId}", typed(e.getItem))
+	e.fabric("PATCH /v1/workspaces/{workspaceId}/{collection}/{itemId}", typed(e.updateItem))
+	e.fabric("DELETE /v1/workspaces/{workspaceId}/{collection}/{itemId}", typed(e.deleteItem))
+	e.fabric("POST /v1/workspaces/{workspaceId}/{collection}/{itemId}/getDefinition", typed(e.getItemDefinition))
+	e.fabric("POST /v1/workspaces/{workspaceId}/{collection}/{itemId}/updateDefinition", typed(e.updateItemDefinition))
+
 	// Fabric: capacities, operations
 	e.fabric("GET /v1/capacities", e.listCapacities)
 	e.fabric("GET /v1/capacities/{capacityId}", e.getCapacity)

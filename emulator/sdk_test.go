@@ -18,6 +18,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/microsoft/fabric-sdk-go/fabric"
 	"github.com/microsoft/fabric-sdk-go/fabric/core"
+	"github.com/microsoft/fabric-sdk-go/fabric/notebook"
 )
 
 // start runs an emulator for one test and closes it at the end.
@@ -271,4 +272,49 @@ var runtimePollOptions = runtimePollUntilDone(10 * time.Millisecond)
 
 func runtimePollUntilDone(d time.Duration) runtime.PollUntilDoneOptions {
 	return runtime.PollUntilDoneOptions{Frequency: d}
+}
+
+func TestSDKTypeSpecificCollections(t *testing.T) {
+	e := start(t, Options{ImmediateTypes: []string{"Notebook", "DataPipeline"}})
+	ctx := context.Background()
+	id, secret := e.ServicePrincipal()
+	nf, err := notebook.NewClientFactory(credential(t, e, id, secret), to.Ptr(e.URL()), &fabric.ClientOptions{ClientOptions: azcore.ClientOptions{
+		Transport: checkedClient(t, e), Retry: policy.RetryOptions{MaxRetries: -1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nbs := nf.NewItemsClient()
+	sp := raw(t, e, DefaultSPObjectID)
+	wsID := newWorkspace(t, sp, map[string]any{"displayName": "typed"})
+	created, err := nbs.CreateNotebook(ctx, wsID, notebook.CreateNotebookRequest{DisplayName: to.Ptr("etl"),
+		Definition: &notebook.Definition{Parts: []notebook.DefinitionPart{{Path: to.Ptr("notebook-content.py"),
+			Payload: to.Ptr(b64("print(1)")), PayloadType: to.Ptr(notebook.PayloadTypeInlineBase64)}}}}, nil)
+	if err != nil {
+		t.Fatalf("CreateNotebook: %v", err)
+	}
+	if *created.Type != notebook.ItemTypeNotebook {
+		t.Errorf("created = %+v", created.Notebook)
+	}
+	var pipe itemJSON
+	sp.do("POST", "/v1/workspaces/"+wsID+"/dataPipelines", map[string]string{"displayName": "p"}).json(t, &pipe)
+	if pipe.Type != "DataPipeline" {
+		t.Errorf("dataPipelines create = %+v", pipe)
+	}
+	list, err := nbs.ListNotebooks(ctx, wsID, nil)
+	if err != nil || len(list) != 1 || *list[0].DisplayName != "etl" {
+		t.Errorf("ListNotebooks = %v, %v", list, err)
+	}
+	def, err := nbs.GetNotebookDefinition(ctx, wsID, *created.ID, nil)
+	if err != nil || len(def.Definition.Parts) != 2 {
+		t.Errorf("GetNotebookDefinition = %+v, %v", def, err)
+	}
+	_, err = nbs.GetNotebook(ctx, wsID, pipe.ID, nil)
+	if re := responseError(t, err); re.ErrorCode != "ItemNotFound" {
+		t.Errorf("a pipeline through /notebooks: %s", re.ErrorCode)
+	}
+	wantError(t, sp.do("POST", "/v1/workspaces/"+wsID+"/notebooks", map[string]string{"displayName": "x", "type": "Lakehouse"}), 400, "InvalidItemType")
+	wantError(t, sp.do("GET", "/v1/workspaces/"+wsID+"/spreadsheets", nil), 404, "NotFound")
+	if _, err := nbs.DeleteNotebook(ctx, wsID, *created.ID, nil); err != nil {
+		t.Errorf("DeleteNotebook: %v", err)
+	}
 }

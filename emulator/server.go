@@ -234,6 +234,9 @@ type call struct {
 	claims *tokenClaims
 	body   []byte
 	now    time.Time
+	// itemType is set on the type-specific item routes (/workspaces/{id}/notebooks/...): the item type the
+	// collection holds.
+	itemType string
 }
 
 // response is what a handler returns; it is written after the state lock is released, so body must not
