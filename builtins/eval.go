@@ -59,8 +59,8 @@ type undoer interface {
 // from it.
 func registry() []builtin {
 	return []builtin{
-		workspaceBuiltin{}, capacityBuiltin{}, itemBuiltin{}, definitionBuiltin{},
-		roleAssignmentBuiltin{}, configBuiltin{}, secretBuiltin{},
+		workspaceBuiltin{}, capacityBuiltin{}, itemBuiltin{}, definitionBuiltin{}, folderBuiltin{},
+		roleAssignmentBuiltin{}, configBuiltin{}, secretBuiltin{}, gitConnectionBuiltin{},
 
 		principalBuiltin{kind: "user"}, principalBuiltin{kind: "group"}, principalBuiltin{kind: "service_principal"},
 	}

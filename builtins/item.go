@@ -279,6 +279,7 @@ func (r *itemResource) Apply(ctx context.Context, rt *engine.Runtime, ch *engine
 
 func (itemBuiltin) UndoOps() engine.UndoRegistry {
 	return engine.UndoRegistry{
+		"item.recreate": recreateItem,
 		"item.delete": func(ctx context.Context, rt *engine.Runtime, raw json.RawMessage) error {
 			var u itemUndo
 			if err := json.Unmarshal(raw, &u); err != nil {

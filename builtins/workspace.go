@@ -24,7 +24,8 @@ func (workspaceBuiltin) Spec() Spec {
 			{Name: "description", Type: "string", Doc: "Description (at most 4,000 characters)."},
 			{Name: "capacity", Type: "capacity", Doc: "Capacity to assign, from fabric.capacity(...)."},
 			{Name: "identity", Type: "bool", Doc: "Provision a workspace identity."},
-			{Name: "prune", Type: "bool", Doc: "Delete items fabplan created here that the plan no longer declares."},
+			{Name: "prune", Type: "bool", Doc: "Delete items fabplan created here that the plan no longer declares (after every other change; undo recreates them)."},
+			{Name: "allow_destroy", Type: "bool", Doc: "Let prune delete data-bearing items (Lakehouse, Warehouse, Eventhouse, KQLDatabase, SQLDatabase); irreversible."},
 		},
 	}
 }
@@ -35,12 +36,13 @@ func (workspaceBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, erro
 		return nil, fmt.Errorf("fabric.workspace: name must not be empty")
 	}
 	r := &workspaceResource{
-		addr:        engine.Addr(engine.Segment("workspace", name)),
-		pos:         c.pos,
-		name:        name,
-		description: c.str("description"),
-		identity:    c.boolean("identity"),
-		prune:       c.boolean("prune"),
+		addr:         engine.Addr(engine.Segment("workspace", name)),
+		pos:          c.pos,
+		name:         name,
+		description:  c.str("description"),
+		identity:     c.boolean("identity"),
+		prune:        c.boolean("prune"),
+		allowDestroy: c.boolean("allow_destroy"),
 	}
 	if h := c.handle("capacity"); h != nil {
 		r.capacity = h.addr
@@ -60,6 +62,8 @@ type workspaceResource struct {
 	capacity    engine.Addr // "" = leave as is
 	identity    bool
 	prune       bool
+	// allowDestroy lets prune delete data-bearing items.
+	allowDestroy bool
 }
 
 var _ engine.Resource = (*workspaceResource)(nil)

@@ -16,7 +16,7 @@ import (
 
 // FormatVersion is the version of the document. A new field bumps the minor number; a changed or
 // removed field bumps the major number, and readers refuse a major they do not know.
-const FormatVersion = "1.0"
+const FormatVersion = "1.1"
 
 // Document is a plan as data.
 type Document struct {
@@ -74,6 +74,8 @@ type DocUnmanaged struct {
 	Type      string `json:"type,omitempty"`
 	Name      string `json:"name"`
 	ID        string `json:"id"`
+	// Reason says why prune leaves it (format 1.1).
+	Reason string `json:"reason,omitempty"`
 }
 
 // Summary counts the changes by action.
@@ -120,7 +122,7 @@ func NewDocument(p *Plan, src Source, version string) *Document {
 		}
 	}
 	for _, u := range p.Unmanaged {
-		d.Unmanaged = append(d.Unmanaged, DocUnmanaged{Address: u.Addr, Workspace: u.Workspace, Kind: u.Kind, Type: u.Type, Name: u.Name, ID: u.ID})
+		d.Unmanaged = append(d.Unmanaged, DocUnmanaged{Address: u.Addr, Workspace: u.Workspace, Kind: u.Kind, Type: u.Type, Name: u.Name, ID: u.ID, Reason: u.Reason})
 	}
 	d.Summary.Unmanaged = len(d.Unmanaged)
 	d.Summary.HasChanges = p.HasChanges()

@@ -51,5 +51,8 @@ func Refresh(ctx context.Context, g *Graph, rt *Runtime, parallelism int) (*Plan
 	for _, r := range order {
 		p.Changes = append(p.Changes, changes[r.Addr()])
 	}
+	if err := inventory(ctx, g, rt, p); err != nil {
+		return nil, err
+	}
 	return p, nil
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/fabplan/fabplan/emulator"
+	"github.com/fabplan/fabplan/engine"
+	"github.com/fabplan/fabplan/engine/journal"
 	"github.com/fabplan/fabplan/fabric"
 )
 
@@ -164,4 +166,16 @@ func (f *Factory) Close() error {
 		f.emu = nil
 	}
 	return errors.Join(errs...)
+}
+
+// Runtime returns an engine runtime around the client, knowing which objects fabplan created
+// (from the state directory's journals), so that prune deletes only those.
+func (f *Factory) Runtime(client *fabric.Client) (*engine.Runtime, error) {
+	owned, err := journal.Owned(f.State())
+	if err != nil {
+		return nil, err
+	}
+	rt := engine.NewRuntime(client)
+	rt.Owned = owned
+	return rt, nil
 }

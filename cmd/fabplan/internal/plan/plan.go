@@ -106,7 +106,11 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	defer f.Close()
-	res, err := Compute(ctx, src, engine.NewRuntime(client), opts.Parallelism, f.Lookups)
+	rt, err := f.Runtime(client)
+	if err != nil {
+		return err
+	}
+	res, err := Compute(ctx, src, rt, opts.Parallelism, f.Lookups)
 	if err != nil {
 		return err
 	}

@@ -144,7 +144,10 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 	defer unlock()
 
-	rt := engine.NewRuntime(client)
+	rt, err := f.Runtime(client)
+	if err != nil {
+		return err
+	}
 	plan, err := engine.Refresh(ctx, g, rt, opts.Parallelism)
 	if err != nil {
 		return err

@@ -90,6 +90,10 @@ func Unmanaged(w io.Writer, d *engine.Document) {
 	}
 	fmt.Fprintln(w, "Not managed (in a workspace of the plan, but not declared by it; left as they are):")
 	for _, u := range d.Unmanaged {
+		if u.Reason != "" {
+			fmt.Fprintf(w, "    %s (%s)\n", u.Address, u.Reason)
+			continue
+		}
 		fmt.Fprintf(w, "    %s\n", u.Address)
 	}
 }

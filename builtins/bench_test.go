@@ -1,0 +1,155 @@
+package builtins
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fabplan/fabplan/emulator"
+	"github.com/fabplan/fabplan/engine"
+	"github.com/fabplan/fabplan/engine/journal"
+	"github.com/fabplan/fabplan/fabric"
+)
+
+// estatePlan writes a plan of `workspaces` workspaces, each on the emulator's capacity with three
+// role assignments, two folders and 40 items (30 with definitions), and returns its path.
+func estatePlan(b testing.TB, workspaces int) string {
+	dir := b.TempDir()
+	nb := filepath.Join(dir, "defs", "nb.Notebook")
+	os.MkdirAll(nb, 0o755)
+	os.WriteFile(filepath.Join(nb, "notebook-content.py"), []byte("# Fabric notebook source\nprint('{{N}}')\n"), 0o644)
+	plan := fmt.Sprintf(`
+cap = fabric.capacity(name = "demo-capacity")
+people = [
+    principal.user(id = %q),
+    principal.group(id = %q),
+    principal.service_principal(id = "7d8e9f00-0000-4000-8000-0000000be11a"),
+]
+for w in range(%d):
+    ws = fabric.workspace(name = "estate-%%02d" %% w, capacity = cap)
+    for p, role in zip(people, ["Member", "Contributor", "Viewer"]):
+        fabric.role_assignment(workspace = ws, principal = p, role = role)
+    folders = [fabric.folder(workspace = ws, name = "f%%d" %% f) for f in range(2)]
+    for i in range(40):
+        if i < 30:
+            fabric.item(workspace = ws, type = "Notebook", name = "nb%%02d" %% i, folder = folders[i %% 2],
+                        definition = fabric.definition(path = "defs/nb.Notebook", replace = {"{{N}}": str(i)}))
+        else:
+            fabric.item(workspace = ws, type = "DataPipeline", name = "dp%%02d" %% i)
+`, emulator.DefaultUserID, emulator.DefaultGroupID, workspaces)
+	path := filepath.Join(dir, "estate.star")
+	os.WriteFile(path, []byte(plan), 0o644)
+	return path
+}
+
+type estateRun struct {
+	wall      time.Duration
+	requests  int64
+	throttled int64
+}
+
+func applyEstate(b *testing.B, workspaces, parallelism int, rate float64) estateRun {
+	emu, err := emulator.Start(emulator.Options{
+		Dir:      b.TempDir(),
+		LRODelay: time.Second,
+		Faults:   emulator.FaultConfig{Latency: 25 * time.Millisecond, ThrottleRate: rate, ThrottleBurst: int(rate)},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer emu.Close()
+	g, err := Evaluate(EvalOptions{File: estatePlan(b, workspaces)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	id, secret := emu.ServicePrincipal()
+	cred, err := fabric.NewCredential(fabric.AuthConfig{TenantID: emu.TenantID(), ClientID: id, ClientSecret: secret,
+		AuthorityHost: emu.AuthorityHost(), HTTPClient: emu.HTTPClient()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	client, err := fabric.New(fabric.Config{BaseURL: emu.FabricURL(), Credential: cred, HTTPClient: emu.HTTPClient()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	j, err := journal.Create(b.TempDir(), "bench", "estate.star", "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer j.Close()
+	start := time.Now()
+	rt := engine.NewRuntime(client)
+	p, err := engine.Refresh(context.Background(), g, rt, parallelism)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := engine.Apply(context.Background(), g, p, rt, engine.ApplyOptions{Parallelism: parallelism, Journal: j, Undo: UndoRegistry()}); err != nil {
+		b.Fatal(err)
+	}
+	st := client.Stats()
+	return estateRun{wall: time.Since(start), requests: st.Requests, throttled: st.Throttled}
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
+}
+
+// BenchmarkEstateL applies estate-L (20 workspaces x (capacity, 3 role assignments, 2 folders,
+// 40 items, 30 with definitions)) to an emulator with 25 ms latency, 1 s item LROs and a limit of
+// 50 requests/s per identity. The floor is the time the requests take at the limit. The
+// sequential comparison runs --parallelism 1 on FABPLAN_BENCH_SEQ_WORKSPACES workspaces (default
+// 2) and scales it to 20: sequential time is a sum over workspaces.
+func BenchmarkEstateL(b *testing.B) {
+	const rate = 50.0
+	workspaces := envInt("FABPLAN_BENCH_WORKSPACES", 20)
+	parallelism := envInt("FABPLAN_BENCH_PARALLELISM", 32)
+	for range b.N {
+		r := applyEstate(b, workspaces, parallelism, rate)
+		floor := time.Duration(float64(r.requests-r.throttled) / rate * float64(time.Second))
+		b.ReportMetric(r.wall.Seconds(), "wall-s")
+		b.ReportMetric(floor.Seconds(), "floor-s")
+		b.ReportMetric(float64(r.requests), "requests")
+		b.ReportMetric(float64(r.throttled), "429s")
+		b.ReportMetric(100*float64(r.throttled)/float64(r.requests), "429-%")
+		b.ReportMetric(floor.Seconds()/r.wall.Seconds(), "floor/wall")
+		if seq := envInt("FABPLAN_BENCH_SEQ_WORKSPACES", 2); seq > 0 {
+			s := applyEstate(b, seq, 1, rate)
+			scaled := time.Duration(float64(s.wall) * float64(workspaces) / float64(seq))
+			b.ReportMetric(scaled.Seconds(), "seq-wall-s")
+			b.ReportMetric(scaled.Seconds()/r.wall.Seconds(), "speedup")
+		}
+	}
+}
+
+// BenchmarkEvaluate10k evaluates and validates a generated plan of 10,000 resources.
+func BenchmarkEvaluate10k(b *testing.B) {
+	dir := b.TempDir()
+	var sb strings.Builder
+	sb.WriteString("for w in range(100):\n    ws = fabric.workspace(name = \"ws%d\" % w)\n")
+	sb.WriteString("    f = fabric.folder(workspace = ws, name = \"f\")\n")
+	sb.WriteString("    for i in range(98):\n        fabric.item(workspace = ws, type = \"Notebook\", name = \"nb%d\" % i, folder = f)\n")
+	path := filepath.Join(dir, "big.star")
+	os.WriteFile(path, []byte(sb.String()), 0o644)
+	var ms runtime.MemStats
+	for range b.N {
+		g, err := Evaluate(EvalOptions{File: path})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if g.Len() != 10000 {
+			b.Fatalf("resources = %d, want 10000", g.Len())
+		}
+	}
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(float64(ms.TotalAlloc)/float64(b.N)/(1<<20), "MB-alloc/op")
+	b.ReportMetric(float64(ms.Sys)/(1<<20), "MB-sys")
+}
