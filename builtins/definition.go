@@ -36,6 +36,9 @@ type definitionValue struct {
 	format   string
 	parts    []fabric.Part // without .platform, sorted by path
 	platform []byte        // the .platform file, if any
+	// sensitive is set when a secret() value was substituted: plans show the definition as
+	// (sensitive), without its parts.
+	sensitive bool
 }
 
 func (definitionBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, error) {
@@ -49,6 +52,7 @@ func (definitionBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, err
 		return nil, fmt.Errorf("fabric.definition: folder %s does not exist; create it beside the plan with the item's parts", dir)
 	}
 	var replace [][2][]byte
+	sensitive := false
 	if d, ok := c.value("replace").(*starlark.Dict); ok {
 		for _, kv := range d.Items() {
 			k, ok1 := starlark.AsString(kv[0])
@@ -57,7 +61,7 @@ func (definitionBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, err
 				if v, err = ev.reveal(s); err != nil {
 					return nil, fmt.Errorf("fabric.definition: replace %q: %w", k, err)
 				}
-				ok2 = true
+				ok2, sensitive = true, true
 			}
 			if !ok1 || !ok2 {
 				return nil, fmt.Errorf("fabric.definition: replace must map strings to strings or secret(), got %s: %s", kv[0].Type(), kv[1].Type())
@@ -65,7 +69,7 @@ func (definitionBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, err
 			replace = append(replace, [2][]byte{[]byte(k), []byte(v)})
 		}
 	}
-	def := &definitionValue{path: dir, format: c.str("format")}
+	def := &definitionValue{path: dir, format: c.str("format"), sensitive: sensitive}
 	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err

@@ -192,8 +192,8 @@ func (r *itemResource) Diff(live engine.Live, rt *engine.Runtime) engine.Change 
 			ch.Attrs = append(ch.Attrs, engine.AttrChange{Name: "folder_id", New: folderID, Unknown: !folderKnown})
 		}
 		if r.definition != nil {
-			ch.Attrs = append(ch.Attrs, engine.AttrChange{Name: "definition", New: definitionDigest(r.definition.parts),
-				Parts: engine.PlannedParts(r.definition.parts)})
+			ch.Attrs = append(ch.Attrs, r.definition.hideSecrets(engine.AttrChange{Name: "definition", New: definitionDigest(r.definition.parts),
+				Parts: engine.PlannedParts(r.definition.parts)}))
 		}
 		return ch
 	}
@@ -208,7 +208,7 @@ func (r *itemResource) Diff(live engine.Live, rt *engine.Runtime) engine.Change 
 		if l, ok := live.Data.(itemLive); ok && l.Definition != nil {
 			def.Parts = engine.DiffParts(l.Definition.Parts, r.definition.parts)
 		}
-		ch.Attrs = append(ch.Attrs, def)
+		ch.Attrs = append(ch.Attrs, r.definition.hideSecrets(def))
 	}
 	for _, a := range ch.Attrs {
 		if a.Changed() {

@@ -7,6 +7,7 @@ import (
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
 
+	"github.com/fabplan/fabplan/engine"
 	"github.com/fabplan/fabplan/secrets"
 )
 
@@ -83,4 +84,14 @@ func (ev *evaluation) reveal(s *Secret) (string, error) {
 	}
 	v, _, err := ev.opts.Secrets.Resolve(context.Background(), s.name)
 	return v, err
+}
+
+// hideSecrets marks a definition attribute sensitive, without its parts, when a secret was
+// substituted into the definition: a diff would show the value (and a previous value the run
+// never resolved, which redaction cannot know).
+func (d *definitionValue) hideSecrets(a engine.AttrChange) engine.AttrChange {
+	if d.sensitive {
+		a.Sensitive, a.Parts = true, nil
+	}
+	return a
 }

@@ -72,6 +72,15 @@ fabric.item(workspace = ws, type = "Notebook", name = "nb",
 	if d := r.Declared(); len(d) != 1 || d[0].Name != "db-password" || !strings.HasSuffix(d[0].Pos, "plan.star:4:82") {
 		t.Fatalf("declared %+v; want db-password at plan.star:4:82", d)
 	}
+	for _, res := range g.Resources() {
+		if it, ok := res.(*itemResource); ok {
+			for _, a := range it.Diff(engine.Live{}, nil).Attrs {
+				if a.Name == "definition" && (!a.Sensitive || a.Parts != nil) {
+					t.Fatalf("definition attribute %+v; want it sensitive, without parts", a)
+				}
+			}
+		}
+	}
 	if got := r.Redactor().Redact("x " + sentinel); got != "x <secret:db-password>" {
 		t.Fatalf("the resolved value is not redacted: %q", got)
 	}
