@@ -57,7 +57,7 @@ func TestChecksFire(t *testing.T) {
 		{CheckUnknownArg, "", []string{"plan.star:1", "plan.star:2"}, nil},
 		{CheckMissingArg, "", []string{"plan.star:1", "plan.star:2"}, nil},
 		{CheckOneOf, "", []string{"plan.star:1", "plan.star:2"}, nil},
-		{CheckArgType, "", []string{"plan.star:1", "plan.star:2", "plan.star:3"}, nil},
+		{CheckArgType, "", []string{"plan.star:1", "plan.star:2", "plan.star:3", "plan.star:6", "plan.star:7"}, nil},
 		{CheckArgEnum, "", []string{"plan.star:2", "plan.star:3"}, nil},
 		{CheckSecretLiteral, "", []string{"plan.star:4", "plan.star:5", "plan.star:6"}, nil},
 		{CheckSecretEntropy, "", []string{"plan.star:1"}, nil},
@@ -149,7 +149,7 @@ func fakeEvaluator(d engine.Diagnostic) evaluator {
 // TestCleanPlanEvaluates is the "does not fire" case of the evaluation checks: the clean plan
 // evaluates offline with builtins.Evaluate, and a plan with static errors is not evaluated.
 func TestCleanPlanEvaluates(t *testing.T) {
-	opts := testOptions(filepath.Join("testdata", "clean", "plan.star"))
+	opts := testOptions(filepath.Join("testdata", "clean"))
 	opts.NoEval = false
 	r, err := Run(opts)
 	if err != nil {

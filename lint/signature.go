@@ -14,6 +14,7 @@ import (
 // evaluation.
 func (l *linter) signatureFindings(u *unit) []Finding {
 	var out []Finding
+	k := kinds{sigs: l.sigs, assigned: assignedValues(u.file)}
 	syntax.Walk(u.file, func(n syntax.Node) bool {
 		switch n := n.(type) {
 		case *syntax.CallExpr:
@@ -22,7 +23,7 @@ func (l *linter) signatureFindings(u *unit) []Finding {
 				return true
 			}
 			if sp, ok := l.sigs.byName[name]; ok {
-				out = append(out, l.checkCall(u, n, sp)...)
+				out = append(out, k.checkCall(u, n, sp)...)
 			}
 		case *syntax.DotExpr:
 			out = append(out, l.checkMember(u, n)...)
@@ -46,7 +47,7 @@ func (l *linter) checkMember(u *unit, dot *syntax.DotExpr) []Finding {
 		fmt.Sprintf("%s.%s is not a fabplan builtin%s", id.Name, dot.Name.Name, didYouMean(dot.Name.Name, members, id.Name+".")))}
 }
 
-func (l *linter) checkCall(u *unit, c *syntax.CallExpr, sp *spec) []Finding {
+func (k kinds) checkCall(u *unit, c *syntax.CallExpr, sp *spec) []Finding {
 	var out []Finding
 	a := splitArgs(c)
 	given := map[string]syntax.Expr{}
@@ -63,13 +64,13 @@ func (l *linter) checkCall(u *unit, c *syntax.CallExpr, sp *spec) []Finding {
 	for i, p := range sp.Params {
 		names[i] = p.Name
 	}
-	for _, k := range a.keywords {
-		if _, ok := sp.param(k.name.Name); !ok {
-			out = append(out, u.finding(k.name, CheckUnknownArg,
-				fmt.Sprintf("%s has no parameter %s%s", sp.Name, k.name.Name, didYouMean(k.name.Name, names, ""))))
+	for _, kw := range a.keywords {
+		if _, ok := sp.param(kw.name.Name); !ok {
+			out = append(out, u.finding(kw.name, CheckUnknownArg,
+				fmt.Sprintf("%s has no parameter %s%s", sp.Name, kw.name.Name, didYouMean(kw.name.Name, names, ""))))
 			continue
 		}
-		given[k.name.Name] = k.value
+		given[kw.name.Name] = kw.value
 	}
 	for _, p := range sp.Params {
 		v, ok := given[p.Name]
@@ -86,7 +87,7 @@ func (l *linter) checkCall(u *unit, c *syntax.CallExpr, sp *spec) []Finding {
 			delete(given, p.Name)
 			continue
 		}
-		out = append(out, l.checkValue(u, sp, p, v)...)
+		out = append(out, k.checkValue(u, sp, p, v)...)
 	}
 	if !a.rest {
 		for _, group := range sp.OneOf {
@@ -111,8 +112,11 @@ func isNone(e syntax.Expr) bool {
 
 // checkValue checks a literal (or a builtin call, whose result kind is known) against the
 // parameter's type and enum. Anything else is unknown until evaluation.
-func (l *linter) checkValue(u *unit, sp *spec, p param, v syntax.Expr) []Finding {
-	got := l.literalKind(v)
+func (k kinds) checkValue(u *unit, sp *spec, p param, v syntax.Expr) []Finding {
+	if strings.HasPrefix(p.Type, "list[") {
+		return k.checkElements(u, sp, p, v)
+	}
+	got := k.of(v)
 	if got == "" || p.Type == "any" || p.Type == "" {
 		return nil
 	}
@@ -131,7 +135,7 @@ func (l *linter) checkValue(u *unit, sp *spec, p param, v syntax.Expr) []Finding
 			return nil // guid-literal reports it, with the fix
 		}
 	}
-	if !kindFits(p.Type, got) {
+	if got != p.Type {
 		return []Finding{u.finding(v, CheckArgType, fmt.Sprintf("%s: got %s, want %s", where, got, describeType(p.Type)))}
 	}
 	if s, ok := stringLit(v); ok && len(p.Enum) > 0 && !slices.Contains(p.Enum, s) {
@@ -145,9 +149,19 @@ var handleKinds = map[string]bool{
 	"workspace": true, "folder": true, "item": true, "capacity": true, "principal": true, "definition": true,
 }
 
-// literalKind names the type of a literal, or of the value a builtin call returns; "" when it
-// cannot be known without evaluating.
-func (l *linter) literalKind(e syntax.Expr) string {
+// kinds works out what kind of value an expression has without evaluating it.
+type kinds struct {
+	sigs     *signatures
+	assigned map[any]syntax.Expr // single assignments, to follow a variable to its value
+}
+
+// of names the type of a literal, or of the value a builtin call returns, following variables
+// assigned once; "" when it cannot be known without evaluating.
+func (k kinds) of(e syntax.Expr) string {
+	return k.kindOf(e, 0)
+}
+
+func (k kinds) kindOf(e syntax.Expr, depth int) string {
 	switch e := e.(type) {
 	case *syntax.Literal:
 		switch e.Token {
@@ -164,6 +178,11 @@ func (l *linter) literalKind(e syntax.Expr) string {
 		if _, ok := boolLit(e); ok {
 			return "bool"
 		}
+		// A global assigned once; depth bounds chains like a = b; b = a, which the resolver rejects
+		// but a file with errors may still contain.
+		if v := k.assigned[e.Binding]; v != nil && depth < 8 {
+			return k.kindOf(v, depth+1)
+		}
 	case *syntax.ListExpr, *syntax.TupleExpr, *syntax.Comprehension:
 		if c, ok := e.(*syntax.Comprehension); ok && c.Curly {
 			return "dict"
@@ -176,12 +195,38 @@ func (l *linter) literalKind(e syntax.Expr) string {
 		if !ok {
 			return ""
 		}
-		if _, ok := l.sigs.byName[name]; !ok {
+		if _, ok := k.sigs.byName[name]; !ok {
 			return ""
 		}
 		return resultKind(name)
 	}
 	return ""
+}
+
+// checkElements checks the elements of a list literal passed for a list of handles.
+func (k kinds) checkElements(u *unit, sp *spec, p param, v syntax.Expr) []Finding {
+	var elems []syntax.Expr
+	switch v := v.(type) {
+	case *syntax.ListExpr:
+		elems = v.List
+	case *syntax.TupleExpr:
+		elems = v.List
+	default:
+		if got := k.of(v); got != "" && got != "list" {
+			return []Finding{u.finding(v, CheckArgType, fmt.Sprintf("%s: for parameter %s: got %s, want %s", sp.Name, p.Name, got, describeType(p.Type)))}
+		}
+		return nil
+	}
+	elem := strings.TrimSuffix(strings.TrimPrefix(p.Type, "list["), "]")
+	var out []Finding
+	for _, e := range elems {
+		got := k.of(e)
+		if s, _ := stringLit(e); got == "" || got == elem || elem == "any" || isGUID(s) {
+			continue
+		}
+		out = append(out, u.finding(e, CheckArgType, fmt.Sprintf("%s: for parameter %s: got a list holding %s, want %s", sp.Name, p.Name, got, describeType(p.Type))))
+	}
+	return out
 }
 
 // resultKind is the kind of value a builtin returns: fabric.X returns an X handle,
@@ -197,16 +242,6 @@ func resultKind(name string) string {
 		return member
 	}
 	return ""
-}
-
-func kindFits(want, got string) bool {
-	switch want {
-	case "list[item]", "list[any]":
-		return got == "list"
-	case "string":
-		return got == "string"
-	}
-	return want == got
 }
 
 func describeType(t string) string {
