@@ -134,7 +134,7 @@ func (e *Emulator) token(w http.ResponseWriter, r *http.Request) {
 	}
 	switch grant {
 	case "client_credentials":
-		e.clientCredentials(w, f, resource)
+		e.clientCredentials(w, r, f, resource)
 	case "device_code", "urn:ietf:params:oauth:grant-type:device_code":
 		e.deviceCodeGrant(w, f, resource)
 	case "refresh_token":
@@ -166,7 +166,7 @@ func resourceOf(scope string) (string, bool) {
 	return "", false
 }
 
-func (e *Emulator) clientCredentials(w http.ResponseWriter, f url.Values, resource string) {
+func (e *Emulator) clientCredentials(w http.ResponseWriter, r *http.Request, f url.Values, resource string) {
 	clientID := f.Get("client_id")
 	if clientID == "" {
 		e.writeAADError(w, http.StatusBadRequest, "invalid_request", "AADSTS900144",
@@ -174,6 +174,9 @@ func (e *Emulator) clientCredentials(w http.ResponseWriter, f url.Values, resour
 		return
 	}
 	p := e.fix.principalByAppID(clientID)
+	if p != nil {
+		recordOf(r).Principal = p.label()
+	}
 	if p == nil {
 		e.writeAADError(w, http.StatusBadRequest, "unauthorized_client", "AADSTS700016",
 			fmt.Sprintf("Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been installed by the administrator of the tenant.", truncate(clientID, 64), e.fix.TenantID))

@@ -281,3 +281,31 @@ func TestKeyVaultWithAzsecrets(t *testing.T) {
 		t.Errorf("secret set through the control endpoint: %v", err)
 	}
 }
+
+func TestDeviceCodeAutoApprove(t *testing.T) {
+	e := start(t, Options{DeviceCodeAutoApprove: 1})
+	cred, err := azidentity.NewDeviceCodeCredential(&azidentity.DeviceCodeCredentialOptions{
+		ClientOptions: clientOptions(e), TenantID: e.TenantID(), DisableInstanceDiscovery: true,
+		UserPrompt: func(context.Context, azidentity.DeviceCodeMessage) error { return nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := cred.GetToken(context.Background(), policy.TokenRequestOptions{Scopes: []string{"https://api.fabric.microsoft.com/.default"}})
+	if err != nil {
+		t.Fatalf("auto-approved device code: %v", err)
+	}
+	var claims tokenClaims
+	if _, _, err := jwt.NewParser().ParseUnverified(tok.Token, &claims); err != nil || claims.UPN != DefaultUserUPN || claims.IDTyp != "user" {
+		t.Errorf("claims = %+v, %v", claims, err)
+	}
+	pending := 0
+	for _, r := range e.Requests() {
+		if strings.HasSuffix(r.Path, "/oauth2/v2.0/token") && r.Status == 400 {
+			pending++
+		}
+	}
+	if pending != 1 {
+		t.Errorf("%d pending polls before approval, want 1", pending)
+	}
+}

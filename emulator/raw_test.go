@@ -3,6 +3,7 @@ package emulator
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -281,4 +282,38 @@ func TestMalformedRequests(t *testing.T) {
 	wantError(t, c.do("POST", "/v1/workspaces", `{"displayName":"`+strings.Repeat("x", maxBody)+`"}`), 400, "RequestBodyTooLarge")
 	wantError(t, c.do("GET", "/v1/workspaces//items", nil), 404, "NotFound")
 	wantError(t, c.do("PUT", "/v1/workspaces", nil), 404, "NotFound")
+}
+
+func TestConcurrentClients(t *testing.T) {
+	e := start(t, Options{ImmediateTypes: []string{"Notebook"}})
+	c := raw(t, e, DefaultSPObjectID)
+	wsID := newWorkspace(t, c, map[string]any{"displayName": "busy"})
+	var wg sync.WaitGroup
+	statuses := make(chan int, 80)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cl := raw(t, e, DefaultSPObjectID)
+			for i := range 10 {
+				statuses <- cl.do("POST", "/v1/workspaces/"+wsID+"/items", map[string]string{"displayName": fmt.Sprintf("nb-%d-%d", g, i%5), "type": "Notebook"}).status
+			}
+		}()
+	}
+	wg.Wait()
+	close(statuses)
+	created, dup := 0, 0
+	for s := range statuses {
+		switch s {
+		case 201:
+			created++
+		case 400:
+			dup++
+		default:
+			t.Errorf("status %d", s)
+		}
+	}
+	if created != 40 || dup != 40 {
+		t.Errorf("created %d, duplicates %d; want 40 and 40", created, dup)
+	}
 }

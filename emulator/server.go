@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"path"
@@ -47,6 +48,10 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			rec.Status = sw.status
 			rec.Duration = time.Since(start)
 			e.reqlog.add(*rec)
+			if e.log.Enabled(r.Context(), slog.LevelDebug) {
+				e.log.Debug("request", "method", rec.Method, "path", rec.Path, "status", rec.Status,
+					"principal", rec.Principal, "fault", rec.Fault, "requestId", rec.RequestID, "duration", rec.Duration)
+			}
 		}
 	}
 	defer func() {
