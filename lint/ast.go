@@ -92,9 +92,15 @@ func boolLit(e syntax.Expr) (value, ok bool) {
 	return false, false
 }
 
-func exprPos(e syntax.Expr) (line, col int) {
-	start, _ := e.Span()
-	return int(start.Line), int(start.Col)
+// listElems returns the elements of a list or tuple literal.
+func listElems(e syntax.Expr) ([]syntax.Expr, bool) {
+	switch e := e.(type) {
+	case *syntax.ListExpr:
+		return e.List, true
+	case *syntax.TupleExpr:
+		return e.List, true
+	}
+	return nil, false
 }
 
 // walkCalls calls fn for every call expression in the file.

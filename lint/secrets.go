@@ -88,13 +88,8 @@ func secretFindings(u *unit, sigs *signatures) []Finding {
 // guidFindings reports GUID literals in v (or in the list v) passed for a reference of the
 // given kind.
 func guidFindings(u *unit, param, kind string, v syntax.Expr, reported map[*syntax.Literal]bool) []Finding {
-	var elems []syntax.Expr
-	switch v := v.(type) {
-	case *syntax.ListExpr:
-		elems = v.List
-	case *syntax.TupleExpr:
-		elems = v.List
-	default:
+	elems, ok := listElems(v)
+	if !ok {
 		elems = []syntax.Expr{v}
 	}
 	var out []Finding

@@ -205,13 +205,8 @@ func (k kinds) kindOf(e syntax.Expr, depth int) string {
 
 // checkElements checks the elements of a list literal passed for a list of handles.
 func (k kinds) checkElements(u *unit, sp *spec, p param, v syntax.Expr) []Finding {
-	var elems []syntax.Expr
-	switch v := v.(type) {
-	case *syntax.ListExpr:
-		elems = v.List
-	case *syntax.TupleExpr:
-		elems = v.List
-	default:
+	elems, ok := listElems(v)
+	if !ok {
 		if got := k.of(v); got != "" && got != "list" {
 			return []Finding{u.finding(v, CheckArgType, fmt.Sprintf("%s: for parameter %s: got %s, want %s", sp.Name, p.Name, got, describeType(p.Type)))}
 		}
