@@ -219,6 +219,14 @@ func TestItemRules(t *testing.T) {
 		}
 	}
 	wantError(t, sp.do("POST", items, map[string]string{"displayName": "x", "type": "Spreadsheet"}), 400, "InvalidItemType")
+	noCap := newWorkspace(t, sp, map[string]any{"displayName": "no capacity"})
+	wantStatus(t, sp.do("POST", "/v1/workspaces/"+noCap+"/items", map[string]string{"displayName": "x", "type": "Notebook"}), 201)
+	strict := start(t, Options{RequireCapacity: true, ImmediateTypes: itemTypes})
+	ssp := raw(t, strict, DefaultSPObjectID)
+	noCap = newWorkspace(t, ssp, map[string]any{"displayName": "no capacity"})
+	wantError(t, ssp.do("POST", "/v1/workspaces/"+noCap+"/items", map[string]string{"displayName": "y", "type": "Notebook"}), 403, "FeatureNotAvailable")
+	wantStatus(t, ssp.do("POST", "/v1/workspaces/"+noCap+"/items", map[string]any{"displayName": "y", "type": "SemanticModel",
+		"definition": map[string]any{"parts": []any{textPart("definition.pbism", "{}"), textPart("model.bim", "{}")}}}), 201)
 	wantError(t, sp.do("POST", items, map[string]string{"displayName": "xNotebook", "type": "Notebook"}), 400, "ItemDisplayNameAlreadyInUse")
 	wantStatus(t, sp.do("POST", items, map[string]string{"displayName": "xNotebook", "type": "DataPipeline"}), 201)
 

@@ -41,6 +41,9 @@ type Options struct {
 	// CapacityAssignDelay is how long a workspace reports capacityAssignmentProgress InProgress after
 	// assignToCapacity or unassignFromCapacity. 0 = Completed on the next read.
 	CapacityAssignDelay time.Duration
+	// RequireCapacity refuses to create Fabric (non-Power BI) items in a workspace without a capacity, as real
+	// Fabric does (403 FeatureNotAvailable). Off by default so that plans need no capacity to try things out.
+	RequireCapacity bool
 	// TokenLifetime is the lifetime of issued access tokens (default 1h).
 	TokenLifetime time.Duration
 	// DeviceCodeAutoApprove approves a device code after this many pending polls (0 = approval only through

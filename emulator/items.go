@@ -25,6 +25,9 @@ var itemTypes = []string{"Dashboard", "Report", "SemanticModel", "PaginatedRepor
 // endpoint) or only the Power BI UI does.
 var notCreatable = []string{"SQLEndpoint", "Dashboard", "MirroredWarehouse"}
 
+// Power BI item types, which need no Fabric capacity.
+var powerBITypes = []string{"Report", "SemanticModel", "PaginatedReport", "Dashboard", "Datamart"}
+
 // Item types without a public definition.
 var noDefinition = []string{"Dashboard", "Datamart", "SQLEndpoint", "MLExperiment", "MLModel", "Warehouse",
 	"MirroredWarehouse", "WarehouseSnapshot"}
@@ -369,6 +372,9 @@ func (e *Emulator) createItem(c *call) (*response, error) {
 	}
 	if contains(notCreatable, typ) {
 		return nil, badRequest("OperationNotSupportedForItem", "Items of type %s cannot be created through the API", typ)
+	}
+	if e.opts.RequireCapacity && ws.CapacityID == "" && !contains(powerBITypes, typ) {
+		return nil, forbidden("FeatureNotAvailable", "Creating a "+typ+" needs the workspace to be on a Fabric capacity")
 	}
 	name := *req.DisplayName
 	if err := e.checkItemName(c, ws, typ, name, ""); err != nil {
