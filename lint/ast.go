@@ -50,6 +50,26 @@ func (a callArgs) keyword(name string) (syntax.Expr, bool) {
 	return nil, false
 }
 
+// arg returns the argument for a parameter, by keyword or by its position.
+func (a callArgs) arg(name string, index int) (syntax.Expr, bool) {
+	if v, ok := a.keyword(name); ok {
+		return v, true
+	}
+	if index < len(a.positional) {
+		return a.positional[index], true
+	}
+	return nil, false
+}
+
+// walkBuiltinCalls calls fn for every call of the named builtin.
+func walkBuiltinCalls(f *syntax.File, builtin string, fn func(*syntax.CallExpr, callArgs)) {
+	walkCalls(f, func(c *syntax.CallExpr) {
+		if name, ok := builtinName(c.Fn); ok && name == builtin {
+			fn(c, splitArgs(c))
+		}
+	})
+}
+
 // builtinName returns the dotted name a call or attribute refers to when it is a predeclared
 // name ("secret") or a member of a predeclared module ("fabric.item"). A local that shadows a
 // predeclared name does not count: the resolver's binding says which is which.

@@ -27,15 +27,8 @@ func envSchemaFindings(u *unit) []Finding {
 	var out []Finding
 	values := assignedValues(u.file)
 	dir := filepath.Dir(u.name)
-	walkCalls(u.file, func(c *syntax.CallExpr) {
-		if name, ok := builtinName(c.Fn); !ok || name != configBuiltin {
-			return
-		}
-		a := splitArgs(c)
-		arg, ok := a.keyword("schema")
-		if !ok && len(a.positional) > 0 {
-			arg, ok = a.positional[0], true
-		}
+	walkBuiltinCalls(u.file, configBuiltin, func(_ *syntax.CallExpr, a callArgs) {
+		arg, ok := a.arg("schema", 0)
 		if !ok {
 			return
 		}

@@ -4,10 +4,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/fabplan/fabplan/builtins"
 	"github.com/fabplan/fabplan/engine"
@@ -60,25 +58,14 @@ func (l *linter) evaluate() {
 		}
 	}
 	results := make([][]Finding, len(jobs))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range min(runtime.GOMAXPROCS(0), max(len(jobs), 1)) {
-		wg.Go(func() {
-			for i := range next {
-				j := jobs[i]
-				root := l.opts.Root
-				if root == "" {
-					root = filepath.Dir(j.u.name)
-				}
-				results[i] = evalFindings(j.u.name, j.env, l.eval(j.u.name, root, j.env))
-			}
-		})
-	}
-	for i := range jobs {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	parallel(len(jobs), func(i int) {
+		j := jobs[i]
+		root := l.opts.Root
+		if root == "" {
+			root = filepath.Dir(j.u.name)
+		}
+		results[i] = evalFindings(j.u.name, j.env, l.eval(j.u.name, root, j.env))
+	})
 	for _, fs := range results {
 		l.extra = append(l.extra, fs...)
 	}

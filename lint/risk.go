@@ -79,15 +79,8 @@ func riskFindings(u *unit, dataBearing func(itemType string) bool) []Finding {
 			}
 		}
 	})
-	walkCalls(u.file, func(c *syntax.CallExpr) {
-		if name, ok := builtinName(c.Fn); !ok || name != definitionBuiltin {
-			return
-		}
-		a := splitArgs(c)
-		pathExpr, ok := a.keyword("path")
-		if !ok && len(a.positional) > 0 {
-			pathExpr, ok = a.positional[0], true
-		}
+	walkBuiltinCalls(u.file, definitionBuiltin, func(c *syntax.CallExpr, a callArgs) {
+		pathExpr, ok := a.arg("path", 0)
 		if !ok {
 			return
 		}

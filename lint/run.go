@@ -346,24 +346,33 @@ func (l *linter) sorted() []*unit {
 // perFile runs the single-file checks, one file per worker.
 func (l *linter) perFile() {
 	us := l.sorted()
-	work := make(chan *unit)
+	parallel(len(us), func(i int) {
+		u := us[i]
+		if u.file == nil {
+			return
+		}
+		u.findings = append(u.findings, l.checkFile(u)...)
+		var bad []Finding
+		u.supp, bad = collectSuppressions(u.file, u.src, l.known)
+		u.findings = append(u.findings, bad...)
+	})
+}
+
+// parallel calls fn(0) ... fn(n-1) on up to GOMAXPROCS goroutines and waits for them all.
+func parallel(n int, fn func(i int)) {
+	next := make(chan int)
 	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), max(len(us), 1)) {
+	for range min(runtime.GOMAXPROCS(0), max(n, 1)) {
 		wg.Go(func() {
-			for u := range work {
-				if u.file != nil {
-					u.findings = append(u.findings, l.checkFile(u)...)
-					var bad []Finding
-					u.supp, bad = collectSuppressions(u.file, u.src, l.known)
-					u.findings = append(u.findings, bad...)
-				}
+			for i := range next {
+				fn(i)
 			}
 		})
 	}
-	for _, u := range us {
-		work <- u
+	for i := range n {
+		next <- i
 	}
-	close(work)
+	close(next)
 	wg.Wait()
 }
 
