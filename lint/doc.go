@@ -12,21 +12,25 @@
 //
 //	lint.Run(opts lint.Options) (lint.Report, error)
 //	    Options{Paths []string; Root string; Disable []string; NoEval bool}
-//	    The error is a *UsageError (bad path, unknown --disable id): exit status 2.
-//	    Problems in plans are findings, never errors.
+//	    Paths: files or directories (default "."); Root: the directory load() may not leave
+//	    (default: each entry plan's directory); Disable: check ids to skip; NoEval: static
+//	    checks only. The error is a *UsageError (a path that does not exist, an unknown id in
+//	    Disable): exit status 2. Problems in plans are findings, never errors.
 //	lint.ParseOutputFormat(s string) (lint.OutputFormat, error)  // --format text|json|github|sarif
-//	lint.ParseSeverity(s string) (lint.Severity, error)          // --fail-on info|warning|error
-//	(lint.Report).Write(w io.Writer, f lint.OutputFormat) error   // to stdout
-//	(lint.Report).ExitCode(failOn lint.Severity) int              // 0 clean, 1 findings at or above failOn
-//	lint.Checks() []lint.Check                                    // id, severity, summary, fix
+//	lint.ParseSeverity(s string) (lint.Severity, error)          // --fail-on info|warning|error (default Error)
+//	(lint.Report).Write(w io.Writer, f lint.OutputFormat) error   // findings to stdout
+//	(lint.Report).ExitCode(failOn lint.Severity) int              // ExitClean or ExitFindings
+//	(lint.Report).Count(min lint.Severity) int                    // e.g. for a summary on stderr
+//	lint.Checks() []lint.Check; lint.LookupCheck(id) (lint.Check, bool)
 //
 //	lint.Format(path string, src []byte) ([]byte, error)          // buildifier style
 //	lint.FormatPaths(opts lint.FormatOptions, out io.Writer) (lint.FormatResult, error)
 //	    FormatOptions{Paths []string; Write, Check, Diff bool}
-//	    none set: formatted sources to out; Check: list unformatted files; Diff: unified diffs;
-//	    Write: rewrite in place. Flags combine.
-//	(lint.FormatResult).ExitCode() int                            // 1 when Check found unformatted files
-//	    An error from FormatPaths (bad path, syntax error, failed write) is exit status 2.
+//	    none set: formatted sources to out; Check: list unformatted files; Diff: unified
+//	    diffs; Write: rewrite in place (atomically). The flags combine.
+//	(lint.FormatResult).ExitCode() int                            // ExitFindings when Check found unformatted files
+//	    An error from FormatPaths (a bad path, a file that does not parse, a failed write)
+//	    is exit status 2; FormatPaths carries on past such files and joins the errors.
 //
 // Exit statuses: ExitClean (0), ExitFindings (1), ExitUsage (2).
 //
