@@ -158,6 +158,8 @@ type Info struct {
 	ClientID      string `json:"clientId"`
 	ClientSecret  string `json:"clientSecret"`
 	StateFile     string `json:"stateFile,omitempty"`
+	// ManagedIdentityEnv points azidentity's ManagedIdentityCredential at the emulator.
+	ManagedIdentityEnv []string `json:"managedIdentityEnv"`
 }
 
 // Info describes the running emulator.
@@ -165,7 +167,7 @@ func (e *Emulator) Info() Info {
 	id, secret := e.ServicePrincipal()
 	return Info{URL: e.URL(), FabricURL: e.FabricURL(), AuthorityHost: e.AuthorityHost(), GraphURL: e.GraphURL(),
 		KeyVaultURL: e.KeyVaultURL(), CAFile: e.CAFile(), TenantID: e.TenantID(), ClientID: id, ClientSecret: secret,
-		StateFile: e.opts.StateFile}
+		StateFile: e.opts.StateFile, ManagedIdentityEnv: e.ManagedIdentityEnv()}
 }
 
 // Banner is the text `fabplan emulator` prints: the base URLs, the CA file, the seeded service principal's
@@ -184,6 +186,13 @@ func (i Info) Banner() string {
 	}
 	fmt.Fprintf(&b, "\nSeeded service principal (emulator-only credentials):\n")
 	fmt.Fprintf(&b, "  tenant id       %s\n  client id       %s\n  client secret   %s\n\n", i.TenantID, i.ClientID, i.ClientSecret)
+	if len(i.ManagedIdentityEnv) > 0 {
+		fmt.Fprintf(&b, "Managed identity (fabplan --auth managed-identity):\n")
+		for _, kv := range i.ManagedIdentityEnv {
+			fmt.Fprintf(&b, "  export %s\n", kv)
+		}
+		fmt.Fprintln(&b)
+	}
 	fmt.Fprintf(&b, "Environment for fabplan:\n")
 	for _, kv := range i.Env() {
 		fmt.Fprintf(&b, "  export %s\n", kv)

@@ -67,6 +67,8 @@ type Emulator struct {
 	caFile  string
 	pool    *x509.CertPool
 	signKey *ecdsa.PrivateKey
+	// identityHeader is the secret managed-identity token requests must present, as on App Service.
+	identityHeader string
 	mux     *http.ServeMux
 	faults  *faultSet
 	reqlog  *requestLog
@@ -124,6 +126,7 @@ func Start(opts Options) (*Emulator, error) {
 	}
 	e.reqlog = newRequestLog(10000)
 	e.tokens = newTokenCache()
+	e.identityHeader = randomToken(16)
 	e.limits = newThrottle()
 	if err := e.loadState(); err != nil {
 		return nil, err

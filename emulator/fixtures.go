@@ -47,6 +47,9 @@ type Principal struct {
 	GraphRead bool `json:"graphRead,omitempty"`
 	// SecretsRead lets the principal read Key Vault secrets.
 	SecretsRead bool `json:"secretsRead,omitempty"`
+	// ManagedIdentity makes a service principal a managed identity: it gets tokens from the App Service style
+	// endpoint (IDENTITY_ENDPOINT) instead of with a secret. The first one is the system-assigned identity.
+	ManagedIdentity bool `json:"managedIdentity,omitempty"`
 	// NoWorkspaceCreate forbids creating workspaces (tenant setting "Create workspaces").
 	NoWorkspaceCreate bool `json:"noWorkspaceCreate,omitempty"`
 }
@@ -85,11 +88,14 @@ const (
 	DefaultGroupID        = "2b3c4d5e-0000-4000-8000-0000000d47a0"
 	DefaultConnectionID   = "4c5d6e7f-0000-4000-8000-00000000c011"
 	defaultReaderObjectID = "7d8e9f00-0000-4000-8000-0000000be11a"
+	DefaultMIClientID     = "8e9fa0b1-0000-4000-8000-00000000a1d1"
+	DefaultMIObjectID     = "8e9fa0b1-0000-4000-8000-00000000a1d2"
 )
 
 // DefaultFixtures is the tenant every emulator starts with unless told otherwise: one service principal that
-// may do everything (Fabric, Graph, Key Vault, the capacity), a user, a group, a read-only service principal
-// without Graph or Key Vault rights, a capacity named "demo-capacity" (F4, Active) and one secret.
+// may do everything (Fabric, Graph, Key Vault, the capacity), a user, a group, a service principal without
+// Graph, Key Vault or capacity rights, a managed identity that may read Key Vault, a capacity named
+// "demo-capacity" (F4, Active) and one secret.
 func DefaultFixtures() *Fixtures {
 	return &Fixtures{
 		TenantID: DefaultTenantID,
@@ -102,6 +108,8 @@ func DefaultFixtures() *Fixtures {
 				Members: []string{DefaultUserID}},
 			{ID: defaultReaderObjectID, Type: PrincipalServicePrincipal, DisplayName: "fabplan-reader",
 				AppID: "6d7e8f90-0000-4000-8000-0000000be11b", ClientSecret: "emulator-only-reader-secret"},
+			{ID: DefaultMIObjectID, Type: PrincipalServicePrincipal, DisplayName: "fabplan-runner-identity",
+				AppID: DefaultMIClientID, ManagedIdentity: true, SecretsRead: true},
 		},
 		Capacities: []Capacity{{ID: DefaultCapacityID, DisplayName: "demo-capacity", SKU: "F4",
 			Region: "West Central US", State: "Active", Users: []string{DefaultSPObjectID}}},

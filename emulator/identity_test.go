@@ -309,3 +309,35 @@ func TestDeviceCodeAutoApprove(t *testing.T) {
 		t.Errorf("%d pending polls before approval, want 1", pending)
 	}
 }
+
+func TestManagedIdentity(t *testing.T) {
+	e := start(t, Options{})
+	for _, kv := range e.ManagedIdentityEnv() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	cred, err := azidentity.NewManagedIdentityCredential(&azidentity.ManagedIdentityCredentialOptions{
+		ClientOptions: azcore.ClientOptions{Transport: e.HTTPClient()},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	created, err := sdkAs(t, e, cred).NewWorkspacesClient().CreateWorkspace(ctx, core.CreateWorkspaceRequest{DisplayName: to.Ptr("mi")}, nil)
+	if err != nil {
+		t.Fatalf("create as the managed identity: %v", err)
+	}
+	st, _ := e.State()
+	if !strings.Contains(string(st), `"principal": "fabplan-runner-identity"`) || *created.DisplayName != "mi" {
+		t.Errorf("state:\n%s", st)
+	}
+	userAssigned, _ := azidentity.NewManagedIdentityCredential(&azidentity.ManagedIdentityCredentialOptions{
+		ClientOptions: azcore.ClientOptions{Transport: e.HTTPClient()}, ID: azidentity.ClientID(DefaultClientID)})
+	if _, err := userAssigned.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{"https://api.fabric.microsoft.com/.default"}}); err == nil {
+		t.Errorf("a service principal that is no managed identity got a managed-identity token")
+	}
+	r := raw(t, e, "").do("GET", "/msi/token?api-version=2019-08-01&resource=https://api.fabric.microsoft.com", nil)
+	if r.status != 401 {
+		t.Errorf("without X-IDENTITY-HEADER: %d %s", r.status, r.body)
+	}
+}

@@ -7,6 +7,7 @@ func (e *Emulator) routes() {
 	m.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", e.openIDConfiguration)
 	m.HandleFunc("POST /{tenant}/oauth2/v2.0/token", e.token)
 	m.HandleFunc("POST /{tenant}/oauth2/v2.0/devicecode", e.deviceCodeStart)
+	m.HandleFunc("GET "+managedIdentityPath, e.managedIdentityToken)
 
 	// Fabric: workspaces
 	e.fabric("GET /v1/workspaces", e.listWorkspaces)
