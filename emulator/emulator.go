@@ -69,12 +69,12 @@ type Emulator struct {
 	signKey *ecdsa.PrivateKey
 	// identityHeader is the secret managed-identity token requests must present, as on App Service.
 	identityHeader string
-	mux     *http.ServeMux
-	faults  *faultSet
-	reqlog  *requestLog
-	tokens  *tokenCache
-	limits  *throttle
-	served  sync.WaitGroup
+	mux            *http.ServeMux
+	faults         *faultSet
+	reqlog         *requestLog
+	tokens         *tokenCache
+	limits         *throttle
+	served         sync.WaitGroup
 
 	mu    sync.Mutex // guards st, ids, devs, dirty
 	st    *state
