@@ -37,8 +37,9 @@ func builtinSignatures() *signatures {
 }
 
 // evaluate runs every entry plan offline, once per env/*.json file beside it (or once with no
-// environment when there is none). A plan whose files already have static errors is skipped:
-// evaluation would stop at the first of them and say it again.
+// environment when there is none). A plan whose files already have static errors is skipped,
+// and so is an environment file that env-schema rejected: evaluation would stop at the first of
+// them and say it again.
 func (l *linter) evaluate() {
 	type job struct {
 		u   *unit
@@ -49,12 +50,20 @@ func (l *linter) evaluate() {
 		if u.loaded || l.hasErrors(u, map[*unit]bool{}) {
 			continue
 		}
+		badEnv := map[string]bool{}
+		for _, f := range u.findings {
+			if f.Check == CheckEnvSchema && !l.disabled[f.Check] {
+				badEnv[filepath.Clean(f.File)] = true
+			}
+		}
 		envs := envNames(filepath.Dir(u.name))
 		if len(envs) == 0 {
 			envs = []string{""}
 		}
 		for _, env := range envs {
-			jobs = append(jobs, job{u, env})
+			if !badEnv[filepath.Join(filepath.Dir(u.name), "env", env+".json")] {
+				jobs = append(jobs, job{u, env})
+			}
 		}
 	}
 	results := make([][]Finding, len(jobs))
@@ -82,7 +91,8 @@ func (l *linter) hasErrors(u *unit, seen map[*unit]bool) bool {
 		return true
 	}
 	for _, f := range u.findings {
-		if !l.disabled[f.Check] && !u.supp.covers(f) && l.severity(f) >= Error {
+		// env-schema findings are about env files, which evaluate() skips one by one.
+		if f.Check != CheckEnvSchema && !l.disabled[f.Check] && !u.supp.covers(f) && l.severity(f) >= Error {
 			return true
 		}
 	}

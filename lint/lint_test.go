@@ -189,6 +189,26 @@ func TestEvalPerEnvironment(t *testing.T) {
 	}
 }
 
+// TestEvalSkipsBadEnvironments: an env file env-schema rejected is not evaluated again (the
+// config() call would fail on it with the same complaint); the good ones are.
+func TestEvalSkipsBadEnvironments(t *testing.T) {
+	var envs []string
+	var mu sync.Mutex
+	opts := testOptions(filepath.Join("testdata", "fire", "env-schema"))
+	opts.NoEval, opts.eval = false, func(_, _, env string) error {
+		mu.Lock()
+		envs = append(envs, env)
+		mu.Unlock()
+		return nil
+	}
+	if _, err := Run(opts); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"dev"}; !slices.Equal(envs, want) {
+		t.Errorf("evaluated with envs %v, want %v", envs, want)
+	}
+}
+
 func textOf(r Report) string {
 	var b strings.Builder
 	if err := r.Write(&b, TextOutput); err != nil {
