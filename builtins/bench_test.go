@@ -32,16 +32,16 @@ people = [
     principal.service_principal(id = "7d8e9f00-0000-4000-8000-0000000be11a"),
 ]
 for w in range(%d):
-    ws = fabric.workspace(name = "estate-%%02d" %% w, capacity = cap)
+    ws = fabric.workspace(name = "estate-%%d" %% w, capacity = cap)
     for p, role in zip(people, ["Member", "Contributor", "Viewer"]):
         fabric.role_assignment(workspace = ws, principal = p, role = role)
     folders = [fabric.folder(workspace = ws, name = "f%%d" %% f) for f in range(2)]
     for i in range(40):
         if i < 30:
-            fabric.item(workspace = ws, type = "Notebook", name = "nb%%02d" %% i, folder = folders[i %% 2],
+            fabric.item(workspace = ws, type = "Notebook", name = "nb%%d" %% i, folder = folders[i %% 2],
                         definition = fabric.definition(path = "defs/nb.Notebook", replace = {"{{N}}": str(i)}))
         else:
-            fabric.item(workspace = ws, type = "DataPipeline", name = "dp%%02d" %% i)
+            fabric.item(workspace = ws, type = "DataPipeline", name = "dp%%d" %% i)
 `, emulator.DefaultUserID, emulator.DefaultGroupID, workspaces)
 	path := filepath.Join(dir, "estate.star")
 	os.WriteFile(path, []byte(plan), 0o644)
