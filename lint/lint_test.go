@@ -169,11 +169,12 @@ func TestCleanPlanEvaluates(t *testing.T) {
 	}
 }
 
-// TestEvalPerEnvironment checks that each env/*.json beside a plan gets its own evaluation.
-func TestEvalPerEnvironment(t *testing.T) {
+// evaluatedEnvs lints dir with a stand-in evaluator and returns the environments it was
+// asked to evaluate, sorted.
+func evaluatedEnvs(t *testing.T, dir string) []string {
 	var envs []string
 	var mu sync.Mutex
-	opts := testOptions(filepath.Join("testdata", "clean", "config"))
+	opts := testOptions(dir)
 	opts.NoEval, opts.eval = false, func(_, _, env string) error {
 		mu.Lock()
 		envs = append(envs, env)
@@ -184,28 +185,21 @@ func TestEvalPerEnvironment(t *testing.T) {
 		t.Fatal(err)
 	}
 	slices.Sort(envs)
-	if want := []string{"dev", "prod"}; !slices.Equal(envs, want) {
-		t.Errorf("evaluated with envs %v, want %v", envs, want)
+	return envs
+}
+
+// TestEvalPerEnvironment checks that each env/*.json beside a plan gets its own evaluation.
+func TestEvalPerEnvironment(t *testing.T) {
+	if got, want := evaluatedEnvs(t, filepath.Join("testdata", "clean", "config")), []string{"dev", "prod"}; !slices.Equal(got, want) {
+		t.Errorf("evaluated with envs %v, want %v", got, want)
 	}
 }
 
 // TestEvalSkipsBadEnvironments: an env file env-schema rejected is not evaluated again (the
 // config() call would fail on it with the same complaint); the good ones are.
 func TestEvalSkipsBadEnvironments(t *testing.T) {
-	var envs []string
-	var mu sync.Mutex
-	opts := testOptions(filepath.Join("testdata", "fire", "env-schema"))
-	opts.NoEval, opts.eval = false, func(_, _, env string) error {
-		mu.Lock()
-		envs = append(envs, env)
-		mu.Unlock()
-		return nil
-	}
-	if _, err := Run(opts); err != nil {
-		t.Fatal(err)
-	}
-	if want := []string{"dev"}; !slices.Equal(envs, want) {
-		t.Errorf("evaluated with envs %v, want %v", envs, want)
+	if got, want := evaluatedEnvs(t, filepath.Join("testdata", "fire", "env-schema")), []string{"dev"}; !slices.Equal(got, want) {
+		t.Errorf("evaluated with envs %v, want %v", got, want)
 	}
 }
 
