@@ -318,3 +318,53 @@ func TestSDKTypeSpecificCollections(t *testing.T) {
 		t.Errorf("DeleteNotebook: %v", err)
 	}
 }
+
+func TestSDKGitAndIdentity(t *testing.T) {
+	e := start(t, Options{ImmediateTypes: []string{"Notebook"}})
+	ctx := context.Background()
+	f := sdk(t, e)
+	ws, err := f.NewWorkspacesClient().CreateWorkspace(ctx, core.CreateWorkspaceRequest{DisplayName: to.Ptr("git"), CapacityID: to.Ptr(DefaultCapacityID)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.NewItemsClient().CreateItem(ctx, *ws.ID, core.CreateItemRequest{DisplayName: to.Ptr("nb"), Type: to.Ptr(core.ItemTypeNotebook)}, nil); err != nil {
+		t.Fatalf("CreateItem: %v", err)
+	}
+	git := f.NewGitClient()
+	_, err = git.Connect(ctx, *ws.ID, core.GitConnectRequest{
+		GitProviderDetails: &core.AzureDevOpsDetails{GitProviderType: to.Ptr(core.GitProviderTypeAzureDevOps),
+			OrganizationName: to.Ptr("contoso"), ProjectName: to.Ptr("data"), RepositoryName: to.Ptr("fabric"),
+			BranchName: to.Ptr("main"), DirectoryName: to.Ptr("/")},
+		MyGitCredentials: &core.ConfiguredConnectionGitCredentials{Source: to.Ptr(core.GitCredentialsSourceConfiguredConnection), ConnectionID: to.Ptr(DefaultConnectionID)},
+	}, nil)
+	if err != nil {
+		t.Fatalf("Connect: %v", err)
+	}
+	init, err := git.InitializeConnection(ctx, *ws.ID, &core.GitClientBeginInitializeConnectionOptions{
+		GitInitializeConnectionRequest: &core.InitializeGitConnectionRequest{InitializationStrategy: to.Ptr(core.InitializationStrategyPreferWorkspace)}})
+	if err != nil || *init.RequiredAction != core.RequiredActionCommitToGit {
+		t.Fatalf("InitializeConnection: %+v %v", init, err)
+	}
+	if _, err := git.CommitToGit(ctx, *ws.ID, core.CommitToGitRequest{Mode: to.Ptr(core.CommitModeAll), Comment: to.Ptr("init")}, nil); err != nil {
+		t.Fatalf("CommitToGit: %v", err)
+	}
+	status, err := git.GetStatus(ctx, *ws.ID, nil)
+	if err != nil || len(status.Changes) != 0 || *status.WorkspaceHead != *status.RemoteCommitHash {
+		t.Fatalf("GetStatus: %+v %v", status, err)
+	}
+	conn, err := git.GetConnection(ctx, *ws.ID, nil)
+	if err != nil || *conn.GitConnectionState != core.GitConnectionStateConnectedAndInitialized || conn.GitSyncDetails == nil {
+		t.Fatalf("GetConnection: %+v %v", conn, err)
+	}
+	if ado, ok := conn.GitProviderDetails.(*core.AzureDevOpsDetails); !ok || *ado.ProjectName != "data" {
+		t.Errorf("provider details = %#v", conn.GitProviderDetails)
+	}
+	creds, err := git.GetMyGitCredentials(ctx, *ws.ID, nil)
+	if cc, ok := creds.GitCredentialsConfigurationResponseClassification.(*core.ConfiguredConnectionGitCredentialsResponse); err != nil || !ok || *cc.ConnectionID != DefaultConnectionID {
+		t.Errorf("GetMyGitCredentials: %#v %v", creds.GitCredentialsConfigurationResponseClassification, err)
+	}
+	ident, err := f.NewWorkspacesClient().ProvisionIdentity(ctx, *ws.ID, nil)
+	if err != nil || ident.ApplicationID == nil {
+		t.Fatalf("ProvisionIdentity: %+v %v", ident, err)
+	}
+}
