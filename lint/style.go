@@ -16,21 +16,32 @@ func styleFindings(u *unit) []Finding {
 	}
 	names := make([]string, 0, len(styleWarnings))
 	severity := map[string]Severity{}
+	fix := map[string]string{}
 	for _, w := range styleWarnings {
 		if w.Library && !u.library {
 			continue
 		}
 		names = append(names, w.Name)
 		severity[w.Name] = w.Severity
+		fix[w.Name] = w.Fix
 	}
 	var out []Finding
 	// No file reader: the curated warnings are all single-file ones.
 	for _, w := range warn.FileWarnings(f, names, nil, warn.ModeWarn, nil) {
-		// The first line is the finding; buildtools adds Bazel-specific notes after it.
-		msg, _, _ := strings.Cut(w.Message, "\n")
-		msg, _, _ = strings.Cut(msg, " NOTE:")
 		out = append(out, Finding{File: u.name, Line: w.Start.Line, Col: w.Start.LineRune, Check: w.Category,
-			Severity: severity[w.Category], Message: msg})
+			Severity: severity[w.Category], Message: styleMessage(w.Message, fix[w.Category])})
 	}
 	return out
+}
+
+// styleMessage keeps buildtools' first sentence, which says what is wrong (what follows is
+// Bazel-specific advice), and adds fabplan's fix.
+func styleMessage(msg, fix string) string {
+	msg, _, _ = strings.Cut(msg, "\n")
+	msg, _, _ = strings.Cut(msg, ". ")
+	msg = strings.TrimSuffix(msg, ".")
+	if fix == "" {
+		return msg
+	}
+	return msg + ": " + strings.ToLower(fix[:1]) + fix[1:]
 }
