@@ -354,6 +354,7 @@ func TestOperationLifecycle(t *testing.T) {
 }
 
 func TestLROFailureChangesNothing(t *testing.T) {
+	t.Parallel() // waits out a Retry-After
 	e := start(t, Options{Faults: FaultConfig{LROFailureRate: 1}})
 	ctx := context.Background()
 	sp := raw(t, e, DefaultSPObjectID)

@@ -85,6 +85,7 @@ func responseError(t testing.TB, err error) *core.ResponseError {
 }
 
 func TestSDKWorkspaceItemLifecycle(t *testing.T) {
+	t.Parallel() // waits out a Retry-After
 	e := start(t, Options{PageSize: 2, ImmediateTypes: []string{"DataPipeline"}})
 	ctx := context.Background()
 	f := sdk(t, e)
@@ -320,6 +321,7 @@ func TestSDKTypeSpecificCollections(t *testing.T) {
 }
 
 func TestSDKGitAndIdentity(t *testing.T) {
+	t.Parallel() // waits out a Retry-After
 	e := start(t, Options{ImmediateTypes: []string{"Notebook"}})
 	ctx := context.Background()
 	f := sdk(t, e)
