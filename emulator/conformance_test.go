@@ -448,6 +448,13 @@ func TestGitRoundTrip(t *testing.T) {
 	wantStatus(t, sp.do("POST", git1+"connect", map[string]any{"gitProviderDetails": ado, "myGitCredentials": creds}), 200)
 	wantError(t, sp.do("POST", git1+"connect", map[string]any{"gitProviderDetails": ado, "myGitCredentials": creds}), 409, "WorkspaceAlreadyConnectedToGit")
 
+	var conns listBody[connectionJSON]
+	sp.do("GET", "/v1/connections", nil).json(t, &conns)
+	if len(conns.Value) != 1 || conns.Value[0].ID != DefaultConnectionID {
+		t.Errorf("connections = %+v", conns.Value)
+	}
+	wantStatus(t, sp.do("GET", "/v1/connections/"+DefaultConnectionID, nil), 200)
+	wantError(t, sp.do("GET", "/v1/connections/"+DefaultTenantID, nil), 404, "ConnectionNotFound")
 	var conn gitConnectionJSON
 	sp.do("GET", git1+"connection", nil).json(t, &conn)
 	if conn.GitConnectionState != "Connected" || conn.GitProviderDetails.RepositoryName != "fabric" {

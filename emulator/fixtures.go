@@ -70,10 +70,13 @@ type Secret struct {
 	Value string `json:"value"`
 }
 
-// Connection is a Fabric connection id a GitHub Git connection may name (myGitCredentials ConfiguredConnection).
+// Connection is a Fabric connection, listed by GET /v1/connections; a GitHub Git connection names one
+// (myGitCredentials ConfiguredConnection).
 type Connection struct {
 	ID          string `json:"id"`
 	DisplayName string `json:"displayName"`
+	Type        string `json:"type,omitempty"` // connectionDetails.type, default GitHubSourceControl
+	Path        string `json:"path,omitempty"` // connectionDetails.path, default https://github.com
 }
 
 // Fixed ids of DefaultFixtures, so that docs, scripts and golden files can name them.

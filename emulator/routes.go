@@ -64,6 +64,8 @@ func (e *Emulator) routes() {
 	e.fabric("POST /v1/workspaces/{workspaceId}/{collection}/{itemId}/updateDefinition", typed(e.updateItemDefinition))
 
 	// Fabric: capacities, operations
+	e.fabric("GET /v1/connections", e.listConnections)
+	e.fabric("GET /v1/connections/{connectionId}", e.getConnection)
 	e.fabric("GET /v1/capacities", e.listCapacities)
 	e.fabric("GET /v1/capacities/{capacityId}", e.getCapacity)
 	e.fabric("GET /v1/operations/{operationId}", e.getOperation)
