@@ -76,10 +76,11 @@ type Emulator struct {
 	limits         *throttle
 	served         sync.WaitGroup
 
-	mu    sync.Mutex // guards st, ids, devs, dirty
+	mu    sync.Mutex // guards st, ids, devs, rts, dirty
 	st    *state
 	ids   *rand.Rand
-	devs  map[string]*DeviceCode
+	devs  map[string]*DeviceCode   // pending device codes by device code
+	rts   map[string]*refreshToken // issued refresh tokens
 	dirty bool
 }
 
@@ -117,6 +118,7 @@ func Start(opts Options) (*Emulator, error) {
 	e.ids = rand.New(rand.NewPCG(uint64(opts.Seed), 0x1d5))
 	e.st = newState()
 	e.devs = map[string]*DeviceCode{}
+	e.rts = map[string]*refreshToken{}
 	e.faults = newFaultSet(opts.Faults)
 	e.faults.seed(opts.Seed)
 	for _, r := range opts.FaultRules {

@@ -52,6 +52,12 @@ type DeviceCode struct {
 	Polls      int       `json:"polls"`
 }
 
+// refreshToken is what an issued (opaque) refresh token stands for.
+type refreshToken struct {
+	ClientID, UserID, Scope string
+	Expires                 time.Time
+}
+
 // tokenCache remembers verified tokens so that a busy client does not pay an ECDSA verification per request.
 type tokenCache struct {
 	mu sync.Mutex
@@ -380,9 +386,9 @@ func (e *Emulator) approveLocked(d *DeviceCode, upn string) bool {
 // refresh tokens are opaque; the emulator keeps them in memory only (a restart signs everyone out).
 func (e *Emulator) refreshGrant(w http.ResponseWriter, f url.Values, resource string) {
 	e.mu.Lock()
-	d := e.devs["rt:"+f.Get("refresh_token")]
+	d := e.rts[f.Get("refresh_token")]
 	e.mu.Unlock()
-	if d == nil {
+	if d == nil || !e.now().Before(d.Expires) {
 		e.writeAADError(w, 400, "invalid_grant", "AADSTS9002313", "AADSTS9002313: Invalid request. Request is malformed or invalid.")
 		return
 	}
@@ -407,7 +413,7 @@ func (e *Emulator) userTokens(w http.ResponseWriter, user *Principal, clientID, 
 	}
 	rt := randomToken(32)
 	e.mu.Lock()
-	e.devs["rt:"+rt] = &DeviceCode{ClientID: clientID, UserID: user.ID, Scope: resource + "/.default", Expires: e.now().Add(24 * time.Hour)}
+	e.rts[rt] = &refreshToken{ClientID: clientID, UserID: user.ID, Scope: resource + "/.default", Expires: e.now().Add(24 * time.Hour)}
 	e.mu.Unlock()
 	now := e.now()
 	idTok, err := jwt.NewWithClaims(jwt.SigningMethodES256, jwt.MapClaims{
@@ -532,8 +538,8 @@ func (e *Emulator) DeviceCodes() []DeviceCode {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var out []DeviceCode
-	for k, d := range e.devs {
-		if !strings.HasPrefix(k, "rt:") && !d.Approved && !d.Declined {
+	for _, d := range e.devs {
+		if !d.Approved && !d.Declined {
 			out = append(out, *d)
 		}
 	}
@@ -546,8 +552,8 @@ func (e *Emulator) ApproveDeviceCode(userCode, upn string, decline bool) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	n := 0
-	for k, d := range e.devs {
-		if strings.HasPrefix(k, "rt:") || (userCode != "" && !strings.EqualFold(d.UserCode, userCode)) {
+	for _, d := range e.devs {
+		if userCode != "" && !strings.EqualFold(d.UserCode, userCode) {
 			continue
 		}
 		n++
