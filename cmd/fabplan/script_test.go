@@ -137,6 +137,20 @@ var scriptCommands = map[string]func(ts *testscript.TestScript, neg bool, args [
 		}
 		ts.Fatalf("no run reached %d done record(s)", n)
 	},
+	// wait-file FILE: wait until FILE exists (a background command is ready).
+	"wait-file": func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) != 1 {
+			ts.Fatalf("usage: wait-file FILE")
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for time.Now().Before(deadline) {
+			if _, err := os.Stat(ts.MkAbs(args[0])); err == nil {
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		ts.Fatalf("%s did not appear", args[0])
+	},
 	// emulator-state FILE: write the emulator's normalized state to FILE (for cmp).
 	"emulator-state": func(ts *testscript.TestScript, neg bool, args []string) {
 		if neg || len(args) != 1 {

@@ -5,7 +5,6 @@ package emulatorcmd
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -13,76 +12,45 @@ import (
 	"github.com/fabplan/fabplan/emulator"
 )
 
-// Options are the flags of `fabplan emulator`.
-type Options struct {
-	Addr      string
-	Dir       string
-	StateFile string
-	Fixtures  string
-	Seed      int64
-	LRODelay  time.Duration
-}
-
-// NewCmd builds the command.
+// NewCmd builds the command. Its flags are the emulator's own (emulator.Config), so the command
+// and the package cannot drift apart.
 func NewCmd(f *cli.Factory) *cobra.Command {
-	opts := &Options{}
+	cfg := &emulator.Config{Seed: 1}
 	cmd := &cobra.Command{
 		Use:   "emulator",
 		Short: "Serve a local, fault-injecting Fabric, Entra ID, Graph and Key Vault over TLS",
 		Long: `Serves a local emulator of the Fabric REST API, the Entra ID token endpoints, Microsoft Graph and
-Key Vault over HTTPS with its own CA, until interrupted. It prints the base URLs, the CA file, and the
-tenant and client id/secret of a seeded service principal, as environment variables to export; fabplan
-(and Microsoft's own clients) then work against it unchanged. Faults are injected through
-POST /_emulator/faults; GET /_emulator/state and /_emulator/requests show what happened.
-See docs/emulator.md.
+Key Vault over HTTPS with its own CA, until interrupted. It prints the base URLs, the CA file, the tenant
+and client id/secret of a seeded service principal, and the environment to export; fabplan (and
+Microsoft's own clients) then work against it unchanged. Faults are injected with --faults or through
+POST /_emulator/faults; GET /_emulator/state and /_emulator/requests show what happened. With --state the
+tenant survives restarts, so separate fabplan runs see the same estate. See docs/emulator.md.
 
-Exit codes: 0 stopped by a signal, 1 could not start, 2 bad flags.`,
-		Example: `  fabplan emulator --addr 127.0.0.1:8443 --state emulator-state.json`,
-		Args:    cobra.NoArgs,
+Exit codes: 0 stopped by a signal, 1 could not start, 2 bad flags or files.`,
+		Example: `  fabplan emulator --addr 127.0.0.1:8443 --state emulator-state.json
+  fabplan emulator --throttle-rate 50 --latency 25ms --lro-delay 1s   # a realistic, busy Fabric`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return Run(cmd.Context(), f, opts)
+			return Run(cmd.Context(), f, cfg)
 		},
 	}
-	cmd.Flags().StringVar(&opts.Addr, "addr", "127.0.0.1:8443", "listen address")
-	cmd.Flags().StringVar(&opts.Dir, "dir", ".fabplan/emulator", "where the CA certificate (ca.pem) is written")
-	cmd.Flags().StringVar(&opts.StateFile, "state", "", "persist the emulator's state to this file and load it at start")
-	cmd.Flags().StringVar(&opts.Fixtures, "fixtures", "", "JSON file seeding capacities, principals, Graph objects, secrets and permissions")
-	cmd.Flags().Int64Var(&opts.Seed, "seed", 1, "seed of the random number generator (ids, random faults, jitter)")
-	cmd.Flags().DurationVar(&opts.LRODelay, "lro-delay", 0, "how long long-running operations stay Running")
+	cfg.RegisterFlags(cmd.Flags())
 	return cmd
 }
 
 // Run serves until ctx is done.
-func Run(ctx context.Context, f *cli.Factory, opts *Options) error {
-	eo := emulator.Options{Addr: opts.Addr, Dir: opts.Dir, StateFile: opts.StateFile, Seed: opts.Seed, LRODelay: opts.LRODelay}
-	if opts.Fixtures != "" {
-		fx, err := emulator.LoadFixtures(opts.Fixtures)
-		if err != nil {
-			return cli.Usagef(fmt.Errorf("--fixtures: %w", err))
-		}
-		eo.Fixtures = fx
+func Run(ctx context.Context, f *cli.Factory, cfg *emulator.Config) error {
+	opts, err := cfg.Options()
+	if err != nil {
+		return cli.Usagef(err)
 	}
-	emu, err := emulator.Start(eo)
+	emu, err := emulator.Start(opts)
 	if err != nil {
 		return err
 	}
 	defer emu.Close()
-	id, secret := emu.ServicePrincipal()
-	fmt.Fprintf(f.IO.Out, `Fabric emulator listening on %s
-
-export FABPLAN_FABRIC_URL=%s
-export FABPLAN_GRAPH_URL=%s
-export FABPLAN_KEY_VAULT_URL=%s
-export FABPLAN_AUTHORITY_HOST=%s
-export SSL_CERT_FILE=%s
-export AZURE_TENANT_ID=%s
-export AZURE_CLIENT_ID=%s
-export AZURE_CLIENT_SECRET=%s
-
-Control: %s/_emulator/state, %s/_emulator/requests, POST %s/_emulator/faults
-Press Ctrl-C to stop.
-`, emu.URL(), emu.FabricURL(), emu.GraphURL(), emu.KeyVaultURL(), emu.AuthorityHost(), emu.CAFile(),
-		emu.TenantID(), id, secret, emu.URL(), emu.URL(), emu.URL())
+	fmt.Fprint(f.IO.Out, emu.Info().Banner())
+	fmt.Fprintln(f.IO.Out, "\nPress Ctrl-C to stop.")
 	<-ctx.Done()
 	fmt.Fprintln(f.IO.ErrOut, "emulator stopped")
 	return nil
