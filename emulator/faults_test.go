@@ -245,3 +245,35 @@ func TestConfigFlags(t *testing.T) {
 		t.Errorf("unknown fixtures field: %v", err)
 	}
 }
+
+func TestRandomResetsAndLatency(t *testing.T) {
+	e := start(t, Options{Faults: FaultConfig{ResetRate: 1}})
+	c := raw(t, e, DefaultSPObjectID)
+	if r := c.do("POST", "/v1/workspaces", map[string]string{"displayName": "never"}); r.status != -1 {
+		t.Fatalf("reset: %d", r.status)
+	}
+	if err := e.SetFaultConfig(FaultConfig{LostResponseRate: 1, Latency: 5 * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	if r := c.do("POST", "/v1/workspaces", map[string]string{"displayName": "applied"}); r.status != -1 {
+		t.Fatalf("lost response: %d", r.status)
+	}
+	e.ClearFaults()
+	var list listBody[workspaceJSON]
+	c.do("GET", "/v1/workspaces", nil).json(t, &list)
+	if len(list.Value) != 1 || list.Value[0].DisplayName != "applied" {
+		t.Errorf("workspaces after a reset and a lost response: %+v", list.Value)
+	}
+	var lost *RequestRecord
+	for _, r := range e.Requests() {
+		if r.Fault == "random reset_after" {
+			lost = &r
+		}
+	}
+	if lost == nil || lost.Status != 201 || lost.Duration < 5*time.Millisecond || lost.Principal != "fabplan-deployer" {
+		t.Errorf("log of the lost response = %+v", lost)
+	}
+	if err := e.SetFaultConfig(FaultConfig{ErrorRate: 2}); err == nil {
+		t.Errorf("an error rate of 2 was accepted")
+	}
+}
