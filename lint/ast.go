@@ -1,6 +1,8 @@
 package lint
 
 import (
+	"slices"
+
 	"go.starlark.net/resolve"
 	"go.starlark.net/syntax"
 )
@@ -11,6 +13,7 @@ type callArgs struct {
 	positional []syntax.Expr
 	keywords   []keyword
 	rest       bool
+	spec       *spec // the builtin's signature, when known: it places positional arguments
 }
 
 type keyword struct {
@@ -50,22 +53,52 @@ func (a callArgs) keyword(name string) (syntax.Expr, bool) {
 	return nil, false
 }
 
-// arg returns the argument for a parameter, by keyword or by its position.
-func (a callArgs) arg(name string, index int) (syntax.Expr, bool) {
+// arg returns the argument for a parameter: by keyword, or by its position in the signature.
+func (a callArgs) arg(name string) (syntax.Expr, bool) {
 	if v, ok := a.keyword(name); ok {
 		return v, true
 	}
-	if index < len(a.positional) {
-		return a.positional[index], true
+	if a.spec == nil {
+		return nil, false
 	}
-	return nil, false
+	i := slices.IndexFunc(a.spec.Params, func(p param) bool { return p.Name == name })
+	if i < 0 || i >= len(a.positional) {
+		return nil, false
+	}
+	return a.positional[i], true
+}
+
+// argString returns the value of a parameter given as a string literal.
+func (a callArgs) argString(name string) (string, bool) {
+	v, ok := a.arg(name)
+	if !ok {
+		return "", false
+	}
+	return stringLit(v)
+}
+
+// argTrue reports whether a parameter is given as the literal True.
+func (a callArgs) argTrue(name string) bool {
+	v, ok := a.arg(name)
+	if !ok {
+		return false
+	}
+	b, _ := boolLit(v)
+	return b
+}
+
+// builtinArgs splits a call's arguments and attaches the signature of the builtin it calls.
+func (s *signatures) builtinArgs(c *syntax.CallExpr, builtin string) callArgs {
+	a := splitArgs(c)
+	a.spec = s.byName[builtin]
+	return a
 }
 
 // walkBuiltinCalls calls fn for every call of the named builtin.
-func walkBuiltinCalls(f *syntax.File, builtin string, fn func(*syntax.CallExpr, callArgs)) {
+func (s *signatures) walkBuiltinCalls(f *syntax.File, builtin string, fn func(*syntax.CallExpr, callArgs)) {
 	walkCalls(f, func(c *syntax.CallExpr) {
 		if name, ok := builtinName(c.Fn); ok && name == builtin {
-			fn(c, splitArgs(c))
+			fn(c, s.builtinArgs(c, builtin))
 		}
 	})
 }

@@ -23,12 +23,12 @@ const configBuiltin = "config"
 // the JSON value concerned. Evaluation checks the same, one environment at a time and at the
 // config() call; this finds them all, where they are. A schema path computed at run time is
 // left to evaluation.
-func envSchemaFindings(u *unit) []Finding {
+func envSchemaFindings(u *unit, sigs *signatures) []Finding {
 	var out []Finding
 	values := assignedValues(u.file)
 	dir := filepath.Dir(u.name)
-	walkBuiltinCalls(u.file, configBuiltin, func(_ *syntax.CallExpr, a callArgs) {
-		arg, ok := a.arg("schema", 0)
+	sigs.walkBuiltinCalls(u.file, configBuiltin, func(_ *syntax.CallExpr, a callArgs) {
+		arg, ok := a.arg("schema")
 		if !ok {
 			return
 		}

@@ -19,7 +19,7 @@ const (
 // riskFindings reports declarations that can destroy data or fail at deploy time: prune=True,
 // data-bearing items exposed to prune without allow_destroy, and definition folders that are
 // missing or incomplete.
-func riskFindings(u *unit, dataBearing func(itemType string) bool) []Finding {
+func riskFindings(u *unit, sigs *signatures, dataBearing func(itemType string) bool) []Finding {
 	var out []Finding
 	assigned := assignedValues(u.file)
 	callOf := func(e syntax.Expr) *syntax.CallExpr {
@@ -29,58 +29,42 @@ func riskFindings(u *unit, dataBearing func(itemType string) bool) []Finding {
 		c, _ := e.(*syntax.CallExpr)
 		return c
 	}
-	definitionTypes := map[*syntax.CallExpr][]string{}
-	walkCalls(u.file, func(c *syntax.CallExpr) {
-		name, ok := builtinName(c.Fn)
-		if !ok {
-			return
-		}
-		a := splitArgs(c)
-		switch name {
-		case workspaceBuiltin:
-			if v, ok := a.keyword("prune"); ok {
-				if b, _ := boolLit(v); b {
-					out = append(out, u.finding(v, CheckPrune,
-						"prune=True deletes every item fabplan created in this workspace that the plan no longer declares; check nothing needed was removed, then suppress this line to confirm"))
-				}
-			}
-		case itemBuiltin:
-			typ, _ := keywordString(a, "type")
-			if d, ok := a.keyword("definition"); ok {
-				if dc := callOf(d); dc != nil {
-					definitionTypes[dc] = append(definitionTypes[dc], typ)
-				}
-			}
-			if !dataBearing(typ) {
-				return
-			}
-			if v, ok := a.keyword("allow_destroy"); ok {
-				if b, known := boolLit(v); b || !known {
-					return
-				}
-			}
-			ws, ok := a.keyword("workspace")
-			if !ok {
-				return
-			}
-			wc := callOf(ws)
-			if wc == nil {
-				return
-			}
-			if n, _ := builtinName(wc.Fn); n != workspaceBuiltin {
-				return
-			}
-			if p, ok := splitArgs(wc).keyword("prune"); ok {
-				if b, _ := boolLit(p); b {
-					name, _ := keywordString(a, "name")
-					out = append(out, u.finding(c.Fn, CheckAllowDestroy,
-						fmt.Sprintf("%s %q sits in a workspace with prune=True: removing or renaming this declaration would delete it with its data, and the run would stop there; set allow_destroy=True to accept that, or drop prune", typ, name)))
-				}
-			}
+	sigs.walkBuiltinCalls(u.file, workspaceBuiltin, func(_ *syntax.CallExpr, a callArgs) {
+		if v, ok := a.arg("prune"); ok && a.argTrue("prune") {
+			out = append(out, u.finding(v, CheckPrune,
+				"prune=True deletes every item fabplan created in this workspace that the plan no longer declares; check nothing needed was removed, then suppress this line to confirm"))
 		}
 	})
-	walkBuiltinCalls(u.file, definitionBuiltin, func(c *syntax.CallExpr, a callArgs) {
-		pathExpr, ok := a.arg("path", 0)
+	definitionTypes := map[*syntax.CallExpr][]string{}
+	sigs.walkBuiltinCalls(u.file, itemBuiltin, func(c *syntax.CallExpr, a callArgs) {
+		typ, _ := a.argString("type")
+		if d, ok := a.arg("definition"); ok {
+			if dc := callOf(d); dc != nil {
+				definitionTypes[dc] = append(definitionTypes[dc], typ)
+			}
+		}
+		if !dataBearing(typ) {
+			return
+		}
+		if v, ok := a.arg("allow_destroy"); ok {
+			if b, known := boolLit(v); b || !known {
+				return // allowed, or decided at run time
+			}
+		}
+		ws, _ := a.arg("workspace")
+		wc := callOf(ws)
+		if wc == nil {
+			return
+		}
+		if n, _ := builtinName(wc.Fn); n != workspaceBuiltin || !sigs.builtinArgs(wc, workspaceBuiltin).argTrue("prune") {
+			return
+		}
+		name, _ := a.argString("name")
+		out = append(out, u.finding(c.Fn, CheckAllowDestroy,
+			fmt.Sprintf("%s %q sits in a workspace with prune=True: removing or renaming this declaration would delete it with its data, and the run would stop there; set allow_destroy=True to accept that, or drop prune", typ, name)))
+	})
+	sigs.walkBuiltinCalls(u.file, definitionBuiltin, func(c *syntax.CallExpr, a callArgs) {
+		pathExpr, ok := a.arg("path")
 		if !ok {
 			return
 		}
@@ -124,14 +108,6 @@ func assignedValues(f *syntax.File) map[any]syntax.Expr {
 		return true
 	})
 	return m
-}
-
-func keywordString(a callArgs, name string) (string, bool) {
-	v, ok := a.keyword(name)
-	if !ok {
-		return "", false
-	}
-	return stringLit(v)
 }
 
 // requiredParts lists, per item type, the parts Fabric cannot create the item without; each

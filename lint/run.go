@@ -383,10 +383,10 @@ func (l *linter) checkFile(u *unit) []Finding {
 	fs = append(fs, unusedLoads(u)...)
 	fs = append(fs, l.signatureFindings(u)...)
 	fs = append(fs, secretFindings(u, l.sigs)...)
-	fs = append(fs, riskFindings(u, l.dataBearing)...)
+	fs = append(fs, riskFindings(u, l.sigs, l.dataBearing)...)
 	fs = append(fs, styleFindings(u)...)
 	if !u.loaded {
-		fs = append(fs, envSchemaFindings(u)...)
+		fs = append(fs, envSchemaFindings(u, l.sigs)...)
 	}
 	return fs
 }
