@@ -22,6 +22,8 @@ var fuzzRoutes = []string{
 	"/v1/workspaces/{ws}/git/updateFromGit", "/v1/workspaces/{ws}/git/myGitCredentials", "/v1/workspaces/{ws}/git/status",
 	"/v1/operations/{id}", "/v1/operations/{id}/result", "/v1/capacities/{id}", "/v1/workspaces?continuationToken={id}",
 	"/v1/workspaces/{ws}/items?type={id}&recursive={id}&rootFolderId={id}",
+	"/v1/workspaces/{ws}/{id}", "/v1/workspaces/{ws}/notebooks/{item}", "/v1/workspaces/{ws}/{id}/{item}/getDefinition",
+	"/v1/connections/{id}", "/v1/workspaces/{ws}/provisionIdentity",
 }
 
 var fuzzMethods = []string{"GET", "POST", "PATCH", "DELETE", "PUT"}
