@@ -30,7 +30,7 @@ func (r *workspaceResource) Inventory(ctx context.Context, rt *engine.Runtime, g
 	var deletes []engine.Resource
 	for _, it := range v.([]fabric.Item) {
 		addr := r.addr.Join(engine.Segment("item", it.Type, it.DisplayName))
-		if _, declared := g.Get(addr); declared || systemTypes[it.Type] {
+		if g.Declares(addr) || systemTypes[it.Type] {
 			continue
 		}
 		reason := ""

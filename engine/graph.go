@@ -11,6 +11,8 @@ type Graph struct {
 	byAddr    map[Addr]Resource
 	// Files are the plan files evaluated (the entry plan first, then loads).
 	Files []string
+	// whole is the plan a --target subgraph was cut from (nil for a whole plan).
+	whole *Graph
 }
 
 // NewGraph returns an empty graph.
@@ -31,6 +33,16 @@ func (g *Graph) Add(r Resource) *Diagnostic {
 func (g *Graph) Get(a Addr) (Resource, bool) {
 	r, ok := g.byAddr[a]
 	return r, ok
+}
+
+// Declares reports whether the whole plan declares a resource, also when g is a --target
+// subgraph that leaves it out: what the plan declares is never "not managed", let alone pruned.
+func (g *Graph) Declares(a Addr) bool {
+	if g.whole != nil {
+		return g.whole.Declares(a)
+	}
+	_, ok := g.byAddr[a]
+	return ok
 }
 
 // Resources returns the resources in declaration order.
@@ -152,7 +164,7 @@ func (g *Graph) Subgraph(targets []Addr) (*Graph, error) {
 		visit(t)
 	}
 	sub := NewGraph()
-	sub.Files = g.Files
+	sub.Files, sub.whole = g.Files, g
 	for _, r := range g.resources {
 		if keep[r.Addr()] {
 			sub.Add(r)

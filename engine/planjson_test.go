@@ -72,7 +72,7 @@ func everyAction() *Plan {
 			{Addr: "workspace.w/item.Notebook.gone", Kind: "item", Action: Delete, ID: "d", Reason: "pruned", Live: Live{Exists: true, ID: "d"},
 				Attrs: []AttrChange{{Name: "name", Old: "gone"}}},
 		},
-		Unmanaged: []Unmanaged{{Addr: "workspace.w/item.Notebook.x", Workspace: "workspace.w", Kind: "item", Type: "Notebook", Name: "x", ID: "x1"}},
+		Unmanaged: []Unmanaged{{Addr: "workspace.w/item.Notebook.x", Workspace: "workspace.w", Kind: "item", Type: "Notebook", Name: "x", ID: "x1", Reason: "not created by fabplan"}},
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -187,7 +188,34 @@ func Compute(ctx context.Context, src engine.Source, rt *engine.Runtime, paralle
 	if err != nil {
 		return nil, err
 	}
+	Untargeted(p, src.Targets)
 	return &Result{Graph: g, Plan: p}, nil
+}
+
+// Untargeted keeps a --target plan to the targets and what they depend on: the deletes that prune
+// finds in a targeted workspace are neither, so they are listed as not managed instead.
+func Untargeted(p *engine.Plan, targets []engine.Addr) {
+	if len(targets) == 0 {
+		return
+	}
+	kept := p.Changes[:0]
+	for _, c := range p.Changes {
+		if c.Action == engine.Delete && !slices.Contains(targets, c.Addr) {
+			u := engine.Unmanaged{Addr: c.Addr, Workspace: c.Addr.Root(), Kind: c.Kind, ID: c.ID, Reason: "prune deletes it, but not under --target"}
+			for _, a := range c.Attrs {
+				switch a.Name {
+				case "type":
+					u.Type = a.Old
+				case "name":
+					u.Name = a.Old
+				}
+			}
+			p.Unmanaged = append(p.Unmanaged, u)
+			continue
+		}
+		kept = append(kept, c)
+	}
+	p.Changes = kept
 }
 
 // Target keeps the targeted resources and their dependencies; no targets keeps the whole graph.

@@ -152,6 +152,7 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
+	cmdPlan.Untargeted(plan, src.Targets)
 	if saved != nil {
 		if err := saved.CheckCurrent(engine.NewDocument(plan, src, f.Version)); err != nil {
 			return err

@@ -29,7 +29,7 @@ func TestPlanEveryAction(t *testing.T) {
 			{Addr: "workspace.w/item.Notebook.old", Kind: "item", Action: engine.Delete, Reason: "pruned: created by fabplan, no longer declared",
 				Attrs: []engine.AttrChange{{Name: "name", Old: "old"}}},
 		},
-		Unmanaged: []engine.Unmanaged{{Addr: "workspace.w/item.Notebook.scratch", Workspace: "workspace.w", Kind: "item", Type: "Notebook", Name: "scratch"}},
+		Unmanaged: []engine.Unmanaged{{Addr: "workspace.w/item.Notebook.scratch", Workspace: "workspace.w", Kind: "item", Type: "Notebook", Name: "scratch", Reason: "not created by fabplan"}},
 	}
 	var buf bytes.Buffer
 	Plan(&buf, p, PlanOptions{})
@@ -47,7 +47,7 @@ func TestPlanEveryAction(t *testing.T) {
 -   workspace.w/item.Notebook.old (item delete, not declared) # pruned: created by fabplan, no longer declared
       name = "old"
 Not managed (in a workspace of the plan, but not declared by it; left as they are):
-    workspace.w/item.Notebook.scratch
+    workspace.w/item.Notebook.scratch (not created by fabplan)
 Plan: 0 to add, 1 to change, 1 to replace, 1 to destroy.
 `
 	if buf.String() != want {

@@ -1,0 +1,150 @@
+package plan
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fabplan/fabplan/builtins"
+	"github.com/fabplan/fabplan/cmd/fabplan/internal/view"
+	"github.com/fabplan/fabplan/emulator"
+	"github.com/fabplan/fabplan/engine"
+	"github.com/fabplan/fabplan/engine/journal"
+	"github.com/fabplan/fabplan/fabric/fabrictest"
+)
+
+// Estate-L, as the engine issue defines it: per workspace a capacity assignment, three role
+// assignments, two folders and 40 items, 30 of them with a definition.
+const (
+	estateRoles       = 3
+	estateFolders     = 2
+	estateItems       = 40
+	estateDefinitions = 30
+)
+
+// writeEstate writes the estate plan for n workspaces and returns its path.
+func writeEstate(b *testing.B, n int) string {
+	dir := b.TempDir()
+	def := filepath.Join(dir, "nb.Notebook")
+	if err := os.MkdirAll(def, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(def, "notebook-content.py"), []byte("# Fabric notebook source\nprint(\"@N@\")\n"), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	src := fmt.Sprintf(`cap = fabric.capacity(name = "demo-capacity")
+who = [principal.user(id = %q), principal.group(id = %q), principal.service_principal(id = %q)]
+for w in range(%d):
+    ws = fabric.workspace(name = "estate-%%d" %% w, capacity = cap)
+    for r in range(%d):
+        fabric.role_assignment(workspace = ws, principal = who[r], role = ["Member", "Contributor", "Viewer"][r])
+    dirs = [fabric.folder(workspace = ws, name = "dir%%d" %% f) for f in range(%d)]
+    for i in range(%d):
+        if i < %d:
+            d = fabric.definition(path = "nb.Notebook", replace = {"@N@": str(i)})
+            fabric.item(workspace = ws, type = "Notebook", name = "nb%%d" %% i, folder = dirs[i %% 2], definition = d)
+        else:
+            fabric.item(workspace = ws, type = "DataPipeline", name = "dp%%d" %% i)
+`, emulator.DefaultUserID, emulator.DefaultGroupID, "7d8e9f00-0000-4000-8000-0000000be11a",
+		n, estateRoles, estateFolders, estateItems, estateDefinitions)
+	file := filepath.Join(dir, "estate.star")
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	return file
+}
+
+// deployEstate applies the estate to a fast emulator (no latency, immediate operations) that
+// saves its state to stateFile.
+func deployEstate(b *testing.B, plan, stateFile string) {
+	emu, err := emulator.Start(emulator.Options{Dir: b.TempDir(), StateFile: stateFile,
+		ImmediateTypes: []string{"Notebook", "DataPipeline"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer emu.Close()
+	rt := engine.NewRuntime(fabrictest.Client(b, emu, "", ""))
+	res, err := Compute(context.Background(), engine.Source{File: plan}, rt, 32)
+	if err != nil {
+		b.Fatal(err)
+	}
+	j, err := journal.Create(b.TempDir(), "bench", plan, "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer j.Close()
+	if err := engine.Apply(context.Background(), res.Graph, res.Plan, rt, engine.ApplyOptions{Parallelism: 32, Journal: j, Undo: builtins.UndoRegistry()}); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
+}
+
+// pages is how many pages a paged list of n entries takes.
+func pages(n, size int) int { return max(1, (n+size-1)/size) }
+
+// BenchmarkPlanNoOpEstateL plans estate-L (FABPLAN_BENCH_WORKSPACES workspaces, default 20;
+// FABPLAN_BENCH_PARALLELISM refreshes at once, default 8 as the CLI's --parallelism) when
+// live state already matches it, against an emulator with estate-L's conditions: 25 ms latency,
+// operations that run 1 s, 50 requests/s per identity. It reports the Fabric requests one plan
+// sends and the floor: what a refresh cannot do without (one paged list per collection, one
+// getDefinition operation per managed definition: start, one poll, result).
+func BenchmarkPlanNoOpEstateL(b *testing.B) {
+	n, parallelism := envInt("FABPLAN_BENCH_WORKSPACES", 20), envInt("FABPLAN_BENCH_PARALLELISM", 8)
+	const pageSize, rate = 25, 50.0
+	plan := writeEstate(b, n)
+	stateFile := filepath.Join(b.TempDir(), "state.json")
+	deployEstate(b, plan, stateFile)
+
+	emu, err := emulator.Start(emulator.Options{Dir: b.TempDir(), StateFile: stateFile, PageSize: pageSize,
+		LRODelay: time.Second, Faults: emulator.FaultConfig{Latency: 25 * time.Millisecond, ThrottleRate: rate, ThrottleBurst: int(rate)}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer emu.Close()
+	admins := 1                                        // the deploying service principal, Admin of the workspaces it created
+	floor := pages(1, pageSize) + pages(n, pageSize) + // capacities, workspaces
+		n*(pages(estateItems, pageSize)+pages(estateRoles+admins, pageSize)+pages(estateFolders, pageSize)) +
+		n*estateDefinitions*3
+	b.ResetTimer()
+	var requests, throttled int
+	for range b.N {
+		before := len(emu.Requests())
+		res, err := Compute(context.Background(), engine.Source{File: plan}, engine.NewRuntime(fabrictest.Client(b, emu, "", "")), parallelism)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var out bytes.Buffer
+		doc := engine.NewDocument(res.Plan, engine.Source{File: plan}, "bench")
+		view.Document(&out, doc, view.PlanOptions{})
+		if doc.Summary.HasChanges || len(doc.Unmanaged) > 0 {
+			b.Fatalf("the estate is not a no-op:\n%s", out.String())
+		}
+		for _, r := range emu.Requests()[before:] {
+			if strings.HasPrefix(r.Path, "/v1/") {
+				requests++
+				if r.Status == 429 {
+					throttled++
+				}
+			}
+		}
+	}
+	b.StopTimer()
+	perOp := float64(requests) / float64(b.N)
+	b.ReportMetric(perOp, "requests/op")
+	b.ReportMetric(float64(floor), "floor-requests")
+	b.ReportMetric(perOp/float64(floor), "requests/floor")
+	b.ReportMetric(float64(throttled)/float64(b.N), "429s/op")
+	b.ReportMetric(float64(floor)/rate, "floor-s-at-50rps")
+}
