@@ -12,6 +12,7 @@ import (
 
 	"go.starlark.net/starlark"
 
+	"github.com/fabplan/fabplan/engine"
 	"github.com/fabplan/fabplan/fabric"
 )
 
@@ -346,3 +347,32 @@ type PrincipalError struct {
 
 func (e *PrincipalError) Error() string { return e.Msg }
 func (e *PrincipalError) Unwrap() error { return e.Err }
+
+// UserStep is implemented by resources whose apply needs a signed-in user rather than a service
+// principal (a Git connection with Automatic credentials to Azure DevOps, for example). `fabplan
+// run` and `fabplan doctor` check the identity against them before any change.
+type UserStep interface {
+	engine.Resource
+	// RequiresUser says why this resource needs a user; "" when this one does not.
+	RequiresUser() string
+}
+
+// UserRequirement is a step of the plan that needs a user identity, and why.
+type UserRequirement struct {
+	Addr engine.Addr
+	Pos  engine.Pos
+	Why  string
+}
+
+// UserSteps lists the resources of g that need a signed-in user.
+func UserSteps(g *engine.Graph) []UserRequirement {
+	var out []UserRequirement
+	for _, r := range g.Resources() {
+		if u, ok := r.(UserStep); ok {
+			if why := u.RequiresUser(); why != "" {
+				out = append(out, UserRequirement{Addr: r.Addr(), Pos: r.Pos(), Why: why})
+			}
+		}
+	}
+	return out
+}

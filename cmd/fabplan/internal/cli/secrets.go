@@ -176,19 +176,29 @@ func (f *Factory) KeyVault() (*fabric.KeyVault, error) {
 	if err != nil {
 		return nil, err
 	}
-	var cred azcore.TokenCredential
-	if f.KVAuth != "" {
-		auth := fabric.AuthConfigFromEnv(f.Getenv)
-		auth.Mode = f.KVAuth
-		if f.AuthorityHost != "" {
-			auth.AuthorityHost = f.AuthorityHost
-		}
-		auth.DeviceCodePrompt = f.DeviceCodePrompt
-		if cred, err = fabric.NewCredential(auth); err != nil {
-			return nil, fmt.Errorf("--kv-auth: %w", err)
-		}
+	cred, err := f.KeyVaultCredential()
+	if err != nil {
+		return nil, err
 	}
 	return c.KeyVault(fabric.KeyVaultConfig{URL: u, Credential: cred, Timeout: f.KVTimeout})
+}
+
+// KeyVaultCredential is --kv-auth's identity; nil when Key Vault uses the Fabric identity.
+func (f *Factory) KeyVaultCredential() (azcore.TokenCredential, error) {
+	if f.KVAuth == "" {
+		return nil, nil
+	}
+	auth := fabric.AuthConfigFromEnv(f.Getenv)
+	auth.Mode = f.KVAuth
+	if f.AuthorityHost != "" {
+		auth.AuthorityHost = f.AuthorityHost
+	}
+	auth.DeviceCodePrompt = f.DeviceCodePrompt
+	cred, err := fabric.NewCredential(auth)
+	if err != nil {
+		return nil, fmt.Errorf("--kv-auth: %w", err)
+	}
+	return cred, nil
 }
 
 // DeviceCodePrompt shows the device-code sign-in message on stderr.

@@ -1,0 +1,89 @@
+package login
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fabplan/fabplan/builtins"
+	"github.com/fabplan/fabplan/cmd/fabplan/internal/cli"
+	"github.com/fabplan/fabplan/emulator"
+	"github.com/fabplan/fabplan/engine"
+	"github.com/fabplan/fabplan/fabric"
+	"github.com/fabplan/fabplan/fabric/fabrictest"
+)
+
+// signIn runs `fabplan login --device-code` against emu while a goroutine plays the user at the
+// browser: it waits for the code to be issued, then approves or declines it.
+func signIn(t *testing.T, emu *emulator.Emulator, decline bool, env map[string]string) (string, string, error) {
+	t.Helper()
+	io, out, errOut := cli.Test()
+	f := cli.NewFactory(io, "test")
+	f.Getenv = func(k string) string { return env[k] }
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	go func() {
+		for ctx.Err() == nil {
+			if len(emu.DeviceCodes()) > 0 {
+				emu.ApproveDeviceCode("", "", decline)
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	err := Run(ctx, &Options{F: f, DeviceCode: true, TenantID: emu.TenantID(), AuthorityHost: emu.AuthorityHost(), HTTPClient: emu.HTTPClient()})
+	return out.String(), errOut.String(), err
+}
+
+func TestDeviceCodeApproved(t *testing.T) {
+	emu := fabrictest.Start(t, nil)
+	out, errOut, err := signIn(t, emu, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(errOut, emu.URL()+"/devicelogin") || !strings.Contains(errOut, "enter the code") {
+		t.Errorf("stderr %q: want the sign-in URL and code", errOut)
+	}
+	if want := "Signed in as " + emulator.DefaultUserUPN + " (user " + emulator.DefaultUserID; !strings.HasPrefix(out, want) {
+		t.Errorf("stdout %q: want %q", out, want)
+	}
+}
+
+func TestDeviceCodeDeclined(t *testing.T) {
+	emu := fabrictest.Start(t, nil)
+	_, _, err := signIn(t, emu, true, nil)
+	if err == nil || !strings.Contains(err.Error(), "the sign-in was declined") {
+		t.Fatalf("declined: %v; want a clear error", err)
+	}
+}
+
+func TestDeviceCodeRefusedInCI(t *testing.T) {
+	emu := fabrictest.Start(t, nil)
+	_, errOut, err := signIn(t, emu, false, map[string]string{"CI": "true"})
+	if err == nil || !strings.Contains(err.Error(), "CI=true") || errOut != "" {
+		t.Fatalf("CI: %v, stderr %q; want an immediate error and no prompt", err, errOut)
+	}
+}
+
+// userStep is a resource that needs a user, as a Git connection with Automatic credentials does.
+type userStep struct{ engine.Resource }
+
+func (userStep) RequiresUser() string { return "Automatic Git credentials to Azure DevOps" }
+
+func TestUserRequiredError(t *testing.T) {
+	steps := []builtins.UserRequirement{{Addr: "workspace.w/git", Pos: engine.Pos{File: "p.star", Line: 3, Col: 1}, Why: "Automatic credentials"}}
+	app := fabric.TokenClaims{AppID: emulator.DefaultClientID, IDType: "app"}
+	for _, ci := range []bool{false, true} {
+		err := UserRequiredError(app, steps, ci)
+		msg := err.Error()
+		for _, want := range []string{"p.star:3:1: workspace.w/git: Automatic credentials", emulator.DefaultClientID} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("ci=%v: %q lacks %q", ci, msg, want)
+			}
+		}
+		if ci != strings.Contains(msg, "CI=true rules out") || ci == strings.Contains(msg, "--auth device-code (fabplan prints") {
+			t.Errorf("ci=%v: %q gives the wrong remedy", ci, msg)
+		}
+	}
+}
