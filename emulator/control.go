@@ -39,6 +39,27 @@ func (e *Emulator) ctlState(w http.ResponseWriter, r *http.Request) {
 	w.Write(b)
 }
 
+func (e *Emulator) ctlResetState(w http.ResponseWriter, r *http.Request) {
+	if err := e.Reset(); err != nil {
+		ctlError(w, r, 500, "%v", err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// Reset forgets everything clients changed and starts again from the fixtures (the state file is rewritten);
+// fault rules, the request log and issued tokens stay.
+func (e *Emulator) Reset() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	ids := e.st.IDCount
+	e.st = newState()
+	e.st.IDCount = ids // ids already handed out stay unique
+	e.seedSecrets()
+	e.dirty = true
+	return e.saveLocked()
+}
+
 func (e *Emulator) ctlRequests(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"requests": e.Requests()})
 }

@@ -188,6 +188,14 @@ func TestStatePersists(t *testing.T) {
 	}
 	wantStatus(t, c2.do("GET", "/v1/workspaces/"+wsID+"/items", nil), 200)
 
+	wantStatus(t, raw(t, e2, "").do("DELETE", "/_emulator/state", nil), 204)
+	if st, _ := e2.State(); !strings.Contains(string(st), `"workspaces": []`) || !strings.Contains(string(st), `"name": "demo-secret"`) {
+		t.Errorf("state after reset:\n%s", st)
+	}
+	if again := newWorkspace(t, c2, map[string]any{"displayName": "kept"}); again == wsID || again == other {
+		t.Errorf("id %s handed out again after a reset", again)
+	}
+
 	if err := os.WriteFile(file, []byte("{not json"), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -79,6 +79,7 @@ func (e *Emulator) routes() {
 
 	// Control (no auth, loopback only)
 	e.control("GET /_emulator/state", e.ctlState)
+	e.control("DELETE /_emulator/state", e.ctlResetState)
 	e.control("GET /_emulator/requests", e.ctlRequests)
 	e.control("DELETE /_emulator/requests", e.ctlClearRequests)
 	e.control("GET /_emulator/faults", e.ctlListFaults)
