@@ -16,6 +16,8 @@ test:
 
 lint: build
 	$(GO) vet ./...
+	./$(BIN) lint plans/
+	./$(BIN) fmt --check plans/
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt would change:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 
 # Benchmarks: one iteration each by default; BENCHTIME=5x or BENCH=Name to go further.

@@ -13,9 +13,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fabplan/fabplan/cmd/fabplan/internal/cli"
-	"github.com/fabplan/fabplan/cmd/fabplan/internal/doctor"
 	"github.com/fabplan/fabplan/cmd/fabplan/internal/emulatorcmd"
-	"github.com/fabplan/fabplan/cmd/fabplan/internal/login"
+	"github.com/fabplan/fabplan/cmd/fabplan/internal/fmtcmd"
+	"github.com/fabplan/fabplan/cmd/fabplan/internal/lintcmd"
 	"github.com/fabplan/fabplan/cmd/fabplan/internal/plan"
 	"github.com/fabplan/fabplan/cmd/fabplan/internal/rollback"
 	"github.com/fabplan/fabplan/cmd/fabplan/internal/run"
@@ -40,11 +40,11 @@ and items with their definitions from plans written in Starlark. A failed run is
 		run.NewCmd(f, nil),
 		plan.NewCmd(f, nil),
 		emulatorcmd.NewCmd(f),
+		lintcmd.NewCmd(f),
+		fmtcmd.NewCmd(f),
 		runs.NewCmd(f),
 		rollback.NewCmd(f),
 		version.NewCmd(f),
-		login.NewCmd(f, nil),
-		doctor.NewCmd(f, nil),
 	)
 	return cmd
 }
