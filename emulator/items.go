@@ -45,6 +45,37 @@ type itemJSON struct {
 	Description string `json:"description"`
 	WorkspaceID string `json:"workspaceId"`
 	FolderID    string `json:"folderId,omitempty"`
+	// Properties are the type-specific properties the type-specific collections return (lakehouses).
+	Properties *lakehouseProperties `json:"properties,omitempty"`
+}
+
+type lakehouseProperties struct {
+	OneLakeTablesPath     string                 `json:"oneLakeTablesPath"`
+	OneLakeFilesPath      string                 `json:"oneLakeFilesPath"`
+	SQLEndpointProperties *sqlEndpointProperties `json:"sqlEndpointProperties,omitempty"`
+}
+
+type sqlEndpointProperties struct {
+	ID                 string `json:"id"`
+	ConnectionString   string `json:"connectionString"`
+	ProvisioningStatus string `json:"provisioningStatus"`
+}
+
+// view is itemView plus the properties the type-specific lakehouse routes add.
+func (c *call) view(ws *workspace, it *item) itemJSON {
+	v := itemView(ws, it)
+	if c.itemType != "Lakehouse" {
+		return v
+	}
+	base := c.e.base + "/onelake/" + ws.ID + "/" + it.ID
+	v.Properties = &lakehouseProperties{OneLakeTablesPath: base + "/Tables", OneLakeFilesPath: base + "/Files"}
+	for _, ep := range ws.Items {
+		if ep.ParentID == it.ID {
+			v.Properties.SQLEndpointProperties = &sqlEndpointProperties{ID: ep.ID,
+				ConnectionString: strings.TrimPrefix(c.e.base, "https://"), ProvisioningStatus: "Success"}
+		}
+	}
+	return v
 }
 
 func itemView(ws *workspace, it *item) itemJSON {
@@ -305,7 +336,7 @@ func (e *Emulator) listItems(c *call) (*response, error) {
 		if !ws.inFolder(it.FolderID, root, recursive) {
 			continue
 		}
-		out = append(out, itemView(ws, it))
+		out = append(out, c.view(ws, it))
 	}
 	return paged(c, out)
 }
@@ -336,7 +367,7 @@ func (e *Emulator) getItem(c *call) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ok(itemView(ws, it))
+	return ok(c.view(ws, it))
 }
 
 type createItemRequest struct {

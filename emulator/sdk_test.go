@@ -276,7 +276,7 @@ func runtimePollUntilDone(d time.Duration) runtime.PollUntilDoneOptions {
 }
 
 func TestSDKTypeSpecificCollections(t *testing.T) {
-	e := start(t, Options{ImmediateTypes: []string{"Notebook", "DataPipeline"}})
+	e := start(t, Options{ImmediateTypes: []string{"Notebook", "DataPipeline", "Lakehouse"}})
 	ctx := context.Background()
 	id, secret := e.ServicePrincipal()
 	nf, err := notebook.NewClientFactory(credential(t, e, id, secret), to.Ptr(e.URL()), &fabric.ClientOptions{ClientOptions: azcore.ClientOptions{
@@ -315,6 +315,12 @@ func TestSDKTypeSpecificCollections(t *testing.T) {
 	}
 	wantError(t, sp.do("POST", "/v1/workspaces/"+wsID+"/notebooks", map[string]string{"displayName": "x", "type": "Lakehouse"}), 400, "InvalidItemType")
 	wantError(t, sp.do("GET", "/v1/workspaces/"+wsID+"/spreadsheets", nil), 404, "NotFound")
+	var lh itemJSON
+	sp.do("POST", "/v1/workspaces/"+wsID+"/lakehouses", map[string]string{"displayName": "lake"}).json(t, &lh)
+	sp.do("GET", "/v1/workspaces/"+wsID+"/lakehouses/"+lh.ID, nil).json(t, &lh)
+	if lh.Properties == nil || lh.Properties.SQLEndpointProperties == nil || lh.Properties.SQLEndpointProperties.ProvisioningStatus != "Success" {
+		t.Errorf("lakehouse properties = %+v", lh.Properties)
+	}
 	if _, err := nbs.DeleteNotebook(ctx, wsID, *created.ID, nil); err != nil {
 		t.Errorf("DeleteNotebook: %v", err)
 	}
