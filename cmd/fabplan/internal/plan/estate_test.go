@@ -29,7 +29,7 @@ const (
 )
 
 // writeEstate writes the estate plan for n workspaces and returns its path.
-func writeEstate(b *testing.B, n int) string {
+func writeEstate(b testing.TB, n int) string {
 	dir := b.TempDir()
 	def := filepath.Join(dir, "nb.Notebook")
 	if err := os.MkdirAll(def, 0o755); err != nil {
@@ -62,7 +62,7 @@ for w in range(%d):
 
 // deployEstate applies the estate to a fast emulator (no latency, immediate operations) that
 // saves its state to stateFile.
-func deployEstate(b *testing.B, plan, stateFile string) {
+func deployEstate(b testing.TB, plan, stateFile string) {
 	emu, err := emulator.Start(emulator.Options{Dir: b.TempDir(), StateFile: stateFile,
 		ImmediateTypes: []string{"Notebook", "DataPipeline"}})
 	if err != nil {
@@ -91,6 +91,61 @@ func envInt(name string, def int) int {
 	return def
 }
 
+// estateFloor is the fewest Fabric requests a refresh of an estate of n workspaces can make,
+// when each getDefinition costs defRequests (1 answered at once, 3 as an operation: start, one
+// poll after its Retry-After, result).
+func estateFloor(n, pageSize, defRequests int) int {
+	admins := 1 // the deploying service principal, Admin of the workspaces it created
+	return pages(1, pageSize) + pages(n, pageSize) + // capacities, workspaces
+		n*(pages(estateItems, pageSize)+pages(estateRoles+admins, pageSize)+pages(estateFolders, pageSize)) +
+		n*estateDefinitions*defRequests
+}
+
+// fabricRequests counts the Fabric calls and 429 answers among requests.
+func fabricRequests(rs []emulator.RequestRecord) (requests, throttled int) {
+	for _, r := range rs {
+		if strings.HasPrefix(r.Path, "/v1/") {
+			requests++
+			if r.Status == 429 {
+				throttled++
+			}
+		}
+	}
+	return requests, throttled
+}
+
+// TestPlanRequestsAtFloor: a no-op plan of a small estate sends exactly the requests it cannot do
+// without: no per-item GET, no getDefinition for items whose definition the plan does not manage,
+// no second list of a collection, nothing that changes anything.
+func TestPlanRequestsAtFloor(t *testing.T) {
+	const n = 1
+	plan := writeEstate(t, n)
+	stateFile := filepath.Join(t.TempDir(), "state.json")
+	deployEstate(t, plan, stateFile)
+	emu, err := emulator.Start(emulator.Options{Dir: t.TempDir(), StateFile: stateFile, ImmediateTypes: []string{"Notebook", "DataPipeline"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emu.Close()
+	res, err := Compute(context.Background(), engine.Source{File: plan}, engine.NewRuntime(fabrictest.Client(t, emu, "", "")), 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Plan.HasChanges() || len(res.Plan.Unmanaged) > 0 {
+		t.Fatalf("the estate is not a no-op: %+v", engine.NewDocument(res.Plan, engine.Source{File: plan}, "").Summary)
+	}
+	var log strings.Builder
+	for _, r := range emu.Requests() {
+		fmt.Fprintf(&log, "%s %s\n", r.Method, r.Path)
+		if r.Method != "GET" && !strings.HasSuffix(r.Path, "/getDefinition") && strings.HasPrefix(r.Path, "/v1/") {
+			t.Errorf("plan changed something: %s %s", r.Method, r.Path)
+		}
+	}
+	if got, throttled := fabricRequests(emu.Requests()); got != estateFloor(n, 25, 1) {
+		t.Errorf("a no-op plan sent %d Fabric requests (%d answered 429), want the floor %d:\n%s", got, throttled, estateFloor(n, 25, 1), log.String())
+	}
+}
+
 // pages is how many pages a paged list of n entries takes.
 func pages(n, size int) int { return max(1, (n+size-1)/size) }
 
@@ -113,10 +168,7 @@ func BenchmarkPlanNoOpEstateL(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer emu.Close()
-	admins := 1                                        // the deploying service principal, Admin of the workspaces it created
-	floor := pages(1, pageSize) + pages(n, pageSize) + // capacities, workspaces
-		n*(pages(estateItems, pageSize)+pages(estateRoles+admins, pageSize)+pages(estateFolders, pageSize)) +
-		n*estateDefinitions*3
+	floor := estateFloor(n, pageSize, 3)
 	b.ResetTimer()
 	var requests, throttled int
 	for range b.N {
@@ -131,14 +183,8 @@ func BenchmarkPlanNoOpEstateL(b *testing.B) {
 		if doc.Summary.HasChanges || len(doc.Unmanaged) > 0 {
 			b.Fatalf("the estate is not a no-op:\n%s", out.String())
 		}
-		for _, r := range emu.Requests()[before:] {
-			if strings.HasPrefix(r.Path, "/v1/") {
-				requests++
-				if r.Status == 429 {
-					throttled++
-				}
-			}
-		}
+		r, t := fabricRequests(emu.Requests()[before:])
+		requests, throttled = requests+r, throttled+t
 	}
 	b.StopTimer()
 	perOp := float64(requests) / float64(b.N)
