@@ -95,7 +95,7 @@ func envInt(name string, def int) int {
 // when each getDefinition costs defRequests (1 answered at once, 3 as an operation: start, one
 // poll after its Retry-After, result).
 func estateFloor(n, pageSize, defRequests int) int {
-	admins := 1 // the deploying service principal, Admin of the workspaces it created
+	admins := 1                                      // the deploying service principal, Admin of the workspaces it created
 	return pages(1, pageSize) + pages(n, pageSize) + // capacities, workspaces
 		n*(pages(estateItems, pageSize)+pages(estateRoles+admins, pageSize)+pages(estateFolders, pageSize)) +
 		n*estateDefinitions*defRequests
