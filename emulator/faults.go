@@ -154,7 +154,7 @@ func (r *FaultRule) normalize() error {
 		if r.ErrorCode == "" {
 			r.ErrorCode = defaultErrorCode(r.Status)
 		}
-		if r.Message == "" {
+		if r.Message == "" && r.Status != http.StatusTooManyRequests {
 			r.Message = fmt.Sprintf("Injected fault: %s %s call %d", r.Method, r.Path, r.Nth)
 		}
 	}
@@ -370,8 +370,12 @@ func (t *throttle) admit(identity string, cfg FaultConfig, now time.Time) *apiEr
 		return nil
 	}
 	res.CancelAt(now)
-	secs := int(math.Ceil(wait.Seconds()))
-	secs = max(secs, 1)
+	return requestBlocked(now, max(int(math.Ceil(wait.Seconds())), 1))
+}
+
+// requestBlocked is Fabric's 429: RequestBlocked, the time the block ends in the message, whole-second
+// Retry-After.
+func requestBlocked(now time.Time, secs int) *apiError {
 	until := now.Add(time.Duration(secs) * time.Second).UTC()
 	ae := errf(http.StatusTooManyRequests, "RequestBlocked",
 		"Request is blocked by the upstream service until: %s (UTC)", until.Format("1/2/2006 3:04:05 PM"))

@@ -32,6 +32,17 @@ func TestThrottlePerIdentity(t *testing.T) {
 	wantStatus(t, reader.do("GET", "/v1/workspaces", nil), 200) // another identity has its own bucket
 	clock.Advance(time.Second)
 	wantStatus(t, sp.do("GET", "/v1/workspaces", nil), 200)
+
+	// A 429 from a rule looks the same, with the rule's Retry-After.
+	if err := e.AddFault(FaultRule{Method: "GET", Path: "/v1/capacities", Status: 429, RetryAfter: 30}); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Minute)
+	r = reader.do("GET", "/v1/capacities", nil)
+	wantError(t, r, 429, "RequestBlocked")
+	if r.header.Get("Retry-After") != "30" || !strings.Contains(string(r.body), "until: 3/1/2026 12:01:31 PM (UTC)") {
+		t.Errorf("rule 429 = %v %s", r.header, r.body)
+	}
 }
 
 func TestRandomFaultsFollowTheSeed(t *testing.T) {

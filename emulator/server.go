@@ -85,6 +85,9 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if rule.Status == http.StatusTooManyRequests || rule.Status == http.StatusServiceUnavailable {
 				ae.RetryAfter = max(rule.RetryAfter, 1)
 			}
+			if rule.Status == http.StatusTooManyRequests && rule.Message == "" {
+				ae.Message = requestBlocked(e.now(), ae.RetryAfter).Message
+			}
 			e.writeSurfaceError(sw, r, rec.RequestID, ae)
 		}
 		return
