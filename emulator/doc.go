@@ -1,5 +1,6 @@
 // Package emulator is a local, TLS-only, fault-injecting stand-in for Microsoft Fabric's REST API together with
-// the Entra ID token endpoints, the Microsoft Graph lookups and the Key Vault secrets that fabplan uses.
+// the Entra ID token endpoints (client secret, client assertion, device code, and an App Service style
+// managed identity endpoint), the Microsoft Graph lookups and the Key Vault secrets that fabplan uses.
 // Microsoft's own clients (fabric-sdk-go, azidentity, azsecrets) work against it unchanged.
 //
 // What it owns: one HTTPS listener with its own CA (ca.pem in Options.Dir), the emulated tenant (Fixtures),
