@@ -13,9 +13,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fabplan/fabplan/cmd/fabplan/internal/cli"
+	"github.com/fabplan/fabplan/cmd/fabplan/internal/doctor"
 	"github.com/fabplan/fabplan/cmd/fabplan/internal/emulatorcmd"
 	"github.com/fabplan/fabplan/cmd/fabplan/internal/fmtcmd"
 	"github.com/fabplan/fabplan/cmd/fabplan/internal/lintcmd"
+	"github.com/fabplan/fabplan/cmd/fabplan/internal/login"
 	"github.com/fabplan/fabplan/cmd/fabplan/internal/plan"
 	"github.com/fabplan/fabplan/cmd/fabplan/internal/rollback"
 	"github.com/fabplan/fabplan/cmd/fabplan/internal/run"
@@ -45,6 +47,8 @@ and items with their definitions from plans written in Starlark. A failed run is
 		runs.NewCmd(f),
 		rollback.NewCmd(f),
 		version.NewCmd(f),
+		login.NewCmd(f, nil),
+		doctor.NewCmd(f, nil),
 	)
 	return cmd
 }
