@@ -204,6 +204,12 @@ func (r *Resolver) lookup(ctx context.Context, name string) (string, Source, err
 	if err == nil {
 		return v, FromKeyVault, nil
 	}
+	var ce *ConfigError
+	if errors.As(err, &ce) {
+		// A vault that cannot be used as configured is a mistake to fix, not an outage to ride out.
+		return "", "", &Error{Name: name, Vault: r.opts.Vault.URL(), Cause: CauseConfig, Detail: ce.Err.Error(), Err: err,
+			Fix: "fix the Key Vault settings (FABPLAN_KEY_VAULT_URL, --kv-auth and its AZURE_* variables); no fallback stands in for a misconfigured vault"}
+	}
 	verr := vaultError(r.opts.Vault.URL(), name, err)
 	fv, src, ok := r.fallback(name)
 	if !ok {
@@ -232,7 +238,15 @@ const (
 	CauseNetwork      Cause = "network"
 	CauseOther        Cause = "error"
 	CauseTooShort     Cause = "value too short"
+	CauseConfig       Cause = "misconfigured"
 )
+
+// ConfigError is what a Vault returns when it cannot be used as configured (a bad URL, an unusable
+// --kv-auth identity). The fallback never stands in for it.
+type ConfigError struct{ Err error }
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
 
 // Error is a secret that could not be resolved: which one, from which vault, why, and what to do.
 // It never holds the value.

@@ -254,3 +254,20 @@ func TestEnvFileErrors(t *testing.T) {
 		}
 	}
 }
+
+type misconfigured struct{}
+
+func (misconfigured) URL() string { return "https://example.vault.azure.net/" }
+func (misconfigured) GetSecret(context.Context, string) (string, error) {
+	return "", &secrets.ConfigError{Err: errors.New("--kv-auth: unknown auth mode")}
+}
+
+func TestMisconfiguredVaultHasNoFallback(t *testing.T) {
+	r := secrets.New(secrets.Options{Vault: misconfigured{}, Fallback: secrets.FallbackAllow,
+		Getenv: env(map[string]string{"DB_PASSWORD": "fallback-value"})})
+	_, _, err := r.Resolve(context.Background(), "db-password")
+	var se *secrets.Error
+	if !errors.As(err, &se) || se.Cause != secrets.CauseConfig || !strings.Contains(err.Error(), "unknown auth mode") {
+		t.Fatalf("got %v; want a misconfiguration error despite the fallback", err)
+	}
+}

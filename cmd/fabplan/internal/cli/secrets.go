@@ -221,7 +221,7 @@ func (v *lazyVault) URL() string { return v.url }
 func (v *lazyVault) GetSecret(ctx context.Context, name string) (string, error) {
 	v.once.Do(func() { v.kv, v.err = v.f.KeyVault() })
 	if v.err != nil {
-		return "", v.err
+		return "", &secrets.ConfigError{Err: v.err}
 	}
 	return v.kv.GetSecret(ctx, name)
 }

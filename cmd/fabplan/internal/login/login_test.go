@@ -67,9 +67,40 @@ func TestDeviceCodeRefusedInCI(t *testing.T) {
 }
 
 // userStep is a resource that needs a user, as a Git connection with Automatic credentials does.
-type userStep struct{ engine.Resource }
+type userStep struct{}
 
+func (userStep) Addr() engine.Addr                          { return "workspace.w/git" }
+func (userStep) Kind() string                               { return "git_connection" }
+func (userStep) Pos() engine.Pos                            { return engine.Pos{File: "p.star", Line: 3, Col: 1} }
+func (userStep) Deps() []engine.Addr                        { return nil }
+func (userStep) Validate(*engine.Graph) []engine.Diagnostic { return nil }
+func (userStep) Refresh(context.Context, *engine.Runtime) (engine.Live, error) {
+	return engine.Live{}, nil
+}
+func (userStep) Diff(engine.Live, *engine.Runtime) engine.Change { return engine.Change{} }
+func (userStep) Apply(context.Context, *engine.Runtime, *engine.Change, func(engine.Undo) error) (engine.Applied, error) {
+	return engine.Applied{}, nil
+}
 func (userStep) RequiresUser() string { return "Automatic Git credentials to Azure DevOps" }
+
+var _ builtins.UserStep = userStep{}
+
+func TestRequireUser(t *testing.T) {
+	io, _, _ := cli.Test()
+	f := cli.NewFactory(io, "test")
+	f.Getenv = func(string) string { return "" }
+	f.Emulator = true // the embedded emulator, acting as its service principal
+	defer f.Close()
+	g := engine.NewGraph()
+	if err := RequireUser(context.Background(), f, g); err != nil {
+		t.Fatalf("a plan without user steps: %v", err)
+	}
+	g.Add(userStep{})
+	err := RequireUser(context.Background(), f, g)
+	if err == nil || !strings.Contains(err.Error(), "p.star:3:1: workspace.w/git: Automatic Git credentials") || !strings.Contains(err.Error(), "--auth device-code") {
+		t.Fatalf("a user step as a service principal: %v; want the step and the remedy", err)
+	}
+}
 
 func TestUserRequiredError(t *testing.T) {
 	steps := []builtins.UserRequirement{{Addr: "workspace.w/git", Pos: engine.Pos{File: "p.star", Line: 3, Col: 1}, Why: "Automatic credentials"}}

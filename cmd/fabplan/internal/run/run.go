@@ -15,6 +15,7 @@ import (
 
 	"github.com/fabplan/fabplan/builtins"
 	"github.com/fabplan/fabplan/cmd/fabplan/internal/cli"
+	"github.com/fabplan/fabplan/cmd/fabplan/internal/login"
 	cmdPlan "github.com/fabplan/fabplan/cmd/fabplan/internal/plan"
 	"github.com/fabplan/fabplan/cmd/fabplan/internal/view"
 	"github.com/fabplan/fabplan/engine"
@@ -137,6 +138,10 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	defer f.Close()
+	// Steps that need a signed-in user fail here, before any change, when fabplan runs as an app.
+	if err := login.RequireUser(ctx, f, g); err != nil {
+		return err
+	}
 
 	unlock, err := journal.Lock(f.State())
 	if err != nil {
