@@ -100,6 +100,9 @@ type evaluation struct {
 	entry string
 	graph *engine.Graph
 	diags engine.Diagnostics
+	// trace is the backtrace of the builtin call being interpreted, when it came through helper
+	// functions; add records it with the resource.
+	trace string
 }
 
 const threadKey = "fabplan.evaluation"
@@ -147,6 +150,10 @@ func (ev *evaluation) wrap(b builtin) *starlark.Builtin {
 		if err != nil {
 			return nil, err
 		}
+		ev.trace = ""
+		if th.CallStackDepth() > 2 || th.CallFrame(1).Pos.Filename() != ev.entry {
+			ev.trace = strings.TrimRight(th.CallStack().String(), "\n")
+		}
 		return b.Interpret(ev, &call{args: a, pos: ev.position(th), site: toPos(th.CallFrame(1).Pos)})
 	})
 }
@@ -169,6 +176,10 @@ func toPos(p syntax.Position) engine.Pos {
 func (ev *evaluation) add(r engine.Resource) {
 	if d := ev.graph.Add(r); d != nil {
 		ev.diags = append(ev.diags, *d)
+		return
+	}
+	if ev.trace != "" {
+		ev.graph.SetTrace(r.Addr(), ev.trace)
 	}
 }
 

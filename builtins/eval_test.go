@@ -150,3 +150,21 @@ func TestCatalogCoversRegistry(t *testing.T) {
 		}
 	}
 }
+
+func TestHelperCallsKeepTheirBacktrace(t *testing.T) {
+	dir := writeTree(t, map[string]string{
+		"plan.star": "load(\"lib.star\", \"estate\")\nestate(\"a\")\nfabric.workspace(name = \"direct\")\n",
+		"lib.star":  "def estate(name):\n    return fabric.workspace(name = name)\n",
+	})
+	g, err := evalIn(t, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := g.Trace("workspace.a")
+	if !strings.Contains(tr, "plan.star:2:7: in <toplevel>") || !strings.Contains(tr, "lib.star:2:28: in estate") {
+		t.Errorf("trace = %q", tr)
+	}
+	if tr := g.Trace("workspace.direct"); tr != "" {
+		t.Errorf("a direct call has a trace: %q", tr)
+	}
+}

@@ -39,10 +39,17 @@ type StepError struct {
 	Pos    Pos
 	Action Action
 	Err    error
+	// Trace is the Starlark backtrace of the declaring call when it went through helper
+	// functions; "" when the plan called the builtin directly.
+	Trace string
 }
 
 func (e *StepError) Error() string {
-	return fmt.Sprintf("%s: %s %s failed: %v", e.Pos, e.Action, e.Addr, e.Err)
+	msg := fmt.Sprintf("%s: %s %s failed: %v", e.Pos, e.Action, e.Addr, e.Err)
+	if e.Trace != "" {
+		msg += "\n" + e.Trace
+	}
+	return msg
 }
 
 func (e *StepError) Unwrap() error { return e.Err }
@@ -127,7 +134,7 @@ func Apply(ctx context.Context, g *Graph, p *Plan, rt *Runtime, opts ApplyOption
 					err = errors.Join(err, jerr)
 				}
 			}
-			serr := &StepError{Addr: c.Addr, Pos: c.Pos, Action: c.Action, Err: err}
+			serr := &StepError{Addr: c.Addr, Pos: c.Pos, Action: c.Action, Err: err, Trace: g.Trace(c.Addr)}
 			obs.ChangeFailed(c, serr)
 			return serr
 		}

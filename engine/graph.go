@@ -9,6 +9,7 @@ import (
 type Graph struct {
 	resources []Resource
 	byAddr    map[Addr]Resource
+	traces    map[Addr]string
 	// Files are the plan files evaluated (the entry plan first, then loads).
 	Files []string
 	// whole is the plan a --target subgraph was cut from (nil for a whole plan).
@@ -16,7 +17,14 @@ type Graph struct {
 }
 
 // NewGraph returns an empty graph.
-func NewGraph() *Graph { return &Graph{byAddr: map[Addr]Resource{}} }
+func NewGraph() *Graph { return &Graph{byAddr: map[Addr]Resource{}, traces: map[Addr]string{}} }
+
+// SetTrace records the Starlark backtrace of the call that declared a resource through helper
+// functions, so that errors can show how the plan got there.
+func (g *Graph) SetTrace(a Addr, trace string) { g.traces[a] = trace }
+
+// Trace is the backtrace recorded for a resource, or "".
+func (g *Graph) Trace(a Addr) string { return g.traces[a] }
 
 // Add records a resource. Declaring the same address twice is a diagnostic naming both calls.
 func (g *Graph) Add(r Resource) *Diagnostic {
