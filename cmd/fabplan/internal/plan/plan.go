@@ -70,6 +70,8 @@ With --detailed-exitcode: 0 no changes, 1 error (any, once the flags are parsed)
 		},
 	}
 	f.BindConnectionFlags(cmd.Flags())
+	// The state directory's journals say which objects fabplan created: only those are pruned.
+	f.BindStateFlags(cmd.Flags())
 	opts.Input.Bind(cmd.Flags())
 	BindTargets(cmd, &opts.Targets)
 	cmd.Flags().IntVar(&opts.Parallelism, "parallelism", 8, "how many refreshes run at once")
