@@ -11,6 +11,8 @@ import (
 
 	"go.starlark.net/starlark"
 
+	"github.com/fabplan/fabplan/engine"
+
 	"github.com/fabplan/fabplan/fabric"
 )
 
@@ -49,7 +51,9 @@ func (definitionBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, err
 	}
 	st, err := os.Stat(dir)
 	if err != nil || !st.IsDir() {
-		return nil, fmt.Errorf("fabric.definition: folder %s does not exist; create it beside the plan with the item's parts", dir)
+		ev.diags = append(ev.diags, engine.Diagnostic{Pos: c.pos,
+			Message: fmt.Sprintf("fabric.definition: folder %s does not exist; create it beside the plan with the item's parts", dir)})
+		return newHandle("definition", "", starlark.StringDict{"path": starlark.String(rel)}, &definitionValue{path: dir, format: c.str("format")}), nil
 	}
 	var replace [][2][]byte
 	sensitive := false

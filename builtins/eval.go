@@ -154,7 +154,11 @@ func (ev *evaluation) wrap(b builtin) *starlark.Builtin {
 		if th.CallStackDepth() > 2 || th.CallFrame(1).Pos.Filename() != ev.entry {
 			ev.trace = strings.TrimRight(th.CallStack().String(), "\n")
 		}
-		return b.Interpret(ev, &call{args: a, pos: ev.position(th), site: toPos(th.CallFrame(1).Pos)})
+		c := &call{args: a, pos: ev.position(th), site: toPos(th.CallFrame(1).Pos)}
+		for _, msg := range a.problems {
+			ev.diags = append(ev.diags, engine.Diagnostic{Pos: c.pos, Message: msg})
+		}
+		return b.Interpret(ev, c)
 	})
 }
 
@@ -218,11 +222,9 @@ func Evaluate(opts EvalOptions) (*engine.Graph, error) {
 		return nil, toDiagnostics(err, opts.File)
 	}
 	ev.graph.Files = append(ev.graph.Files, loader.files()...)
-	if len(ev.diags) > 0 {
-		ev.diags.Sort()
-		return nil, ev.diags
-	}
-	if ds := ev.graph.Validate(); len(ds) > 0 {
+	// Every problem at once: those met during evaluation and those of the whole graph.
+	if ds := append(ev.diags, ev.graph.Validate()...); len(ds) > 0 {
+		ds.Sort()
 		return nil, ds
 	}
 	return ev.graph, nil

@@ -53,6 +53,9 @@ func Catalog() []Spec {
 type args struct {
 	spec Spec
 	vals map[string]starlark.Value
+	// problems are errors evaluation can carry on past (a value outside its enum): they are
+	// reported together with every other problem of the plan.
+	problems []string
 }
 
 // bind checks a call against the spec: known keywords, required parameters, types, enums and
@@ -90,6 +93,10 @@ func (s Spec) bind(positional starlark.Tuple, kwargs []starlark.Tuple) (*args, e
 		if err := checkType(s.Name, p, v); err != nil {
 			return nil, err
 		}
+		if str, ok := v.(starlark.String); ok && len(p.Enum) > 0 && !contains(p.Enum, string(str)) {
+			a.problems = append(a.problems, fmt.Sprintf("%s: for parameter %s: %q is not one of %s%s",
+				s.Name, p.Name, string(str), strings.Join(p.Enum, ", "), suggest(string(str), p.Enum)))
+		}
 	}
 	for _, group := range s.OneOf {
 		n := 0
@@ -120,15 +127,12 @@ func checkType(fn string, p Param, v starlark.Value) error {
 	switch p.Type {
 	case "any":
 	case "string":
-		s, ok := v.(starlark.String)
+		_, ok := v.(starlark.String)
 		if !ok {
 			if _, isSecret := v.(*Secret); isSecret {
 				return fmt.Errorf("%s: for parameter %s: a secret cannot be used here; only parameters that take secrets accept secret()", fn, p.Name)
 			}
 			return bad("string")
-		}
-		if len(p.Enum) > 0 && !contains(p.Enum, string(s)) {
-			return fmt.Errorf("%s: for parameter %s: %q is not one of %s%s", fn, p.Name, string(s), strings.Join(p.Enum, ", "), suggest(string(s), p.Enum))
 		}
 	case "secret":
 		if _, ok := v.(*Secret); !ok {
