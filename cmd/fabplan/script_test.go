@@ -61,6 +61,8 @@ func emulatorOf(ts *testscript.TestScript) *emulator.Emulator {
 var scriptCommands = map[string]func(ts *testscript.TestScript, neg bool, args []string){
 	// emulator-call METHOD PATH [BODY]: an authenticated Fabric call (see emulatorCall).
 	"emulator-call": emulatorCall,
+	// emulator-devicecode approve|decline [UPN]: answer the pending device-code sign-in.
+	"emulator-devicecode": emulatorDeviceCode,
 	// emulator [-latency D] [-lro-delay D] [FIXTURES.json]: start an emulator for this script and
 	// point fabplan at it.
 	"emulator": func(ts *testscript.TestScript, neg bool, args []string) {

@@ -130,6 +130,9 @@ func (f *Factory) Client() (*fabric.Client, error) {
 		cfg.BaseURL, cfg.HTTPClient = emu.FabricURL(), emu.HTTPClient()
 	}
 	auth.DeviceCodePrompt = f.DeviceCodePrompt
+	if err := f.checkPrompt(auth.Mode); err != nil {
+		return nil, err
+	}
 	cred, err := fabric.NewCredential(auth)
 	if err != nil {
 		return nil, err

@@ -194,11 +194,24 @@ func (f *Factory) KeyVaultCredential() (azcore.TokenCredential, error) {
 		auth.AuthorityHost = f.AuthorityHost
 	}
 	auth.DeviceCodePrompt = f.DeviceCodePrompt
+	if err := f.checkPrompt(auth.Mode); err != nil {
+		return nil, fmt.Errorf("--kv-auth: %w", err)
+	}
 	cred, err := fabric.NewCredential(auth)
 	if err != nil {
 		return nil, fmt.Errorf("--kv-auth: %w", err)
 	}
 	return cred, nil
+}
+
+// checkPrompt refuses a device-code sign-in under CI=true, where it would wait for a code nobody
+// can enter until it expires.
+func (f *Factory) checkPrompt(mode string) error {
+	if mode == fabric.AuthDeviceCode && f.CI() {
+		return errors.New("--auth device-code needs a person to enter a code, and CI=true says there is none: " +
+			"in CI use a service principal (client-secret), workload identity or managed identity")
+	}
+	return nil
 }
 
 // DeviceCodePrompt shows the device-code sign-in message on stderr.
