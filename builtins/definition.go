@@ -27,7 +27,7 @@ func (definitionBuiltin) Spec() Spec {
 		Params: []Param{
 			{Name: "path", Type: "string", Required: true, Doc: "Folder, relative to the plan file."},
 			{Name: "format", Type: "string", Doc: "Definition format, e.g. ipynb, TMDL, PBIR; default: the item type's default."},
-			{Name: "replace", Type: "dict", Doc: "Token -> string or secret(\"name\"); every occurrence in every part is replaced (secret values are resolved at evaluation and redacted from all output)."},
+			{Name: "replace", Type: "dict", Doc: "Token -> string, secret(\"name\") or an id known only after apply (ws.id, lake.id: the item then depends on that resource); every occurrence in every part is replaced (secret values are resolved at evaluation and redacted from all output)."},
 		},
 	}
 }
@@ -41,6 +41,8 @@ type definitionValue struct {
 	// sensitive is set when a secret() value was substituted: plans show the definition as
 	// (sensitive), without its parts.
 	sensitive bool
+	// refs are tokens replaced by live ids, once known.
+	refs []refToken
 }
 
 func (definitionBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, error) {
@@ -56,10 +58,16 @@ func (definitionBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, err
 		return newHandle("definition", "", starlark.StringDict{"path": starlark.String(rel)}, &definitionValue{path: dir, format: c.str("format")}), nil
 	}
 	var replace [][2][]byte
+	var refs []refToken
 	sensitive := false
 	if d, ok := c.value("replace").(*starlark.Dict); ok {
 		for _, kv := range d.Items() {
 			k, ok1 := starlark.AsString(kv[0])
+			if ref, isRef := kv[1].(*Ref); isRef && ok1 {
+				// Known after apply: substituted when the item is planned and applied.
+				refs = append(refs, refToken{token: []byte(k), ref: ref})
+				continue
+			}
 			v, ok2 := starlark.AsString(kv[1])
 			if s, isSecret := kv[1].(*Secret); isSecret {
 				if v, err = ev.reveal(s); err != nil {
@@ -68,12 +76,12 @@ func (definitionBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, err
 				ok2, sensitive = true, true
 			}
 			if !ok1 || !ok2 {
-				return nil, fmt.Errorf("fabric.definition: replace must map strings to strings or secret(), got %s: %s", kv[0].Type(), kv[1].Type())
+				return nil, fmt.Errorf("fabric.definition: replace must map strings to strings, secret() or an id such as ws.id, got %s: %s", kv[0].Type(), kv[1].Type())
 			}
 			replace = append(replace, [2][]byte{[]byte(k), []byte(v)})
 		}
 	}
-	def := &definitionValue{path: dir, format: c.str("format"), sensitive: sensitive}
+	def := &definitionValue{path: dir, format: c.str("format"), sensitive: sensitive, refs: refs}
 	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -135,6 +143,7 @@ func (d *definitionValue) missingParts(itemType string) []string {
 	return missing
 }
 
-func (d *definitionValue) toFabric() *fabric.Definition {
-	return &fabric.Definition{Format: d.format, Parts: d.parts}
+func (d *definitionValue) toFabric(rt *engine.Runtime) *fabric.Definition {
+	parts, _ := d.render(rt)
+	return &fabric.Definition{Format: d.format, Parts: parts}
 }

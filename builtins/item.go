@@ -107,6 +107,9 @@ func (r *itemResource) Deps() []engine.Addr {
 	if r.folder != "" {
 		deps = append(deps, r.folder)
 	}
+	if r.definition != nil {
+		deps = append(deps, r.definition.deps()...)
+	}
 	return append(deps, r.dependsOn...)
 }
 
@@ -192,8 +195,9 @@ func (r *itemResource) Diff(live engine.Live, rt *engine.Runtime) engine.Change 
 			ch.Attrs = append(ch.Attrs, engine.AttrChange{Name: "folder_id", New: folderID, Unknown: !folderKnown})
 		}
 		if r.definition != nil {
-			ch.Attrs = append(ch.Attrs, r.definition.hideSecrets(engine.AttrChange{Name: "definition", New: definitionDigest(r.definition.parts),
-				Parts: engine.PlannedParts(r.definition.parts)}))
+			parts, known := r.definition.render(rt)
+			ch.Attrs = append(ch.Attrs, r.definition.hideSecrets(engine.AttrChange{Name: "definition", New: definitionDigest(parts),
+				Unknown: !known, Parts: engine.PlannedParts(parts)}))
 		}
 		return ch
 	}
@@ -204,9 +208,10 @@ func (r *itemResource) Diff(live engine.Live, rt *engine.Runtime) engine.Change 
 		{Name: "folder_id", Old: live.Attrs["folder_id"], New: folderID, Unknown: !folderKnown},
 	}}
 	if r.definition != nil {
-		def := engine.AttrChange{Name: "definition", Old: live.Attrs["definition"], New: definitionDigest(r.definition.parts)}
-		if l, ok := live.Data.(itemLive); ok && l.Definition != nil {
-			def.Parts = engine.DiffParts(l.Definition.Parts, r.definition.parts)
+		parts, known := r.definition.render(rt)
+		def := engine.AttrChange{Name: "definition", Old: live.Attrs["definition"], New: definitionDigest(parts), Unknown: !known}
+		if l, ok := live.Data.(itemLive); ok && l.Definition != nil && known {
+			def.Parts = engine.DiffParts(l.Definition.Parts, parts)
 		}
 		ch.Attrs = append(ch.Attrs, r.definition.hideSecrets(def))
 	}
@@ -240,7 +245,7 @@ func (r *itemResource) Apply(ctx context.Context, rt *engine.Runtime, ch *engine
 		}
 		req := fabric.ItemCreate{Type: r.typ, DisplayName: r.name, Description: r.description, FolderID: folderID}
 		if r.definition != nil {
-			req.Definition = r.definition.toFabric()
+			req.Definition = r.definition.toFabric(rt)
 		}
 		it, err := rt.Client.CreateItem(ctx, wsID, req)
 		if err != nil {
@@ -267,9 +272,12 @@ func (r *itemResource) Apply(ctx context.Context, rt *engine.Runtime, ch *engine
 				return engine.Applied{}, err
 			}
 		}
-		if r.definition != nil && (before.Definition == nil || definitionDigest(before.Definition.Parts) != definitionDigest(r.definition.parts)) {
-			if err := rt.Client.UpdateItemDefinition(ctx, wsID, before.Item.ID, *r.definition.toFabric(), false); err != nil {
-				return engine.Applied{}, err
+		if r.definition != nil {
+			want := r.definition.toFabric(rt)
+			if before.Definition == nil || definitionDigest(before.Definition.Parts) != definitionDigest(want.Parts) {
+				if err := rt.Client.UpdateItemDefinition(ctx, wsID, before.Item.ID, *want, false); err != nil {
+					return engine.Applied{}, err
+				}
 			}
 		}
 		return engine.Applied{ID: before.Item.ID, Undo: undo}, nil
