@@ -196,6 +196,17 @@ func (r *gitResource) Apply(ctx context.Context, rt *engine.Runtime, ch *engine.
 	return engine.Applied{ID: wsID, Undo: undo}, nil
 }
 
+// RequiresUser: without connection_id Fabric connects with Automatic credentials, the caller's own
+// identity, which it refuses for service principals (PrincipalTypeNotSupported).
+func (r *gitResource) RequiresUser() string {
+	if r.connectionID != "" {
+		return ""
+	}
+	return "connects to " + r.details.GitProviderType + " with Automatic credentials (the caller's own identity), which Fabric refuses for service principals; sign in as a user, or give connection_id"
+}
+
+var _ UserStep = (*gitResource)(nil)
+
 func (r *gitResource) credentials() *fabric.GitCredentials {
 	if r.connectionID != "" {
 		return &fabric.GitCredentials{Source: "ConfiguredConnection", ConnectionID: r.connectionID}
