@@ -164,6 +164,7 @@ func Run(ctx context.Context, opts *Options) error {
 		}
 	}
 	if !plan.HasChanges() {
+		view.Unmanaged(io.Out, engine.NewDocument(plan, src, f.Version))
 		view.NoChanges(io.Out, opts.PlanFile)
 		return nil
 	}
