@@ -144,9 +144,14 @@ func (f *Factory) Principals() (*builtins.PrincipalResolver, error) {
 	return pr, nil
 }
 
+// graphURL is --graph-url, FABPLAN_GRAPH_URL, the embedded emulator's Graph under --emulator, or ""
+// for Microsoft Graph. Call it after Client, which starts the embedded emulator.
 func (f *Factory) graphURL() string {
 	if f.GraphURL != "" {
 		return f.GraphURL
+	}
+	if u := f.EmulatorURL(); u != "" {
+		return u + "/graph/v1.0"
 	}
 	return f.Getenv(fabric.EnvGraphURL)
 }
