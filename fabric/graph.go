@@ -113,7 +113,8 @@ type TokenClaims struct {
 	AppID    string `json:"appid"`
 	UPN      string `json:"upn"`
 	Username string `json:"preferred_username"`
-	IDType   string `json:"idtyp"` // "app" or "user"
+	IDType   string `json:"idtyp"` // "app" or "user"; optional in Entra's tokens
+	Scope    string `json:"scp"`   // delegated permissions: only user tokens carry them
 	TenantID string `json:"tid"`
 	Audience string `json:"aud"`
 }
@@ -123,7 +124,7 @@ func (t TokenClaims) IsUser() bool {
 	if t.IDType != "" {
 		return t.IDType == "user"
 	}
-	return t.UPN != "" || t.Username != ""
+	return t.UPN != "" || t.Username != "" || t.Scope != ""
 }
 
 // Who names the identity: the user's name, else the application id, else the object id.

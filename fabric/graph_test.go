@@ -59,3 +59,20 @@ func TestTokenClaims(t *testing.T) {
 		t.Fatalf("claims = %+v; want the deployer as an app", cl)
 	}
 }
+
+func TestTokenClaimsIdentityType(t *testing.T) {
+	for _, tc := range []struct {
+		c    fabric.TokenClaims
+		user bool
+	}{
+		{fabric.TokenClaims{IDType: "app", AppID: "a"}, false},
+		{fabric.TokenClaims{AppID: "a"}, false},
+		{fabric.TokenClaims{IDType: "user", UPN: "u@x"}, true},
+		{fabric.TokenClaims{Scope: "user_impersonation"}, true},
+		{fabric.TokenClaims{Username: "u@x"}, true},
+	} {
+		if got := tc.c.IsUser(); got != tc.user {
+			t.Errorf("%+v: IsUser = %v", tc.c, got)
+		}
+	}
+}
