@@ -2,7 +2,6 @@ package builtins
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -128,27 +127,11 @@ func (r *folderResource) Apply(ctx context.Context, rt *engine.Runtime, ch *engi
 
 func (folderBuiltin) UndoOps() engine.UndoRegistry {
 	return engine.UndoRegistry{
-		"folder.delete": func(ctx context.Context, rt *engine.Runtime, raw json.RawMessage) error {
-			var u folderUndo
-			if err := json.Unmarshal(raw, &u); err != nil {
-				return err
-			}
-			id := u.ID
-			if id == "" {
-				folders, err := rt.Client.ListFolders(ctx, u.WorkspaceID)
-				if err != nil {
-					return ignoreNotFound(err)
-				}
-				for _, f := range folders {
-					if f.DisplayName == u.Name && f.ParentFolderID == u.ParentID {
-						id = f.ID
-					}
-				}
-				if id == "" {
-					return nil
-				}
-			}
-			return ignoreNotFound(rt.Client.DeleteFolder(ctx, u.WorkspaceID, id))
-		},
+		"folder.delete": undoOp(func(ctx context.Context, rt *engine.Runtime, u folderUndo) error {
+			return deleteCreated(u.ID, func() (string, bool, error) {
+				f, ok, err := rt.Client.FindFolder(ctx, u.WorkspaceID, u.ParentID, u.Name)
+				return f.ID, ok, err
+			}, func(id string) error { return rt.Client.DeleteFolder(ctx, u.WorkspaceID, id) })
+		}),
 	}
 }

@@ -2,7 +2,6 @@ package builtins
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"go.starlark.net/starlark"
@@ -253,18 +252,10 @@ func (gitConnectionBuiltin) UndoOps() engine.UndoRegistry {
 		return ignoreNotFound(err)
 	}
 	return engine.UndoRegistry{
-		"git.disconnect": func(ctx context.Context, rt *engine.Runtime, raw json.RawMessage) error {
-			var u gitUndo
-			if err := json.Unmarshal(raw, &u); err != nil {
-				return err
-			}
+		"git.disconnect": undoOp(func(ctx context.Context, rt *engine.Runtime, u gitUndo) error {
 			return disconnect(ctx, rt, u.WorkspaceID)
-		},
-		"git.restore": func(ctx context.Context, rt *engine.Runtime, raw json.RawMessage) error {
-			var u gitUndo
-			if err := json.Unmarshal(raw, &u); err != nil {
-				return err
-			}
+		}),
+		"git.restore": undoOp(func(ctx context.Context, rt *engine.Runtime, u gitUndo) error {
 			conn, err := rt.Client.GetGitConnection(ctx, u.WorkspaceID)
 			if err != nil {
 				return err
@@ -281,6 +272,6 @@ func (gitConnectionBuiltin) UndoOps() engine.UndoRegistry {
 			// The previous connection's credentials are the caller's own (myGitCredentials); they
 			// are not part of the connection and need not be restored.
 			return rt.Client.ConnectGit(ctx, u.WorkspaceID, *u.Previous, nil)
-		},
+		}),
 	}
 }

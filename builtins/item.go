@@ -2,7 +2,6 @@ package builtins
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -287,34 +286,14 @@ func (r *itemResource) Apply(ctx context.Context, rt *engine.Runtime, ch *engine
 
 func (itemBuiltin) UndoOps() engine.UndoRegistry {
 	return engine.UndoRegistry{
-		"item.recreate": recreateItem,
-		"item.delete": func(ctx context.Context, rt *engine.Runtime, raw json.RawMessage) error {
-			var u itemUndo
-			if err := json.Unmarshal(raw, &u); err != nil {
-				return err
-			}
-			id := u.ID
-			if id == "" { // the create may or may not have happened: look it up by natural key
-				items, err := rt.Client.ListItems(ctx, u.WorkspaceID, u.Type)
-				if err != nil {
-					return ignoreNotFound(err)
-				}
-				for _, it := range items {
-					if it.Type == u.Type && it.DisplayName == u.Name {
-						id = it.ID
-					}
-				}
-				if id == "" {
-					return nil
-				}
-			}
-			return ignoreNotFound(rt.Client.DeleteItem(ctx, u.WorkspaceID, id))
-		},
-		"item.restore": func(ctx context.Context, rt *engine.Runtime, raw json.RawMessage) error {
-			var u itemUndo
-			if err := json.Unmarshal(raw, &u); err != nil {
-				return err
-			}
+		"item.recreate": undoOp(recreateItem),
+		"item.delete": undoOp(func(ctx context.Context, rt *engine.Runtime, u itemUndo) error {
+			return deleteCreated(u.ID, func() (string, bool, error) {
+				it, ok, err := rt.Client.FindItem(ctx, u.WorkspaceID, u.Type, u.Name)
+				return it.ID, ok, err
+			}, func(id string) error { return rt.Client.DeleteItem(ctx, u.WorkspaceID, id) })
+		}),
+		"item.restore": undoOp(func(ctx context.Context, rt *engine.Runtime, u itemUndo) error {
 			it, err := rt.Client.GetItem(ctx, u.WorkspaceID, u.ID)
 			if err != nil {
 				return err
@@ -333,6 +312,6 @@ func (itemBuiltin) UndoOps() engine.UndoRegistry {
 				return rt.Client.UpdateItemDefinition(ctx, u.WorkspaceID, u.ID, *u.Definition, false)
 			}
 			return nil
-		},
+		}),
 	}
 }

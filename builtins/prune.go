@@ -2,7 +2,6 @@ package builtins
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/fabplan/fabplan/engine"
@@ -127,21 +126,11 @@ func (r *itemDeleteResource) Apply(ctx context.Context, rt *engine.Runtime, ch *
 }
 
 // recreateItem is the undo of a prune: create the item again, as it was, unless it exists.
-func recreateItem(ctx context.Context, rt *engine.Runtime, raw json.RawMessage) error {
-	var u itemUndo
-	if err := json.Unmarshal(raw, &u); err != nil {
+func recreateItem(ctx context.Context, rt *engine.Runtime, u itemUndo) error {
+	if _, exists, err := rt.Client.FindItem(ctx, u.WorkspaceID, u.Type, u.Name); err != nil || exists {
 		return err
 	}
-	items, err := rt.Client.ListItems(ctx, u.WorkspaceID, u.Type)
-	if err != nil {
-		return err
-	}
-	for _, it := range items {
-		if it.Type == u.Type && it.DisplayName == u.Name {
-			return nil
-		}
-	}
-	_, err = rt.Client.CreateItem(ctx, u.WorkspaceID, fabric.ItemCreate{
+	_, err := rt.Client.CreateItem(ctx, u.WorkspaceID, fabric.ItemCreate{
 		Type: u.Type, DisplayName: u.Name, Description: u.Description, FolderID: u.FolderID, Definition: u.Definition,
 	})
 	if err != nil {

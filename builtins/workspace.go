@@ -2,7 +2,6 @@ package builtins
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"go.starlark.net/starlark"
@@ -195,33 +194,13 @@ func (r *workspaceResource) Apply(ctx context.Context, rt *engine.Runtime, ch *e
 
 func (workspaceBuiltin) UndoOps() engine.UndoRegistry {
 	return engine.UndoRegistry{
-		"workspace.delete": func(ctx context.Context, rt *engine.Runtime, raw json.RawMessage) error {
-			var u workspaceUndo
-			if err := json.Unmarshal(raw, &u); err != nil {
-				return err
-			}
-			id := u.ID
-			if id == "" { // the create may or may not have happened: look it up by name
-				all, err := rt.Client.ListWorkspaces(ctx)
-				if err != nil {
-					return err
-				}
-				for _, ws := range all {
-					if ws.DisplayName == u.Name {
-						id = ws.ID
-					}
-				}
-				if id == "" {
-					return nil
-				}
-			}
-			return ignoreNotFound(rt.Client.DeleteWorkspace(ctx, id))
-		},
-		"workspace.restore": func(ctx context.Context, rt *engine.Runtime, raw json.RawMessage) error {
-			var u workspaceUndo
-			if err := json.Unmarshal(raw, &u); err != nil {
-				return err
-			}
+		"workspace.delete": undoOp(func(ctx context.Context, rt *engine.Runtime, u workspaceUndo) error {
+			return deleteCreated(u.ID, func() (string, bool, error) {
+				ws, ok, err := rt.Client.FindWorkspace(ctx, u.Name)
+				return ws.ID, ok, err
+			}, func(id string) error { return rt.Client.DeleteWorkspace(ctx, id) })
+		}),
+		"workspace.restore": undoOp(func(ctx context.Context, rt *engine.Runtime, u workspaceUndo) error {
 			ws, err := rt.Client.GetWorkspace(ctx, u.ID)
 			if err != nil {
 				return err
@@ -239,14 +218,6 @@ func (workspaceBuiltin) UndoOps() engine.UndoRegistry {
 				return rt.Client.AssignCapacity(ctx, u.ID, u.CapacityID)
 			}
 			return nil
-		},
+		}),
 	}
-}
-
-// ignoreNotFound makes deletes idempotent: what is gone is undone.
-func ignoreNotFound(err error) error {
-	if fabric.IsNotFound(err) {
-		return nil
-	}
-	return err
 }
