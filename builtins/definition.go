@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -112,11 +113,31 @@ func (definitionBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, err
 	return newHandle("definition", "", starlark.StringDict{"path": starlark.String(rel)}, def), nil
 }
 
-// requiredParts says which parts an item type cannot be created without; each inner slice is a
-// set of alternatives (any one satisfies it).
-var requiredParts = map[string][][]string{
+// RequiredParts lists, per item type, the parts Fabric cannot create the item without; each entry
+// is a set of alternatives (any one satisfies it). A name ending in "/" is a folder, one with "*"
+// a pattern (path.Match). Evaluation and lint both check definitions against it.
+var RequiredParts = map[string][][]string{
 	"Report":        {{"definition.pbir"}, {"report.json", "definition/"}},
-	"SemanticModel": {{"definition.pbism"}, {"model.bim", "definition/"}},
+	"SemanticModel": {{"definition.pbism"}, {"model.bim", "definition/*.tmdl"}},
+}
+
+// MissingParts returns, for each required group of an item type with no alternative present, the
+// group's description; has reports whether a part (or folder, or pattern) is present.
+func MissingParts(itemType string, has func(part string) bool) []string {
+	var missing []string
+	for _, alts := range RequiredParts[itemType] {
+		found := false
+		for _, alt := range alts {
+			if has(alt) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			missing = append(missing, strings.Join(alts, " or "))
+		}
+	}
+	return missing
 }
 
 // definitionRequired lists the item types Fabric will not create without a definition.
@@ -126,21 +147,21 @@ var definitionRequired = map[string]bool{
 
 // missingParts returns the required parts (or alternatives) a definition lacks.
 func (d *definitionValue) missingParts(itemType string) []string {
-	var missing []string
-	for _, alts := range requiredParts[itemType] {
-		found := false
-		for _, alt := range alts {
-			for _, p := range d.parts {
-				if p.Path == alt || (alt[len(alt)-1] == '/' && len(p.Path) > len(alt) && p.Path[:len(alt)] == alt) {
-					found = true
+	return MissingParts(itemType, func(want string) bool {
+		for _, p := range d.parts {
+			switch {
+			case strings.HasSuffix(want, "/") && strings.HasPrefix(p.Path, want):
+				return true
+			case strings.Contains(want, "*"):
+				if ok, _ := path.Match(want, p.Path); ok {
+					return true
 				}
+			case p.Path == want:
+				return true
 			}
 		}
-		if !found {
-			missing = append(missing, strings.Join(alts, " or "))
-		}
-	}
-	return missing
+		return false
+	})
 }
 
 func (d *definitionValue) toFabric(rt *engine.Runtime) *fabric.Definition {

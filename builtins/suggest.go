@@ -2,18 +2,24 @@ package builtins
 
 import "strings"
 
-// suggest returns ` (did you mean X?)` for the closest candidate within a small edit distance.
-func suggest(got string, candidates []string) string {
+// Closest returns the candidate nearest to got (ignoring case) within a small edit distance, or
+// "". Evaluation and lint both build their "did you mean" hints on it.
+func Closest(got string, candidates []string) string {
 	best, bestD := "", len(got)/2+2
 	for _, c := range candidates {
 		if d := editDistance(strings.ToLower(got), strings.ToLower(c)); d < bestD {
 			best, bestD = c, d
 		}
 	}
-	if best == "" {
-		return ""
+	return best
+}
+
+// suggest returns ` (did you mean X?)` for the closest candidate, or "".
+func suggest(got string, candidates []string) string {
+	if best := Closest(got, candidates); best != "" {
+		return " (did you mean " + best + "?)"
 	}
-	return " (did you mean " + best + "?)"
+	return ""
 }
 
 func editDistance(a, b string) int {

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"go.starlark.net/syntax"
+
+	"github.com/fabplan/fabplan/builtins"
 )
 
 // Builtins the risk checks understand.
@@ -110,16 +112,9 @@ func assignedValues(f *syntax.File) map[any]syntax.Expr {
 	return m
 }
 
-// requiredParts lists, per item type, the parts Fabric cannot create the item without; each
-// entry is a set of alternatives. A name ending in "/" is a folder; "*.ext" is a glob.
-var requiredParts = map[string][][]string{
-	"Report":        {{"definition.pbir"}, {"report.json", "definition/"}},
-	"SemanticModel": {{"definition.pbism"}, {"model.bim", "definition/*.tmdl"}},
-}
-
 func describeParts(typ string) string {
 	var groups []string
-	for _, alts := range requiredParts[typ] {
+	for _, alts := range builtins.RequiredParts[typ] {
 		groups = append(groups, strings.Join(alts, " or "))
 	}
 	return strings.Join(groups, " and ")
@@ -127,20 +122,7 @@ func describeParts(typ string) string {
 
 // missingParts returns, for each required group with no alternative present, its description.
 func missingParts(dir, typ string) []string {
-	var missing []string
-	for _, alts := range requiredParts[typ] {
-		found := false
-		for _, alt := range alts {
-			if partExists(dir, alt) {
-				found = true
-				break
-			}
-		}
-		if !found {
-			missing = append(missing, strings.Join(alts, " or "))
-		}
-	}
-	return missing
+	return builtins.MissingParts(typ, func(part string) bool { return partExists(dir, part) })
 }
 
 func partExists(dir, part string) bool {

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"go.starlark.net/syntax"
+
+	"github.com/fabplan/fabplan/builtins"
 )
 
 // signatureFindings checks every use of a builtin against the catalog: the attribute exists,
@@ -261,37 +263,10 @@ func enumHint(got string, enum []string) string {
 	return "; see docs/builtins.md for the list"
 }
 
-// didYouMean returns " (did you mean PREFIX+X?)" for the closest candidate within a small edit
-// distance, ignoring case.
+// didYouMean returns " (did you mean PREFIX+X?)" for the closest candidate (builtins.Closest).
 func didYouMean(got string, candidates []string, prefix string) string {
-	best, bestD := "", len(got)/2+2
-	for _, c := range candidates {
-		if d := editDistance(strings.ToLower(got), strings.ToLower(c)); d < bestD {
-			best, bestD = c, d
-		}
+	if best := builtins.Closest(got, candidates); best != "" {
+		return " (did you mean " + prefix + best + "?)"
 	}
-	if best == "" {
-		return ""
-	}
-	return " (did you mean " + prefix + best + "?)"
-}
-
-// editDistance is the Levenshtein distance between two strings, by bytes.
-func editDistance(a, b string) int {
-	row := make([]int, len(b)+1)
-	for j := range row {
-		row[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		diag := row[0]
-		row[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			diag, row[j] = row[j], min(row[j]+1, row[j-1]+1, diag+cost)
-		}
-	}
-	return row[len(b)]
+	return ""
 }

@@ -56,11 +56,11 @@ Exit codes: 0 no findings at or above --fail-on, 1 findings, 2 bad arguments.`,
 func Run(f *cli.Factory, opts *Options) error {
 	format, err := lint.ParseOutputFormat(opts.Format)
 	if err != nil {
-		return cli.Usagef(fmt.Errorf("--format: %w", err))
+		return cli.Usagef(err)
 	}
 	failOn, err := lint.ParseSeverity(opts.FailOn)
 	if err != nil {
-		return cli.Usagef(fmt.Errorf("--fail-on: %w", err))
+		return cli.Usagef(err)
 	}
 	rep, err := lint.Run(lint.Options{Paths: opts.Paths, Root: opts.Root, Disable: opts.Disable, NoEval: opts.NoEval})
 	if err != nil {
