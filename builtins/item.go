@@ -255,7 +255,7 @@ func (r *itemResource) Apply(ctx context.Context, rt *engine.Runtime, ch *engine
 		before := ch.Live.Data.(itemLive)
 		undo := engine.NewUndo("item.restore", itemUndo{
 			WorkspaceID: wsID, ID: before.Item.ID, Description: before.Item.Description,
-			FolderID: before.Item.FolderID, Definition: before.Definition,
+			FolderID: before.Item.FolderID, Definition: r.definition.journalled(before.Definition),
 		})
 		if err := intent(undo); err != nil {
 			return engine.Applied{}, err

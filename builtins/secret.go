@@ -8,6 +8,7 @@ import (
 	"go.starlark.net/syntax"
 
 	"github.com/fabplan/fabplan/engine"
+	"github.com/fabplan/fabplan/fabric"
 	"github.com/fabplan/fabplan/secrets"
 )
 
@@ -94,4 +95,15 @@ func (d *definitionValue) hideSecrets(a engine.AttrChange) engine.AttrChange {
 		a.Sensitive, a.Parts = true, nil
 	}
 	return a
+}
+
+// journalled is the pre-image of a definition the journal may hold for undo. A definition that
+// takes secrets is live with secret values in it (the current ones, or earlier ones this run never
+// resolved and so cannot redact), and the journal never holds a secret: its pre-image is left out,
+// so a rollback restores the item's metadata and the next run re-applies the definition.
+func (d *definitionValue) journalled(pre *fabric.Definition) *fabric.Definition {
+	if d != nil && d.sensitive {
+		return nil
+	}
+	return pre
 }
