@@ -60,7 +60,7 @@ func Run(f *cli.Factory, opts *Options) error {
 	}
 	failOn, err := lint.ParseSeverity(opts.FailOn)
 	if err != nil {
-		return cli.Usagef(err)
+		return cli.Usagef(fmt.Errorf("--fail-on: %w", err))
 	}
 	rep, err := lint.Run(lint.Options{Paths: opts.Paths, Root: opts.Root, Disable: opts.Disable, NoEval: opts.NoEval})
 	if err != nil {
