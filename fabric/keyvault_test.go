@@ -2,8 +2,10 @@ package fabric_test
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -91,5 +93,39 @@ func TestKeyVaultRefusesHTTP(t *testing.T) {
 	_, c := emulatorClient(t, nil, "", "")
 	if _, err := c.KeyVault(fabric.KeyVaultConfig{URL: "http://127.0.0.1:1/keyvault"}); err == nil || !strings.Contains(err.Error(), "https") {
 		t.Fatalf("http vault: %v; want a refusal naming https", err)
+	}
+}
+
+// TestKeyVaultVerifiesChallengeOffLoopback: only a loopback vault skips azsecrets' check that the
+// challenge's resource matches the vault's host. The same emulator reached under another name
+// (vault.example.test, dialled to the emulator) must be refused.
+func TestKeyVaultVerifiesChallengeOffLoopback(t *testing.T) {
+	emu := fabrictest.Start(t, nil)
+	id, secret := emu.ServicePrincipal()
+	addr := strings.TrimPrefix(emu.URL(), "https://")
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, addr)
+		},
+		TLSClientConfig: &tls.Config{RootCAs: emu.CertPool(), ServerName: "127.0.0.1"},
+	}
+	hc := &http.Client{Transport: tr}
+	cred, err := fabric.NewCredential(fabric.AuthConfig{TenantID: emu.TenantID(), ClientID: id, ClientSecret: secret,
+		AuthorityHost: emu.AuthorityHost(), HTTPClient: emu.HTTPClient()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := fabric.New(fabric.Config{BaseURL: emu.FabricURL(), Credential: cred, HTTPClient: hc, NoRetry: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(addr)
+	kv, err := c.KeyVault(fabric.KeyVaultConfig{URL: "https://vault.example.test:" + port + "/keyvault"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = kv.GetSecret(context.Background(), "demo-secret")
+	if err == nil || !strings.Contains(err.Error(), "doesn't match the requested domain") {
+		t.Fatalf("a non-loopback vault answered with a vault.azure.net challenge: %v; want azsecrets' domain check to refuse it", err)
 	}
 }
