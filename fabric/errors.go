@@ -64,6 +64,8 @@ func (e *Error) Error() string {
 	switch {
 	case e.StatusCode != 0:
 		fmt.Fprintf(&b, " (HTTP %d", e.StatusCode)
+	case e.ErrorCode == CodeCircuitBreakerOpen || e.ErrorCode == CodeInsecureEndpoint:
+		b.WriteString(" (not sent")
 	case e.Err != nil:
 		b.WriteString(" (no response")
 	default:

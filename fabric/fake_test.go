@@ -67,6 +67,12 @@ func (f *fakeFabric) client(t *testing.T, mod func(*Config)) *Client {
 	cfg := Config{BaseURL: f.srv.URL, Credential: f.credential(t), HTTPClient: f.srv.Client(),
 		BackoffInitial: 10 * time.Millisecond, BackoffMax: 50 * time.Millisecond, LROPollMin: time.Millisecond,
 		CapacityPoll: time.Millisecond, NameReservedWait: 20 * time.Millisecond, Secrets: []string{"s3cr3t-value"}}
+	return newTestClient(t, cfg, mod)
+}
+
+// newTestClient builds a client from cfg after mod has changed it.
+func newTestClient(t testing.TB, cfg Config, mod func(*Config)) *Client {
+	t.Helper()
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -75,6 +81,21 @@ func (f *fakeFabric) client(t *testing.T, mod func(*Config)) *Client {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// fourWorkers lists capacities five times from each of four goroutines sharing c.
+func fourWorkers(t *testing.T, c *Client) {
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 5 {
+				if _, err := c.ListCapacities(bg); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

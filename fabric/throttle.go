@@ -13,10 +13,10 @@ import (
 
 // Throttle admits the requests of one identity. Every worker of a run shares it (Fabric throttles per
 // identity), so a 429 with Retry-After: N pauses them all for N seconds, not just the one that got
-// it. Between pauses it admits at a learned rate: it starts at InitialRate and doubles every second
-// until the first 429; each new 429 sets the rate just under the success rate of the second before
-// it, after which the rate creeps up slowly (see phase), so a steady run settles just under the
-// server's limit with few 429s.
+// it. Between pauses it admits at a learned rate: it starts at InitialRate and grows until the first
+// 429; each new 429 sets the rate just under what succeeded in the second before it (cutting at most
+// 30 %), and grow says how it climbs back, so a steady run settles just under the server's limit
+// with few 429s.
 type Throttle struct {
 	clock   Clock
 	minRate float64
@@ -26,27 +26,14 @@ type Throttle struct {
 	mu          sync.Mutex
 	lim         *rate.Limiter
 	rate        float64
-	phase       phase
+	target      float64 // where recovery after the last 429 stops and probing begins; 0 until the first 429
 	lastChange  time.Time
 	pausedUntil time.Time
 	episode     time.Time   // when the current 429 episode began; 429s to requests sent earlier belong to it
 	successes   []time.Time // answers of the last second
-	since       time.Time   // start of the window the success rate is measured over (end of the last pause)
 	waited      time.Duration
 	episodes    int64
 }
-
-// phase is how boldly the throttle probes for more: doubling each second until the first 429 (whose
-// estimate is rough, as the rate was still climbing), 3 % a second until the second, then 0.1 %.
-type phase int
-
-const (
-	slowStart phase = iota
-	tentative
-	steady
-)
-
-var growth = [...]float64{slowStart: 2, tentative: 1.03, steady: 1.001}
 
 // ThrottleOptions tune a Throttle; zero values take the defaults.
 type ThrottleOptions struct {
@@ -76,7 +63,7 @@ func NewThrottle(o ThrottleOptions) *Throttle {
 	}
 	now := o.Clock.Now()
 	return &Throttle{clock: o.Clock, minRate: o.MinRate, maxRate: o.MaxRate, log: o.Logger,
-		lim: rate.NewLimiter(rate.Limit(o.InitialRate), 1), rate: o.InitialRate, lastChange: now, since: now}
+		lim: rate.NewLimiter(rate.Limit(o.InitialRate), 1), rate: o.InitialRate, lastChange: now}
 }
 
 // Wait blocks until the identity may send one more request.
@@ -124,7 +111,7 @@ func (t *Throttle) Observe(sent time.Time, resp *http.Response) {
 		t.successes = append(t.successes, now)
 		t.trim(now)
 		if now.Sub(t.lastChange) >= time.Second && now.After(t.pausedUntil) {
-			t.setRate(t.rate * growth[t.phase])
+			t.grow()
 			t.lastChange = now
 		}
 		return
@@ -138,21 +125,37 @@ func (t *Throttle) Observe(sent time.Time, resp *http.Response) {
 	}
 	t.episodes++
 	t.trim(now)
-	window := min(time.Second, now.Sub(t.since))
-	// What passed during the last second is what the server allows; with too little to go on, halve.
-	learned := t.rate * 0.5
-	if window >= 500*time.Millisecond && len(t.successes) >= 5 {
-		learned = min(t.rate, float64(len(t.successes))/window.Seconds()) * 0.95
-	}
+	// What passed during the last second is about what the server allows. It can be more (a burst,
+	// or a second that spans two of the server's windows), so a 429 always cuts by 10 % at least; and
+	// it can be less (a stalled process, workers busy elsewhere), so a 429 never cuts by more than
+	// 30 %. When that floor applies, the rate climbs back to 95 % of where it was; otherwise the new
+	// rate (93 % of what passed) is the estimate and the rate only creeps above it.
+	measured := float64(len(t.successes)) * 0.93
+	learned := min(max(t.rate*0.7, measured), t.rate*0.9)
 	t.log.Info("throttled: pausing every worker of this identity", "retryAfter", ra, "rate", round2(t.rate), "newRate", round2(learned))
 	t.episode = now
-	t.since = t.pausedUntil
-	if t.phase < steady {
-		t.phase++
+	if measured < learned && t.target != 0 {
+		t.target = 0.95 * t.rate
+	} else {
+		// Leaving slow start, a low measure is the slower second before: no climbing back.
+		t.target = learned
 	}
 	t.setRate(learned)
 	t.lastChange = now
 	t.successes = t.successes[:0]
+}
+
+// grow raises the rate once a second while no 429 comes: by half until the first 429 (slow start),
+// by 5 % while below the target the last 429 set (recovery), then by 0.1 % (probing).
+func (t *Throttle) grow() {
+	switch {
+	case t.target == 0:
+		t.setRate(t.rate * 1.5)
+	case t.rate < t.target:
+		t.setRate(min(t.rate*1.05, t.target))
+	default:
+		t.setRate(t.rate * 1.001)
+	}
 }
 
 func (t *Throttle) trim(now time.Time) {

@@ -29,17 +29,7 @@ func TestThrottle429PausesEveryWorker(t *testing.T) {
 		}
 		return false
 	}
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Go(func() {
-			for range 5 {
-				if _, err := c.ListCapacities(bg); err != nil {
-					t.Error(err)
-				}
-			}
-		})
-	}
-	wg.Wait()
+	fourWorkers(t, c)
 	mu.Lock()
 	defer mu.Unlock()
 	if blockedAt.IsZero() {
@@ -77,23 +67,26 @@ func TestThrottleLearnsTheRate(t *testing.T) {
 		th.Observe(sent, resp)
 		return sent
 	}
-	for range 40 { // slow start: the rate doubles every second without a 429
-		send(ok)
+	// serve sends at most perSecond requests a second for d (the throttle may allow more).
+	serve := func(perSecond int, d time.Duration) {
+		start := clk.Now()
+		for i := 1; clk.Now().Sub(start) < d; i++ {
+			send(ok)
+			clk.Sleep(bg, start.Add(time.Duration(i)*time.Second/time.Duration(perSecond)).Sub(clk.Now()))
+		}
 	}
-	if r := th.Rate(); r < 40 {
-		t.Fatalf("rate %v after 40 clean requests from 10/s, want slow start to have raised it", r)
+	serve(1000, 4*time.Second) // slow start: +50 % a second without a 429
+	if r := th.Rate(); r < 30 {
+		t.Fatalf("rate %v after 4 s from 10/s, want slow start to have raised it", r)
 	}
-	// Serve 30 per second for a while, then throttle: the learned rate is just under what passed.
-	start := clk.Now()
-	for i := 1; clk.Now().Sub(start) < 2*time.Second; i++ {
-		send(ok)
-		clk.Sleep(bg, start.Add(time.Duration(i)*time.Second/30).Sub(clk.Now()))
-	}
+	// At 40/s the server lets 35/s through: the rate drops just under 35.
+	th = NewThrottle(ThrottleOptions{InitialRate: 40, Clock: clk})
+	serve(35, 990*time.Millisecond)
 	sent := send(blocked)
-	if r := th.Rate(); r > 30 || r < 25 {
-		t.Fatalf("rate after a 429 at ~30 req/s: %v, want just under 30", r)
-	}
 	learned := th.Rate()
+	if learned > 35 || learned < 32 {
+		t.Fatalf("rate after a 429 with 35 req/s passing: %v, want just under 35", learned)
+	}
 	// A second 429 to a request sent before the pause began belongs to the same episode.
 	th.Observe(sent.Add(-time.Millisecond), blocked)
 	if th.Rate() != learned {
@@ -104,5 +97,22 @@ func TestThrottleLearnsTheRate(t *testing.T) {
 	send(ok)
 	if waited := clk.Now().Sub(at); waited < 3*time.Second-time.Millisecond {
 		t.Fatalf("admitted after %v, inside the 3 s pause", waited)
+	}
+	// From the measured rate it only creeps upward.
+	serve(1000, 5*time.Second)
+	if r := th.Rate(); r < learned || r > learned*1.006 {
+		t.Fatalf("rate %v 5 s after the 429 set %v, want a creep of 0.1 %% a second", r, learned)
+	}
+	// A 429 after a stall (nothing passed for a second) cuts by 30 % at most, and the rate climbs
+	// back to 95 % of where it was.
+	clk.Sleep(bg, 2*time.Second)
+	before := th.Rate()
+	send(blocked)
+	if r := th.Rate(); r < 0.69*before {
+		t.Fatalf("rate %v after a stalled second, from %v: cut by more than 30 %%", r, before)
+	}
+	serve(1000, 12*time.Second)
+	if r := th.Rate(); r < 0.949*before || r > 0.96*before {
+		t.Fatalf("rate %v 12 s after a stall-induced 429, want back at 95 %% of %v", r, before)
 	}
 }

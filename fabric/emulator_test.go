@@ -1,0 +1,234 @@
+package fabric
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fabplan/fabplan/emulator"
+)
+
+// These tests run the issue's verified-by list against the emulator's fault injection, through the
+// real azidentity client-secret path.
+
+func startEmulator(t testing.TB, o emulator.Options) *emulator.Emulator {
+	t.Helper()
+	o.Dir = t.TempDir()
+	e, err := emulator.Start(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
+func emulatorClient(t testing.TB, e *emulator.Emulator, mod func(*Config)) *Client {
+	t.Helper()
+	id, secret := e.ServicePrincipal()
+	cred, err := NewCredential(AuthConfig{TenantID: e.TenantID(), ClientID: id, ClientSecret: secret,
+		AuthorityHost: e.AuthorityHost(), HTTPClient: e.HTTPClient()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{BaseURL: e.FabricURL(), Credential: cred, HTTPClient: e.HTTPClient(), Secrets: []string{secret},
+		BackoffInitial: 10 * time.Millisecond, BackoffMax: 100 * time.Millisecond}
+	return newTestClient(t, cfg, mod)
+}
+
+func records(e *emulator.Emulator, method, path string) []emulator.RequestRecord {
+	var out []emulator.RequestRecord
+	for _, r := range e.Requests() {
+		if r.Method == method && r.Path == path {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func TestEmulatorWalkingSkeleton(t *testing.T) {
+	e := startEmulator(t, emulator.Options{PageSize: 2})
+	c := emulatorClient(t, e, nil)
+	caps, err := c.ListCapacities(bg)
+	if err != nil || len(caps) != 1 || caps[0].DisplayName != "demo-capacity" {
+		t.Fatalf("capacities %+v %v", caps, err)
+	}
+	var ws Workspace
+	for _, n := range []string{"a", "b", "c", "d", "e"} {
+		if ws, err = c.CreateWorkspace(bg, WorkspaceCreate{DisplayName: "ws-" + n, CapacityID: caps[0].ID}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := c.ListWorkspaces(bg)
+	if err != nil || len(all) != 5 {
+		t.Fatalf("paged list: %d %v", len(all), err)
+	}
+	if n := len(records(e, "GET", "/v1/workspaces")); n != 3 {
+		t.Errorf("%d list requests, want 3 pages", n)
+	}
+	def := Definition{Parts: []Part{{Path: "notebook-content.py", Payload: []byte("# Fabric notebook source\nprint('hi')\n")}}}
+	it, err := c.CreateItem(bg, ws.ID, ItemCreate{Type: "Notebook", DisplayName: "etl", Definition: &def})
+	if err != nil || it.ID == "" || it.DisplayName != "etl" {
+		t.Fatalf("LRO create: %+v %v", it, err)
+	}
+	got, err := c.GetItemDefinition(bg, ws.ID, it.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, p := range got.Parts {
+		found = found || p.Path == "notebook-content.py" && strings.Contains(string(p.Payload), "print('hi')")
+	}
+	if !found {
+		t.Fatalf("definition %+v", got)
+	}
+	if err := c.AssignCapacity(bg, ws.ID, caps[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.DeleteItem(bg, ws.ID, it.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.DeleteWorkspace(bg, ws.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GetWorkspace(bg, ws.ID); !IsNotFound(err) {
+		t.Fatalf("deleted workspace: %v", err)
+	}
+}
+
+func TestEmulator429PausesEveryWorker(t *testing.T) {
+	e := startEmulator(t, emulator.Options{})
+	c := emulatorClient(t, e, func(cfg *Config) { cfg.BackoffInitial = time.Millisecond })
+	if err := e.AddFault(emulator.FaultRule{Method: "GET", Path: "/v1/capacities", Nth: 10, Status: 429,
+		ErrorCode: "RequestBlocked", RetryAfter: 2}); err != nil {
+		t.Fatal(err)
+	}
+	fourWorkers(t, c)
+	recs := records(e, "GET", "/v1/capacities")
+	var blocked time.Time
+	for _, r := range recs {
+		if r.Status == 429 {
+			blocked = r.Time.Add(r.Duration)
+		}
+	}
+	if blocked.IsZero() {
+		t.Fatal("the fault did not fire")
+	}
+	var retry time.Duration
+	for _, r := range recs {
+		d := r.Time.Sub(blocked)
+		if d > 20*time.Millisecond && d < 2*time.Second { // 20 ms: requests already on the wire
+			t.Errorf("a request arrived %s after the 429, inside the 2 s pause", d)
+		}
+		if d > 0 && (retry == 0 || d < retry) && r.Status == 200 && d >= 20*time.Millisecond {
+			retry = d
+		}
+	}
+	if retry < 2*time.Second {
+		t.Errorf("first request after the pause came %s after the 429", retry)
+	}
+}
+
+func TestEmulatorBreaker(t *testing.T) {
+	e := startEmulator(t, emulator.Options{})
+	// One attempt per call, so that each call meets one 503 (with retry on, the retry after
+	// Retry-After: 1 would find the breaker already half-open again).
+	c := emulatorClient(t, e, func(cfg *Config) { cfg.BreakerCooldown = 300 * time.Millisecond; cfg.NoRetry = true })
+	if err := e.AddFault(emulator.FaultRule{Method: "GET", Path: "/v1/capacities", Status: 503, Times: 5,
+		ErrorCode: "ServiceUnavailable"}); err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		if _, err := c.ListCapacities(bg); ErrorCode(err) != "ServiceUnavailable" {
+			t.Fatalf("injected 503: %v", err)
+		}
+	}
+	if _, err := c.ListCapacities(bg); ErrorCode(err) != CodeCircuitBreakerOpen {
+		t.Fatalf("after 5 consecutive 503: %v", err)
+	}
+	n := len(records(e, "GET", "/v1/capacities"))
+	if _, err := c.ListCapacities(bg); ErrorCode(err) != CodeCircuitBreakerOpen || len(records(e, "GET", "/v1/capacities")) != n {
+		t.Fatalf("open breaker did not fail fast: %v", err)
+	}
+	time.Sleep(350 * time.Millisecond)
+	for range 2 { // the half-open probe, then closed
+		if _, err := c.ListCapacities(bg); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestEmulatorLostCreateResponses(t *testing.T) {
+	e := startEmulator(t, emulator.Options{})
+	c := emulatorClient(t, e, nil)
+	for _, p := range []string{"/v1/workspaces", "/v1/workspaces/*/items", "/v1/workspaces/*/roleAssignments"} {
+		if err := e.AddFault(emulator.FaultRule{Method: "POST", Path: p, Action: "reset_after"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ws, err := c.CreateWorkspace(bg, WorkspaceCreate{DisplayName: "lost"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	it, err := c.CreateItem(bg, ws.ID, ItemCreate{Type: "Notebook", DisplayName: "etl"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ra, err := c.AddRoleAssignment(bg, ws.ID, Principal{ID: emulator.DefaultUserID, Type: "User"}, "Contributor")
+	if err != nil || ra.Role != "Contributor" {
+		t.Fatalf("%+v %v", ra, err)
+	}
+	all, _ := c.ListWorkspaces(bg)
+	items, _ := c.ListItems(bg, ws.ID, "Notebook")
+	roles, _ := c.ListRoleAssignments(bg, ws.ID)
+	users := 0
+	for _, r := range roles {
+		if r.Principal.ID == emulator.DefaultUserID {
+			users++
+		}
+	}
+	if len(all) != 1 || len(items) != 1 || items[0].ID != it.ID || users != 1 {
+		t.Fatalf("workspaces %d, items %d, user role assignments %d: want exactly one each", len(all), len(items), users)
+	}
+	for _, p := range []string{"/v1/workspaces", "/v1/workspaces/" + ws.ID + "/items", "/v1/workspaces/" + ws.ID + "/roleAssignments"} {
+		if n := len(records(e, "POST", p)); n != 1 {
+			t.Errorf("POST %s sent %d times, want once (reconciled)", p, n)
+		}
+	}
+}
+
+func TestEmulatorLROOutcomes(t *testing.T) {
+	e := startEmulator(t, emulator.Options{LRODelay: 50 * time.Millisecond})
+	c := emulatorClient(t, e, nil)
+	ws, err := c.CreateWorkspace(bg, WorkspaceCreate{DisplayName: "lro"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	it, err := c.CreateItem(bg, ws.ID, ItemCreate{Type: "Notebook", DisplayName: "ok"})
+	if err != nil || it.ID == "" {
+		t.Fatalf("succeeded LRO: %+v %v", it, err)
+	}
+	if err := e.SetFaultConfig(emulator.FaultConfig{LROFailureRate: 1}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.CreateItem(bg, ws.ID, ItemCreate{Type: "Notebook", DisplayName: "fails"})
+	var fe *Error
+	if !errors.As(err, &fe) || fe.ErrorCode == "" || fe.Operation != "CreateItem" || fe.StatusCode != 0 {
+		t.Fatalf("failed LRO: %#v", err)
+	}
+	t.Logf("failed LRO reads: %v", err)
+}
+
+func TestEmulatorTokenExpiryMidRun(t *testing.T) {
+	e := startEmulator(t, emulator.Options{TokenLifetime: time.Second})
+	c := emulatorClient(t, e, nil)
+	for range 3 {
+		if _, err := c.ListCapacities(bg); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(600 * time.Millisecond)
+	}
+	if s := c.Stats(); s.Requests != 3 {
+		t.Errorf("stats %+v: want 3 requests, no retry", s)
+	}
+}
