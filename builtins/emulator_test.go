@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/fabplan/fabplan/emulator"
@@ -226,3 +228,46 @@ fabric.git_connection(workspace = gws, provider = "AzureDevOps", organization = 
 }
 
 func errAs(err error, target **engine.ApplyError) bool { return errors.As(err, target) }
+
+// TestRolledBackUpdatesRestoreRoleAndCapacity changes a role and moves a workspace to another
+// capacity in a run that then fails: rollback must put back the old role and capacity.
+func TestRolledBackUpdatesRestoreRoleAndCapacity(t *testing.T) {
+	fx := emulator.DefaultFixtures()
+	second := fx.Capacities[0]
+	second.ID, second.DisplayName = "5e6f7a8b-0000-4000-8000-0000000ca9a2", "second-capacity"
+	fx.Capacities = append(fx.Capacities, second)
+	plan := func(capacity, role string) string {
+		return fmt.Sprintf(`
+ws = fabric.workspace(name = "w", capacity = fabric.capacity(name = %q))
+ra = fabric.role_assignment(workspace = ws, principal = principal.user(id = %q), role = %q)
+fabric.item(workspace = ws, type = "Notebook", name = "later")
+`, capacity, emulator.DefaultUserID, role)
+	}
+	dir := writeTree(t, map[string]string{
+		"v1.star": plan("demo-capacity", "Viewer"),
+		"v2.star": plan("second-capacity", "Member"),
+	})
+	emu, client := startEmulator(t, emulator.Options{ImmediateTypes: ItemTypes, Fixtures: fx})
+	stateDir := t.TempDir()
+	v1 := filepath.Join(dir, "v1.star")
+	// v1 without its item, so that v2's only create is the one that fails.
+	os.WriteFile(v1, []byte(strings.Replace(plan("demo-capacity", "Viewer"), `fabric.item(workspace = ws, type = "Notebook", name = "later")`, "", 1)), 0o644)
+	if err := deploy(t, client, stateDir, v1, 4); err != nil {
+		t.Fatal(err)
+	}
+	before := state(t, emu)
+	for _, want := range []string{`"Viewer"`, `"demo-capacity"`} {
+		if !bytes.Contains(before, []byte(want)) {
+			t.Fatalf("the emulator state does not show %s, so it cannot prove the restore:\n%s", want, before)
+		}
+	}
+	emu.AddFault(emulator.FaultRule{Method: "POST", Path: "/v1/workspaces/*/items", Nth: 1, Status: 400, ErrorCode: "InvalidInput"})
+	err := deploy(t, client, stateDir, filepath.Join(dir, "v2.star"), 1)
+	var ae *engine.ApplyError
+	if !errAs(err, &ae) || !ae.Rollback.OK() || ae.Rollback.Undone != 2 {
+		t.Fatalf("want v2 to fail and roll back the role and capacity changes, got %v", err)
+	}
+	if after := state(t, emu); !bytes.Equal(after, before) {
+		t.Errorf("state differs after rollback:\nbefore %s\nafter  %s", before, after)
+	}
+}
