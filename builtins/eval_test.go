@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fabplan/fabplan/engine"
 )
@@ -166,5 +167,23 @@ func TestHelperCallsKeepTheirBacktrace(t *testing.T) {
 	}
 	if tr := g.Trace("workspace.direct"); tr != "" {
 		t.Errorf("a direct call has a trace: %q", tr)
+	}
+}
+
+func TestSandboxBoundsEvaluation(t *testing.T) {
+	dir := writeTree(t, map[string]string{"plan.star": "def spin():\n    for i in range(1000000000):\n        pass\nspin()\n"})
+	plan := filepath.Join(dir, "plan.star")
+	_, err := Evaluate(EvalOptions{File: plan, MaxSteps: 10000})
+	if err == nil || !strings.Contains(err.Error(), "too many steps") {
+		t.Errorf("step limit: %v", err)
+	}
+	_, err = Evaluate(EvalOptions{File: plan, Timeout: 50 * time.Millisecond})
+	if err == nil || !strings.Contains(err.Error(), "evaluation took longer than 50ms") {
+		t.Errorf("wall-clock limit: %v", err)
+	}
+	// Plans have no way to reach the environment or the file system on their own.
+	dir = writeTree(t, map[string]string{"plan.star": "x = env('HOME')\n"})
+	if _, err := Evaluate(EvalOptions{File: filepath.Join(dir, "plan.star")}); err == nil || !strings.Contains(err.Error(), "undefined: env") {
+		t.Errorf("env() must not exist: %v", err)
 	}
 }
