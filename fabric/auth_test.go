@@ -2,6 +2,9 @@ package fabric
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -170,3 +173,35 @@ func TestTokenExpiryMidRun(t *testing.T) {
 }
 
 var _ azcore.TokenCredential = (*countingCredential)(nil)
+
+// Managed identity through the App Service endpoint azidentity finds in IDENTITY_ENDPOINT.
+func TestManagedIdentity(t *testing.T) {
+	f := newFakeFabric(t)
+	var resource string
+	msi := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-IDENTITY-HEADER") != "secret-header" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		resource = r.URL.Query().Get("resource")
+		writeJSON(w, 200, map[string]any{"access_token": "tok-mi", "expires_on": fmt.Sprint(time.Now().Add(time.Hour).Unix()),
+			"resource": resource, "token_type": "Bearer"})
+	}))
+	defer msi.Close()
+	t.Setenv("IDENTITY_ENDPOINT", msi.URL+"/msi/token")
+	t.Setenv("IDENTITY_HEADER", "secret-header")
+	cred, err := NewCredential(AuthConfig{Mode: AuthManagedIdentity})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(Config{BaseURL: f.srv.URL, Credential: cred, HTTPClient: f.srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ListCapacities(bg); err != nil {
+		t.Fatal(err)
+	}
+	if resource != "https://api.fabric.microsoft.com" {
+		t.Errorf("token asked for resource %q", resource)
+	}
+}

@@ -48,8 +48,12 @@ func (b *breakers) get(name string) *gobreaker.CircuitBreaker[*http.Response] {
 		MaxRequests: 1,
 		Timeout:     b.cooldown,
 		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= b.failures },
-		// A cancelled run says nothing about the server; a timed-out attempt does.
-		IsExcluded: func(err error) bool { return errors.Is(err, context.Canceled) },
+		// A cancelled run says nothing about the server, nor does a request fabplan refused to send
+		// (no token, plain http); a timed-out attempt does.
+		IsExcluded: func(err error) bool {
+			var fe *Error
+			return errors.Is(err, context.Canceled) || errors.As(err, &fe)
+		},
 		OnStateChange: func(name string, from, to gobreaker.State) {
 			b.mu.Lock()
 			if to == gobreaker.StateOpen {

@@ -2,6 +2,7 @@ package fabric
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -35,7 +36,11 @@ func (c *Client) await(ctx context.Context, resp *http.Response, out any) error 
 	}
 	wait := c.pollWait(resp)
 	pctx := withCall(ctx, op)
+	deadline := c.clock.Now().Add(c.cfg.CallTimeout)
 	for {
+		if c.clock.Now().Add(wait).After(deadline) {
+			return stillRunning(op, poll, c.cfg.CallTimeout)
+		}
 		if err := c.clock.Sleep(ctx, wait); err != nil {
 			return transportError(op, err)
 		}
@@ -83,4 +88,11 @@ func (c *Client) await(ctx context.Context, resp *http.Response, out any) error 
 
 func (c *Client) pollWait(resp *http.Response) time.Duration {
 	return max(retryAfter(resp.Header, c.clock.Now()), c.cfg.LROPollMin)
+}
+
+// stillRunning is the error for an operation that outlived the call deadline.
+func stillRunning(op, what string, limit time.Duration) *Error {
+	return &Error{Operation: op, ErrorCode: "OperationTimedOut",
+		Message: fmt.Sprintf("%s was still running after %s", what, limit),
+		Hint:    "the operation may still finish in Fabric: check the object before running again, or raise the call timeout"}
 }

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestBearerTokensOnlyOverHTTPS(t *testing.T) {
@@ -181,5 +182,27 @@ func TestGit(t *testing.T) {
 	}
 	if strings.Join(bodies, "\n") != strings.Join(want, "\n") {
 		t.Errorf("requests:\n%s\nwant:\n%s", strings.Join(bodies, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestLROBoundedByCallDeadline(t *testing.T) {
+	f := newFakeFabric(t)
+	clk := newFakeClock()
+	c := f.client(t, func(cfg *Config) { cfg.Clock = clk; cfg.CallTimeout = time.Minute })
+	ws, _ := c.CreateWorkspace(bg, WorkspaceCreate{DisplayName: "w"})
+	f.hook = func(w http.ResponseWriter, r *http.Request) bool {
+		if !strings.HasPrefix(r.URL.Path, "/v1/operations/") {
+			return false
+		}
+		w.Header().Set("Retry-After", "20")
+		writeJSON(w, 200, map[string]any{"status": "Running"})
+		return true
+	}
+	_, err := c.CreateItem(bg, ws.ID, ItemCreate{Type: "Notebook", DisplayName: "slow"})
+	if ErrorCode(err) != "OperationTimedOut" {
+		t.Fatalf("got %v", err)
+	}
+	if n := f.count("GET /v1/operations/"); n < 2 || n > 4 {
+		t.Errorf("%d polls of a minute at Retry-After: 20", n)
 	}
 }

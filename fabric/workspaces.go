@@ -147,6 +147,7 @@ func (c *Client) UnassignCapacity(ctx context.Context, workspaceID string) error
 // 202 for (un)assignment carries no operation to follow.
 func (c *Client) awaitCapacity(ctx context.Context, op, workspaceID string, resp *http.Response) error {
 	wait := max(c.pollWait(resp), c.cfg.CapacityPoll)
+	deadline := c.clock.Now().Add(c.cfg.CallTimeout)
 	for {
 		w, err := c.GetWorkspace(ctx, workspaceID)
 		if err != nil {
@@ -159,6 +160,9 @@ func (c *Client) awaitCapacity(ctx context.Context, op, workspaceID string, resp
 			return withHint(&Error{Operation: op, ErrorCode: "CapacityAssignmentFailed",
 				Message: fmt.Sprintf("capacity assignment of workspace %s ended Failed", workspaceID),
 				Hint:    "the identity needs Contributor rights on the capacity, and the capacity must be Active"})
+		}
+		if c.clock.Now().Add(wait).After(deadline) {
+			return stillRunning(op, "capacity assignment of workspace "+workspaceID, c.cfg.CallTimeout)
 		}
 		if err := c.clock.Sleep(ctx, wait); err != nil {
 			return transportError(op, err)
