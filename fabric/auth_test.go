@@ -44,21 +44,24 @@ func TestAuthModes(t *testing.T) {
 			if tc.mod != nil {
 				tc.mod(&cfg)
 			}
-			cred, err := NewCredential(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			c, err := New(Config{BaseURL: f.srv.URL, Credential: cred, HTTPClient: f.srv.Client()})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := c.ListCapacities(bg); err != nil {
-				t.Fatal(err)
-			}
+			signInAndList(t, f, cfg)
 		})
 	}
 	if !strings.Contains(prompted, "ABCD") {
 		t.Errorf("device code prompt got %q", prompted)
+	}
+}
+
+// signInAndList builds the credential a says and lists capacities with it.
+func signInAndList(t *testing.T, f *fakeFabric, a AuthConfig) {
+	t.Helper()
+	cred, err := NewCredential(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newTestClient(t, Config{BaseURL: f.srv.URL, Credential: cred, HTTPClient: f.srv.Client()}, nil)
+	if _, err := c.ListCapacities(bg); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -190,17 +193,7 @@ func TestManagedIdentity(t *testing.T) {
 	defer msi.Close()
 	t.Setenv("IDENTITY_ENDPOINT", msi.URL+"/msi/token")
 	t.Setenv("IDENTITY_HEADER", "secret-header")
-	cred, err := NewCredential(AuthConfig{Mode: AuthManagedIdentity})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := New(Config{BaseURL: f.srv.URL, Credential: cred, HTTPClient: f.srv.Client()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.ListCapacities(bg); err != nil {
-		t.Fatal(err)
-	}
+	signInAndList(t, f, AuthConfig{Mode: AuthManagedIdentity})
 	if resource != "https://api.fabric.microsoft.com" {
 		t.Errorf("token asked for resource %q", resource)
 	}
