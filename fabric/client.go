@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -68,7 +69,9 @@ type Client struct {
 	clock    Clock
 	log      *slog.Logger
 	retry    *retrier
-	throttle *Throttle
+	throttle *Throttle // Fabric's; Graph and Key Vault limit the identity separately
+	mu       sync.Mutex
+	others   map[string]*Throttle // by token scope, for pipelines of other services
 	breakers *breakers // shared by every pipeline of the client (Fabric, Graph, Key Vault)
 	stats    *counters
 	pl       runtime.Pipeline
@@ -88,7 +91,7 @@ type Stats struct {
 	Reconciled    int64         // creates found by natural key after a lost or failed answer
 	BreakerOpened int64         // times a circuit breaker opened
 	ThrottleWait  time.Duration // time workers spent waiting for admission, summed
-	Rate          float64       // current admission rate of the throttle (req/s); 0 when off
+	Rate          float64       // current admission rate of the Fabric throttle (req/s); 0 when off
 }
 
 type counters struct {
@@ -175,8 +178,8 @@ func (c *Client) PipelineOptions(scope string) *policy.ClientOptions {
 	if c.breakers != nil {
 		perRetry = append(perRetry, breakerPolicy{c.breakers})
 	}
-	if c.throttle != nil {
-		perRetry = append(perRetry, throttlePolicy{t: c.throttle, clock: c.clock})
+	if t := c.throttleFor(scope); t != nil {
+		perRetry = append(perRetry, throttlePolicy{t: t, clock: c.clock})
 	}
 	if scope != "" {
 		perRetry = append(perRetry, bearerPolicy{cred: c.cfg.Credential, scope: scope, insecure: c.cfg.Insecure})
@@ -192,6 +195,25 @@ func (c *Client) PipelineOptions(scope string) *policy.ClientOptions {
 		o.Transport = c.cfg.HTTPClient
 	}
 	return o
+}
+
+// throttleFor is the scheduler of the identity for the service behind scope: the Fabric one for
+// Fabric, one of its own for every other service, whose limits are separate.
+func (c *Client) throttleFor(scope string) *Throttle {
+	if c.throttle == nil || scope == FabricScope {
+		return c.throttle
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.others == nil {
+		c.others = map[string]*Throttle{}
+	}
+	t, ok := c.others[scope]
+	if !ok {
+		t = NewThrottle(ThrottleOptions{Clock: c.clock, Logger: c.log})
+		c.others[scope] = t
+	}
+	return t
 }
 
 // Stats returns what the client has done so far.

@@ -116,3 +116,15 @@ func TestThrottleLearnsTheRate(t *testing.T) {
 		t.Fatalf("rate %v 12 s after a stall-induced 429, want back at 95 %% of %v", r, before)
 	}
 }
+
+func TestThrottlePerService(t *testing.T) {
+	f := newFakeFabric(t)
+	c := f.client(t, nil)
+	if c.throttleFor(FabricScope) != c.throttle || c.throttleFor(GraphScope) == c.throttle ||
+		c.throttleFor(GraphScope) != c.throttleFor(GraphScope) || c.throttleFor("") == c.throttleFor(GraphScope) {
+		t.Fatal("want one throttle per service, Fabric's being the client's")
+	}
+	if c := f.client(t, func(cfg *Config) { cfg.NoThrottle = true }); c.throttleFor(GraphScope) != nil {
+		t.Fatal("NoThrottle left a throttle on")
+	}
+}
