@@ -232,3 +232,32 @@ func TestEmulatorTokenExpiryMidRun(t *testing.T) {
 		t.Errorf("stats %+v: want 3 requests, no retry", s)
 	}
 }
+
+func TestEmulatorNameNotAvailableYetIsWaitedOut(t *testing.T) {
+	e := startEmulator(t, emulator.Options{NameReservation: 1500 * time.Millisecond, ImmediateTypes: []string{"Notebook"}})
+	c := emulatorClient(t, e, func(cfg *Config) { cfg.NameReservedWait = 500 * time.Millisecond })
+	ws, err := c.CreateWorkspace(bg, WorkspaceCreate{DisplayName: "names"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	it, err := c.CreateItem(bg, ws.ID, ItemCreate{Type: "Notebook", DisplayName: "etl"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.DeleteItem(bg, ws.ID, it.ID); err != nil {
+		t.Fatal(err)
+	}
+	again, err := c.CreateItem(bg, ws.ID, ItemCreate{Type: "Notebook", DisplayName: "etl"})
+	if err != nil || again.ID == it.ID {
+		t.Fatalf("%+v %v", again, err)
+	}
+	refused := 0
+	for _, r := range records(e, "POST", "/v1/workspaces/"+ws.ID+"/items") {
+		if r.Status == 400 {
+			refused++
+		}
+	}
+	if refused == 0 {
+		t.Fatal("the name was never reserved: the test proves nothing")
+	}
+}

@@ -140,3 +140,27 @@ func TestItemNameNotAvailableYetRetriedOnMinutesSchedule(t *testing.T) {
 		t.Fatalf("waits %v: want two waits on the minutes-scale schedule", clk.sleeps)
 	}
 }
+
+func TestConnectionErrorsAndTimeoutsAreRetried(t *testing.T) {
+	f := newFakeFabric(t)
+	c := f.client(t, func(cfg *Config) { cfg.TryTimeout = 200 * time.Millisecond })
+	var n atomic.Int64
+	f.hook = func(w http.ResponseWriter, r *http.Request) bool {
+		switch n.Add(1) {
+		case 1: // the connection breaks before an answer
+			conn, _, _ := w.(http.Hijacker).Hijack()
+			conn.Close()
+			return true
+		case 2: // no answer within the attempt's timeout
+			time.Sleep(400 * time.Millisecond)
+			return false
+		}
+		return false
+	}
+	if _, err := c.ListCapacities(bg); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.count("GET /v1/capacities"); got != 3 {
+		t.Fatalf("%d attempts, want 3", got)
+	}
+}
