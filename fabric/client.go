@@ -72,7 +72,7 @@ type Client struct {
 	throttle *Throttle // Fabric's; Graph and Key Vault limit the identity separately
 	mu       sync.Mutex
 	others   map[string]*Throttle // by token scope, for pipelines of other services
-	breakers *breakers // shared by every pipeline of the client (Fabric, Graph, Key Vault)
+	breakers *breakers            // shared by every pipeline of the client (Fabric, Graph, Key Vault)
 	stats    *counters
 	pl       runtime.Pipeline
 	cfg      Config
