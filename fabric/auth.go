@@ -33,7 +33,9 @@ const (
 )
 
 // AuthModes lists the accepted modes, in the order they are documented.
-var AuthModes = []string{AuthClientSecret, AuthWorkloadIdentity, AuthAzureCLI, AuthDeviceCode, AuthManagedIdentity, AuthDefault}
+func AuthModes() []string {
+	return []string{AuthClientSecret, AuthWorkloadIdentity, AuthAzureCLI, AuthDeviceCode, AuthManagedIdentity, AuthDefault}
+}
 
 // AuthConfig selects and configures the identity fabplan acts as.
 type AuthConfig struct {
@@ -117,7 +119,7 @@ func NewCredential(cfg AuthConfig) (azcore.TokenCredential, error) {
 	case AuthDefault:
 		cred, err = defaultChain(cfg, opts, discoveryOff)
 	default:
-		return nil, fmt.Errorf("unknown auth mode %q (--auth / FABPLAN_AUTH): use one of %s", mode, strings.Join(AuthModes, ", "))
+		return nil, fmt.Errorf("unknown auth mode %q (--auth / FABPLAN_AUTH): use one of %s", mode, strings.Join(AuthModes(), ", "))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%s credential: %w", mode, err)
