@@ -250,7 +250,8 @@ func (r *itemResource) Apply(ctx context.Context, rt *engine.Runtime, ch *engine
 		if err != nil {
 			return engine.Applied{}, err
 		}
-		return engine.Applied{ID: it.ID, Undo: engine.NewUndo("item.delete", itemUndo{WorkspaceID: wsID, ID: it.ID, Type: r.typ, Name: r.name})}, nil
+		return engine.Applied{ID: it.ID, Undo: engine.NewUndo("item.delete", itemUndo{WorkspaceID: wsID, ID: it.ID, Type: r.typ, Name: r.name}),
+			Sensitive: r.definition != nil && r.definition.sensitive}, nil
 	case engine.Update:
 		before := ch.Live.Data.(itemLive)
 		undo := engine.NewUndo("item.restore", itemUndo{
@@ -279,7 +280,7 @@ func (r *itemResource) Apply(ctx context.Context, rt *engine.Runtime, ch *engine
 				}
 			}
 		}
-		return engine.Applied{ID: before.Item.ID, Undo: undo}, nil
+		return engine.Applied{ID: before.Item.ID, Undo: undo, Sensitive: r.definition != nil && r.definition.sensitive}, nil
 	}
 	return engine.Applied{}, fmt.Errorf("item: cannot %s", ch.Action)
 }

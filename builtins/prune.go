@@ -79,7 +79,7 @@ func (r *itemDeleteResource) Deps() []engine.Addr {
 
 func (r *itemDeleteResource) Refresh(ctx context.Context, rt *engine.Runtime) (engine.Live, error) {
 	live := itemLive{Item: r.item}
-	if !DataBearing[r.item.Type] {
+	if !DataBearing[r.item.Type] && !rt.Sensitive[r.item.ID] {
 		// Keep the definition so that undo can recreate the item as it was.
 		def, err := rt.Client.GetItemDefinition(ctx, r.item.WorkspaceID, r.item.ID, "")
 		switch {
@@ -96,8 +96,11 @@ func (r *itemDeleteResource) Refresh(ctx context.Context, rt *engine.Runtime) (e
 
 func (r *itemDeleteResource) Diff(live engine.Live, _ *engine.Runtime) engine.Change {
 	reason := "not declared in the plan; the workspace has prune=True"
-	if DataBearing[r.item.Type] {
+	switch l, _ := live.Data.(itemLive); {
+	case DataBearing[r.item.Type]:
 		reason += " and allow_destroy=True (irreversible: the data is lost)"
+	case l.Definition == nil:
+		reason += " (its definition held secrets or cannot be read: undo recreates the item without it)"
 	}
 	return engine.Change{Action: engine.Delete, Reason: reason, Attrs: []engine.AttrChange{
 		{Name: "type", Old: r.item.Type},

@@ -145,7 +145,7 @@ func Apply(ctx context.Context, g *Graph, p *Plan, rt *Runtime, opts ApplyOption
 		mu.Unlock()
 		rt.SetID(c.Addr, c.ID)
 		undo := applied.Undo
-		if err := j.Append(journal.Record{Type: journal.Done, Step: string(c.Addr), Action: c.Action.String(), Pos: c.Pos.String(), ID: c.ID, Undo: &undo}); err != nil {
+		if err := j.Append(journal.Record{Type: journal.Done, Step: string(c.Addr), Action: c.Action.String(), Pos: c.Pos.String(), ID: c.ID, Undo: &undo, Sensitive: applied.Sensitive}); err != nil {
 			return &StepError{Addr: c.Addr, Pos: c.Pos, Action: c.Action, Err: err}
 		}
 		obs.ChangeDone(c, time.Since(start))

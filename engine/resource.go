@@ -43,6 +43,9 @@ type Live struct {
 type Applied struct {
 	ID   string
 	Undo Undo
+	// Sensitive marks an object whose content holds secret values (a definition with secret()
+	// substitutions): the journal records it so that no later run keeps a copy of that content.
+	Sensitive bool
 }
 
 // Undo is a serializable description of how to reverse one applied change. Ops are registered

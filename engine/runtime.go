@@ -13,6 +13,9 @@ type Runtime struct {
 	// Owned holds the ids of objects fabplan created (from the journals); only those may be
 	// pruned.
 	Owned map[string]bool
+	// Sensitive holds the ids of objects whose content held secret values when fabplan last wrote
+	// them; their content is never copied into a journal.
+	Sensitive map[string]bool
 
 	mu   sync.Mutex
 	ids  map[Addr]string

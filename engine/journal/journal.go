@@ -59,6 +59,8 @@ type Record struct {
 	Undo   *Undo     `json:"undo,omitempty"`
 	Error  string    `json:"error,omitempty"`
 	Code   string    `json:"error_code,omitempty"` // Fabric's errorCode, when the error has one
+	// Sensitive marks a done change whose object holds secret values; never the values.
+	Sensitive bool `json:"sensitive,omitempty"`
 	// Begin records only.
 	Plan    string `json:"plan,omitempty"`
 	Version string `json:"version,omitempty"`
@@ -288,18 +290,29 @@ func Lock(stateDir string) (unlock func(), err error) {
 // Owned returns the ids of the objects fabplan created in any run of the state directory and
 // that no rollback removed: the objects prune may delete.
 func Owned(stateDir string) (map[string]bool, error) {
+	owned, _, err := Ownership(stateDir)
+	return owned, err
+}
+
+// Ownership returns Owned's ids, and the ids of objects a run marked sensitive (their content
+// held secret values when fabplan last wrote it).
+func Ownership(stateDir string) (owned, sensitive map[string]bool, err error) {
 	runs, err := List(stateDir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	owned := map[string]bool{}
+	owned, sensitive = map[string]bool{}, map[string]bool{}
 	for _, run := range runs {
 		recs, err := Read(stateDir, run.ID)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		created := map[string]string{} // step -> id
 		for _, r := range recs {
+			if r.Type == Done && r.ID != "" {
+				// The latest write of an object says whether its content is sensitive now.
+				sensitive[r.ID] = r.Sensitive
+			}
 			switch {
 			case r.Type == Done && r.Action == "create" && r.ID != "":
 				created[r.Step] = r.ID
@@ -309,5 +322,5 @@ func Owned(stateDir string) (map[string]bool, error) {
 			}
 		}
 	}
-	return owned, nil
+	return owned, sensitive, nil
 }

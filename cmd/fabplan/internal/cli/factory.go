@@ -174,11 +174,11 @@ func (f *Factory) Close() error {
 // Runtime returns an engine runtime around the client, knowing which objects fabplan created
 // (from the state directory's journals), so that prune deletes only those.
 func (f *Factory) Runtime(client *fabric.Client) (*engine.Runtime, error) {
-	owned, err := journal.Owned(f.State())
+	owned, sensitive, err := journal.Ownership(f.State())
 	if err != nil {
 		return nil, err
 	}
 	rt := engine.NewRuntime(client)
-	rt.Owned = owned
+	rt.Owned, rt.Sensitive = owned, sensitive
 	return rt, nil
 }
