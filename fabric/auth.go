@@ -124,7 +124,9 @@ func NewCredential(cfg AuthConfig) (azcore.TokenCredential, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s credential: %w", mode, err)
 	}
-	return newTokenCache(cred), nil
+	tc := newTokenCache(cred)
+	tc.secrets = []string{cfg.ClientSecret}
+	return tc, nil
 }
 
 // defaultChain tries, in order, every identity whose settings are present, then the Azure CLI, then
@@ -178,8 +180,10 @@ func need(mode string, vals map[string]string) error {
 // expires (or at the RefreshOn the authority suggested) and drops it when a service says it expired.
 type tokenCache struct {
 	cred azcore.TokenCredential
-	mu   sync.Mutex
-	m    map[string]*cachedToken
+	// secrets are the credential's own secret values; New adds them to the ones its logger blanks out.
+	secrets []string
+	mu      sync.Mutex
+	m       map[string]*cachedToken
 }
 
 type cachedToken struct {

@@ -35,7 +35,8 @@ type Config struct {
 	NoRetry, NoBreaker, NoThrottle bool
 
 	Logger *slog.Logger // nil = discard; every line redacted
-	// Secrets are values that must never appear in a log line (the client secret, Key Vault values).
+	// Secrets are values that must never appear in a log line (Key Vault values...). The client
+	// secret of a credential from NewCredential is added by itself.
 	Secrets []string
 
 	// CallTimeout bounds one logical call, retries and waits included; default 15 min (the
@@ -116,7 +117,11 @@ func New(cfg Config) (*Client, error) {
 	}
 	setDefaults(&cfg)
 	c := &Client{base: base, host: u.Host, clock: cfg.Clock, stats: &counters{}, cfg: cfg}
-	c.log = NewRedactingLogger(cfg.Logger, cfg.Secrets...)
+	secrets := cfg.Secrets
+	if tc, ok := cfg.Credential.(*tokenCache); ok {
+		secrets = append(secrets[:len(secrets):len(secrets)], tc.secrets...)
+	}
+	c.log = NewRedactingLogger(cfg.Logger, secrets...)
 	c.retry = &retrier{off: cfg.NoRetry, callTime: cfg.CallTimeout, tryTime: cfg.TryTimeout,
 		initial: cfg.BackoffInitial, maxWait: cfg.BackoffMax, nameWait: cfg.NameReservedWait,
 		clock: cfg.Clock, log: c.log, stats: c.stats}
