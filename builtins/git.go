@@ -36,6 +36,7 @@ func (gitConnectionBuiltin) Spec() Spec {
 			{Name: "owner", Type: "string", Doc: "GitHub owner (user or organization)."},
 			{Name: "custom_domain", Type: "string", Doc: "GitHub Enterprise custom domain (ghe.com)."},
 			{Name: "connection_id", Type: "string", Doc: "Fabric connection holding the Git credentials (required for GitHub; ConfiguredConnection)."},
+			{Name: "credentials", Type: "string", Enum: []string{"user", "connection"}, Doc: "Whose credentials Fabric uses for Git: \"user\" (Automatic: the signed-in user's own, which service principals cannot use; fabplan run then needs a user identity, e.g. --auth device-code) or \"connection\" (connection_id). Default: connection when connection_id is given, else user."},
 			{Name: "initialize", Type: "string", Enum: GitInitializations, Doc: "Initialization strategy when the two sides differ (default PreferRemote)."},
 		},
 	}
@@ -66,6 +67,16 @@ func (gitConnectionBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, 
 	}
 	if r.initialize == "" {
 		r.initialize = "PreferRemote"
+	}
+	switch c.str("credentials") {
+	case "user":
+		if r.connectionID != "" {
+			return nil, fmt.Errorf("fabric.git_connection: credentials = \"user\" uses the signed-in user's own Git credentials; drop connection_id, or use credentials = \"connection\"")
+		}
+	case "connection":
+		if r.connectionID == "" {
+			return nil, fmt.Errorf("fabric.git_connection: credentials = \"connection\" needs connection_id (a Fabric connection holding the Git credentials)")
+		}
 	}
 	switch r.details.GitProviderType {
 	case "AzureDevOps":
