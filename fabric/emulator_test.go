@@ -2,7 +2,9 @@ package fabric
 
 import (
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -259,5 +261,80 @@ func TestEmulatorNameNotAvailableYetIsWaitedOut(t *testing.T) {
 	}
 	if refused == 0 {
 		t.Fatal("the name was never reserved: the test proves nothing")
+	}
+}
+
+// Random 5xx, resets before and lost answers after applying, on every kind of call: every create
+// succeeds exactly once, through retries and reconciliation.
+func TestEmulatorRandomFaults(t *testing.T) {
+	e := startEmulator(t, emulator.Options{Seed: 7, ImmediateTypes: []string{"Notebook"},
+		Faults: emulator.FaultConfig{ErrorRate: 0.1, ResetRate: 0.08, LostResponseRate: 0.1}})
+	// The breaker is tested on its own; here 5 faults in a row would only make the test flaky.
+	c := emulatorClient(t, e, func(cfg *Config) { cfg.NoBreaker = true })
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := range 3 {
+				ws, err := c.CreateWorkspace(bg, WorkspaceCreate{DisplayName: fmt.Sprintf("chaos-%d-%d", w, i)})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				for _, it := range []ItemCreate{{Type: "Notebook", DisplayName: "nb"}, {Type: "Lakehouse", DisplayName: "lh"}} {
+					if _, err := c.CreateItem(bg, ws.ID, it); err != nil {
+						t.Error(err)
+					}
+				}
+				if _, err := c.AddRoleAssignment(bg, ws.ID, Principal{ID: emulator.DefaultUserID, Type: "User"}, "Viewer"); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := e.SetFaultConfig(emulator.FaultConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	all, err := c.ListWorkspaces(bg)
+	if err != nil || len(all) != 12 {
+		t.Fatalf("%d workspaces (%v), want 12", len(all), err)
+	}
+	for _, ws := range all {
+		items, err := c.ListItems(bg, ws.ID, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		kinds := map[string]int{}
+		for _, it := range items {
+			kinds[it.Type]++
+		}
+		roles, _ := c.ListRoleAssignments(bg, ws.ID)
+		users := 0
+		for _, r := range roles {
+			if r.Principal.ID == emulator.DefaultUserID {
+				users++
+			}
+		}
+		if kinds["Notebook"] != 1 || kinds["Lakehouse"] != 1 || users != 1 {
+			t.Errorf("%s: items %v, user role assignments %d: want one of each", ws.DisplayName, kinds, users)
+		}
+	}
+	faults, lostCreates := 0, 0
+	for _, r := range e.Requests() {
+		if r.Fault != "" {
+			faults++
+		}
+		if r.Method == "POST" && r.Fault == "random reset_after" && !strings.HasSuffix(r.Path, "/v2.0/token") {
+			lostCreates++
+		}
+	}
+	s := c.Stats()
+	t.Logf("%d faults injected, %d create answers lost; stats %+v", faults, lostCreates, s)
+	if faults < 10 {
+		t.Errorf("only %d faults: the test did not exercise what it claims", faults)
+	}
+	// Every create whose answer was lost was found by its natural key, none was sent blind.
+	if s.Reconciled != int64(lostCreates) {
+		t.Errorf("%d creates reconciled, %d create answers lost", s.Reconciled, lostCreates)
 	}
 }
