@@ -214,12 +214,7 @@ func (r *itemResource) Diff(live engine.Live, rt *engine.Runtime) engine.Change 
 		}
 		ch.Attrs = append(ch.Attrs, r.definition.hideSecrets(def))
 	}
-	for _, a := range ch.Attrs {
-		if a.Changed() {
-			ch.Action = engine.Update
-		}
-	}
-	return ch
+	return engine.Compare(ch.Attrs)
 }
 
 // itemUndo is the argument of the item undo operations.

@@ -141,12 +141,7 @@ func (r *workspaceResource) Diff(live engine.Live, rt *engine.Runtime) engine.Ch
 	if r.capacity != "" {
 		ch.Attrs = append(ch.Attrs, engine.AttrChange{Name: "capacity_id", Old: live.Attrs["capacity_id"], New: capID, Unknown: !capKnown})
 	}
-	for _, a := range ch.Attrs {
-		if a.Changed() {
-			ch.Action = engine.Update
-		}
-	}
-	return ch
+	return engine.Compare(ch.Attrs)
 }
 
 // workspaceUndo is the argument of the workspace undo operations.

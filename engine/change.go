@@ -117,3 +117,16 @@ func (p *Plan) HasChanges() bool {
 	}
 	return false
 }
+
+// Compare is the change for an object that exists: an update in place when any attribute differs,
+// else a no-op.
+func Compare(attrs []AttrChange) Change {
+	ch := Change{Action: NoOp, Attrs: attrs}
+	for _, a := range attrs {
+		if a.Changed() {
+			ch.Action = Update
+			break
+		}
+	}
+	return ch
+}
