@@ -92,6 +92,7 @@ type Stats struct {
 	Reconciled    int64         // creates found by natural key after a lost or failed answer
 	BreakerOpened int64         // times a circuit breaker opened
 	ThrottleWait  time.Duration // time workers spent waiting for admission, summed
+	Pauses        int64         // 429 episodes that paused every worker
 	Rate          float64       // current admission rate of the Fabric throttle (req/s); 0 when off
 }
 
@@ -232,7 +233,7 @@ func (c *Client) Stats() Stats {
 	}
 	if c.throttle != nil {
 		c.throttle.mu.Lock()
-		s.ThrottleWait, s.Rate = c.throttle.waited, c.throttle.rate
+		s.ThrottleWait, s.Rate, s.Pauses = c.throttle.waited, c.throttle.rate, c.throttle.episodes
 		c.throttle.mu.Unlock()
 	}
 	return s

@@ -80,7 +80,7 @@ func TestRetryAfterIsAFloor(t *testing.T) {
 	if clk.waits(7*time.Second) != 2 || clk.waits(9*time.Second) != 1 {
 		t.Fatalf("waits %v: want one of >= 7 s (seconds) and one of >= 9 s (HTTP date)", clk.sleeps)
 	}
-	if s := c.Stats(); s.Retries != 2 || s.Throttled != 1 {
+	if s := c.Stats(); s.Retries != 2 || s.Throttled != 1 || s.Pauses != 1 {
 		t.Fatalf("stats %+v", s)
 	}
 }
