@@ -104,6 +104,11 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	src := SourceOf(eo, opts.Targets)
+	// Evaluate first: a plan that does not evaluate is reported without any credentials.
+	g, err := Evaluate(src, f.Lookups)
+	if err != nil {
+		return err
+	}
 	client, err := f.Client()
 	if err != nil {
 		return err
@@ -113,7 +118,7 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	res, err := Compute(ctx, src, rt, opts.Parallelism, f.Lookups)
+	res, err := Refresh(ctx, g, src, rt, opts.Parallelism)
 	if err != nil {
 		return err
 	}
@@ -173,6 +178,15 @@ type Result struct {
 // prepare, when given, completes the evaluation options first (the CLI's secret and principal
 // resolvers: Factory.Lookups).
 func Compute(ctx context.Context, src engine.Source, rt *engine.Runtime, parallelism int, prepare ...func(*builtins.EvalOptions) error) (*Result, error) {
+	g, err := Evaluate(src, prepare...)
+	if err != nil {
+		return nil, err
+	}
+	return Refresh(ctx, g, src, rt, parallelism)
+}
+
+// Evaluate evaluates the source's plan file and keeps only its targets and what they depend on.
+func Evaluate(src engine.Source, prepare ...func(*builtins.EvalOptions) error) (*engine.Graph, error) {
 	eo := EvalOptions(src)
 	for _, p := range prepare {
 		if err := p(&eo); err != nil {
@@ -183,9 +197,11 @@ func Compute(ctx context.Context, src engine.Source, rt *engine.Runtime, paralle
 	if err != nil {
 		return nil, err
 	}
-	if g, err = Target(g, src.Targets); err != nil {
-		return nil, err
-	}
+	return Target(g, src.Targets)
+}
+
+// Refresh reads live state for an evaluated graph into a plan.
+func Refresh(ctx context.Context, g *engine.Graph, src engine.Source, rt *engine.Runtime, parallelism int) (*Result, error) {
 	p, err := engine.Refresh(ctx, g, rt, parallelism)
 	if err != nil {
 		return nil, err
