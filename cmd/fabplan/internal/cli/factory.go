@@ -30,6 +30,7 @@ type Factory struct {
 	Insecure      bool
 	NoRetry       bool
 	NoBreaker     bool
+	NoThrottle    bool
 	Emulator      bool
 	StateDir      string
 	Verbose       bool
@@ -63,6 +64,7 @@ func (f *Factory) BindConnectionFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.Insecure, "insecure", false, "allow a plain-http loopback Fabric endpoint (tokens are never sent over http otherwise)")
 	fs.BoolVar(&f.NoRetry, "no-retry", false, "turn retries off, for debugging (env FEATURE_USE_RETRY_LOGIC=false)")
 	fs.BoolVar(&f.NoBreaker, "no-circuit-breaker", false, "turn the circuit breaker off (env FEATURE_USE_CIRCUIT_BREAKER=false)")
+	fs.BoolVar(&f.NoThrottle, "no-throttle", false, "turn the shared per-identity throttle off (env FEATURE_USE_THROTTLE=false)")
 	f.bindSecretFlags(fs)
 }
 
@@ -108,16 +110,19 @@ func (f *Factory) Client() (*fabric.Client, error) {
 	if f.AuthorityHost != "" {
 		auth.AuthorityHost = f.AuthorityHost
 	}
-	baseURL := f.FabricURL
-	if baseURL == "" {
-		baseURL = f.env("FABPLAN_FABRIC_URL", "https://api.fabric.microsoft.com")
+	// The switches and the base URL come from the environment the way the seed framework set them;
+	// flags override.
+	cfg, err := fabric.ConfigFromEnv(f.Getenv)
+	if err != nil {
+		return nil, Usagef(err)
 	}
-	cfg := fabric.Config{
-		BaseURL:   baseURL,
-		Insecure:  f.Insecure,
-		NoRetry:   f.NoRetry || f.Getenv("FEATURE_USE_RETRY_LOGIC") == "false",
-		NoBreaker: f.NoBreaker || f.Getenv("FEATURE_USE_CIRCUIT_BREAKER") == "false",
+	if f.FabricURL != "" {
+		cfg.BaseURL = f.FabricURL
 	}
+	cfg.Insecure = f.Insecure
+	cfg.NoRetry = cfg.NoRetry || f.NoRetry
+	cfg.NoBreaker = cfg.NoBreaker || f.NoBreaker
+	cfg.NoThrottle = cfg.NoThrottle || f.NoThrottle
 	if f.Emulator {
 		emu, err := emulator.Start(emulator.Options{})
 		if err != nil {

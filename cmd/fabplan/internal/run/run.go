@@ -186,6 +186,7 @@ func Run(ctx context.Context, opts *Options) error {
 		NoRollback:  opts.NoRollback,
 		Undo:        builtins.UndoRegistry(),
 	})
+	view.Requests(io.ErrOut, client.Stats())
 	if err != nil {
 		var ae *engine.ApplyError
 		if errors.As(err, &ae) {

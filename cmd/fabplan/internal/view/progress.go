@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/fabplan/fabplan/engine"
+	"github.com/fabplan/fabplan/fabric"
 )
 
 // Progress reports a run as it happens, one line per event, on the error stream (events of
@@ -73,4 +74,11 @@ func ed(a engine.Action) string {
 		return "deleted"
 	}
 	return a.String()
+}
+
+// Requests reports what a run cost in calls, on the error stream: how many requests, how many
+// were throttled or retried, creates reconciled after a lost answer, and time spent waiting.
+func Requests(w io.Writer, s fabric.Stats) {
+	fmt.Fprintf(w, "fabric: %d request(s), %d throttled (429), %d retried, %d create(s) reconciled, %s waiting for the throttle\n",
+		s.Requests, s.Throttled, s.Retries, s.Reconciled, s.ThrottleWait.Round(time.Millisecond))
 }
