@@ -155,6 +155,10 @@ func Apply(ctx context.Context, g *Graph, p *Plan, rt *Runtime, opts ApplyOption
 		return j.Append(journal.Record{Type: journal.Commit})
 	}
 	ae := &ApplyError{Steps: errs}
+	if cause := context.Cause(ctx); cause != nil {
+		// Interrupted (Ctrl-C, SIGTERM, a deadline): say so before the steps it cut short.
+		ae.Steps = append([]error{fmt.Errorf("run interrupted (%v): no new change was started", cause)}, errs...)
+	}
 	if opts.NoRollback {
 		return ae
 	}

@@ -262,3 +262,51 @@ func TestCrashedRunRollsBackFromJournal(t *testing.T) {
 		t.Errorf("state not rolled back")
 	}
 }
+
+func TestInterruptedRunRollsBack(t *testing.T) {
+	w := newWorld()
+	w.delay = 30 * time.Millisecond
+	rs := []*fakeResource{{addr: "a"}}
+	for i := range 5 {
+		rs = append(rs, &fakeResource{addr: Addr(fmt.Sprintf("a/%d", i)), deps: []Addr{Addr(fmt.Sprintf("a/%d", i-1))}})
+	}
+	rs[1].deps = []Addr{"a"}
+	g := build(t, w, rs...)
+	dir := t.TempDir()
+	j, err := journal.Create(dir, "r", "plan.star", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	rt := NewRuntime(nil)
+	p, err := Refresh(context.Background(), g, rt, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	// Interrupt once two changes are done, as Ctrl-C would.
+	obs := &cancelAfter{n: 2, cancel: func() { cancel(errors.New("interrupt signal received")) }}
+	err = Apply(ctx, g, p, rt, ApplyOptions{Parallelism: 1, Journal: j, Undo: w.undo(), Observer: obs})
+	var ae *ApplyError
+	if !errors.As(err, &ae) || !strings.Contains(err.Error(), "run interrupted (interrupt signal received)") {
+		t.Fatalf("err = %v", err)
+	}
+	if !ae.Rollback.OK() || len(w.live) != 0 {
+		t.Errorf("rollback = %+v, live = %v", ae.Rollback, w.live)
+	}
+}
+
+type cancelAfter struct {
+	NopObserver
+	mu     sync.Mutex
+	n      int
+	cancel func()
+}
+
+func (c *cancelAfter) ChangeDone(*Change, time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n--; c.n == 0 {
+		c.cancel()
+	}
+}
