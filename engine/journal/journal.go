@@ -93,6 +93,12 @@ func Create(stateDir, runID, plan, version string) (*Journal, error) {
 		f.Close()
 		return nil, err
 	}
+	// The new file's directory entry must survive a crash too, or the journal could vanish
+	// with the records it synced.
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
 	return j, nil
 }
 
