@@ -189,6 +189,9 @@ type tokenCache struct {
 type cachedToken struct {
 	mu  sync.Mutex // one refresh at a time per scope
 	tok azcore.AccessToken
+	// refused is the last token a service answered TokenExpired/InvalidToken to. azidentity keeps a
+	// cache of its own and would hand the same token back while its clock says it is fresh.
+	refused string
 }
 
 var _ azcore.TokenCredential = (*tokenCache)(nil)
@@ -225,6 +228,15 @@ func (c *tokenCache) GetToken(ctx context.Context, o policy.TokenRequestOptions)
 	if err != nil {
 		return azcore.AccessToken{}, err
 	}
+	if e.refused != "" && tok.Token == e.refused {
+		// A claims request is the documented way past azidentity's (MSAL's) cache: it always goes to
+		// Entra. The claim asks for a token issued from now on, which any new token satisfies.
+		fo := o
+		fo.Claims = fmt.Sprintf(`{"access_token":{"nbf":{"essential":true,"value":"%d"}}}`, time.Now().Unix())
+		if fresh, ferr := c.cred.GetToken(ctx, fo); ferr == nil {
+			tok = fresh
+		}
+	}
 	e.tok = tok
 	return tok, nil
 }
@@ -237,6 +249,7 @@ func (c *tokenCache) invalidate(o policy.TokenRequestOptions, token string) {
 	if e.tok.Token == token {
 		e.tok = azcore.AccessToken{}
 	}
+	e.refused = token
 }
 
 func fresh(t azcore.AccessToken, now time.Time) bool {

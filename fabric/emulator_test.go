@@ -338,3 +338,29 @@ func TestEmulatorRandomFaults(t *testing.T) {
 		t.Errorf("%d creates reconciled, %d create answers lost", s.Reconciled, lostCreates)
 	}
 }
+
+// A token the client still holds as fresh but Fabric calls expired (clock skew, revocation) is
+// replaced by a new one from Entra, not by azidentity's cached copy of the same token.
+func TestEmulatorExpiredTokenIsReplaced(t *testing.T) {
+	var mu sync.Mutex
+	skew := time.Duration(0)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return time.Now().Add(skew) }
+	e := startEmulator(t, emulator.Options{Clock: clock})
+	c := emulatorClient(t, e, nil)
+	if _, err := c.ListCapacities(bg); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	skew = 2 * time.Hour // the emulator's clock jumps past the token's expiry
+	mu.Unlock()
+	if _, err := c.ListCapacities(bg); err != nil {
+		t.Fatalf("after the token expired server-side: %v", err)
+	}
+	var statuses []int
+	for _, r := range records(e, "GET", "/v1/capacities") {
+		statuses = append(statuses, r.Status)
+	}
+	if fmt.Sprint(statuses) != "[200 401 200]" {
+		t.Errorf("capacities answers %v, want [200 401 200]", statuses)
+	}
+}
