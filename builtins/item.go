@@ -196,7 +196,7 @@ func (r *itemResource) Diff(live engine.Live, rt *engine.Runtime) engine.Change 
 		if r.definition != nil {
 			parts, known := r.definition.render(rt)
 			ch.Attrs = append(ch.Attrs, r.definition.hideSecrets(engine.AttrChange{Name: "definition", New: definitionDigest(parts),
-				Unknown: !known, Parts: engine.PlannedParts(parts)}))
+				Unknown: !known, Parts: engine.PlannedParts(parts)}, false))
 		}
 		return ch
 	}
@@ -212,7 +212,7 @@ func (r *itemResource) Diff(live engine.Live, rt *engine.Runtime) engine.Change 
 		if l, ok := live.Data.(itemLive); ok && l.Definition != nil && known {
 			def.Parts = engine.DiffParts(l.Definition.Parts, parts)
 		}
-		ch.Attrs = append(ch.Attrs, r.definition.hideSecrets(def))
+		ch.Attrs = append(ch.Attrs, r.definition.hideSecrets(def, liveSensitive(rt, live.ID)))
 	}
 	return engine.Compare(ch.Attrs)
 }
@@ -251,7 +251,7 @@ func (r *itemResource) Apply(ctx context.Context, rt *engine.Runtime, ch *engine
 		before := ch.Live.Data.(itemLive)
 		undo := engine.NewUndo("item.restore", itemUndo{
 			WorkspaceID: wsID, ID: before.Item.ID, Description: before.Item.Description,
-			FolderID: before.Item.FolderID, Definition: r.definition.journalled(before.Definition),
+			FolderID: before.Item.FolderID, Definition: r.definition.journalled(before.Definition, liveSensitive(rt, before.Item.ID)),
 		})
 		if err := intent(undo); err != nil {
 			return engine.Applied{}, err

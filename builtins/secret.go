@@ -88,22 +88,30 @@ func (ev *evaluation) reveal(s *Secret) (string, error) {
 }
 
 // hideSecrets marks a definition attribute sensitive, without its parts, when a secret was
-// substituted into the definition: a diff would show the value (and a previous value the run
-// never resolved, which redaction cannot know).
-func (d *definitionValue) hideSecrets(a engine.AttrChange) engine.AttrChange {
-	if d.sensitive {
+// substituted into the definition, or when the live definition held secrets when fabplan last
+// wrote it (liveSensitive): a diff would show the new value, or a previous one this run never
+// resolved and so cannot redact, for instance after the plan stopped using secret().
+func (d *definitionValue) hideSecrets(a engine.AttrChange, liveSensitive bool) engine.AttrChange {
+	if d.sensitive || liveSensitive {
 		a.Sensitive, a.Parts = true, nil
 	}
 	return a
 }
 
 // journalled is the pre-image of a definition the journal may hold for undo. A definition that
-// takes secrets is live with secret values in it (the current ones, or earlier ones this run never
-// resolved and so cannot redact), and the journal never holds a secret: its pre-image is left out,
-// so a rollback restores the item's metadata and the next run re-applies the definition.
-func (d *definitionValue) journalled(pre *fabric.Definition) *fabric.Definition {
-	if d != nil && d.sensitive {
+// takes secrets, or one whose live version held secrets when fabplan last wrote it
+// (liveSensitive), is live with secret values in it (the current ones, or earlier ones this run
+// never resolved and so cannot redact), and the journal never holds a secret: its pre-image is left
+// out, so a rollback restores the item's metadata and the next run re-applies the definition.
+func (d *definitionValue) journalled(pre *fabric.Definition, liveSensitive bool) *fabric.Definition {
+	if d != nil && d.sensitive || liveSensitive {
 		return nil
 	}
 	return pre
+}
+
+// liveSensitive reports whether the object id held secret values when fabplan last wrote it, as
+// the journals of the state directory say (engine.Runtime.Sensitive).
+func liveSensitive(rt *engine.Runtime, id string) bool {
+	return rt != nil && id != "" && rt.Sensitive[id]
 }
