@@ -63,7 +63,7 @@ func TestChecksFire(t *testing.T) {
 		{CheckSecretEntropy, "", []string{"plan.star:1"}, nil},
 		{CheckGUIDLiteral, "", []string{"plan.star:1", "plan.star:6"}, nil},
 		{CheckPrune, "", []string{"plan.star:1"}, nil},
-		{CheckAllowDestroy, "", []string{"plan.star:2", "plan.star:6"}, nil},
+		{CheckAllowDestroy, "", []string{"plan.star:1", "plan.star:4"}, nil},
 		{CheckDefinitionMissing, "", []string{"plan.star:1"}, nil},
 		{CheckDefinitionParts, "", []string{"plan.star:2", "plan.star:3"}, nil},
 		{CheckSuppressUnknown, "", []string{"plan.star:1"}, nil},

@@ -19,8 +19,8 @@ const (
 )
 
 // riskFindings reports declarations that can destroy data or fail at deploy time: prune=True,
-// data-bearing items exposed to prune without allow_destroy, and definition folders that are
-// missing or incomplete.
+// prune with allow_destroy=True (which lets prune delete data-bearing items), and definition
+// folders that are missing or incomplete.
 func riskFindings(u *unit, sigs *signatures, dataBearing func(itemType string) bool) []Finding {
 	var out []Finding
 	assigned := assignedValues(u.file)
@@ -31,13 +31,9 @@ func riskFindings(u *unit, sigs *signatures, dataBearing func(itemType string) b
 		c, _ := e.(*syntax.CallExpr)
 		return c
 	}
-	sigs.walkBuiltinCalls(u.file, workspaceBuiltin, func(_ *syntax.CallExpr, a callArgs) {
-		if v, ok := a.arg("prune"); ok && a.argTrue("prune") {
-			out = append(out, u.finding(v, CheckPrune,
-				"prune=True deletes every item fabplan created in this workspace that the plan no longer declares; check nothing needed was removed, then suppress this line to confirm"))
-		}
-	})
+	// Items first: a workspace's allow-destroy finding names the data-bearing items declared in it.
 	definitionTypes := map[*syntax.CallExpr][]string{}
+	dataItems := map[*syntax.CallExpr][]string{} // workspace call -> data-bearing items declared in it
 	sigs.walkBuiltinCalls(u.file, itemBuiltin, func(c *syntax.CallExpr, a callArgs) {
 		typ, _ := a.argString("type")
 		if d, ok := a.arg("definition"); ok {
@@ -48,22 +44,29 @@ func riskFindings(u *unit, sigs *signatures, dataBearing func(itemType string) b
 		if !dataBearing(typ) {
 			return
 		}
-		if v, ok := a.arg("allow_destroy"); ok {
-			if b, known := boolLit(v); b || !known {
-				return // allowed, or decided at run time
-			}
-		}
 		ws, _ := a.arg("workspace")
-		wc := callOf(ws)
-		if wc == nil {
+		if wc := callOf(ws); wc != nil {
+			name, _ := a.argString("name")
+			dataItems[wc] = append(dataItems[wc], fmt.Sprintf("%s %q", typ, name))
+		}
+	})
+	sigs.walkBuiltinCalls(u.file, workspaceBuiltin, func(c *syntax.CallExpr, a callArgs) {
+		prune, pruned := a.arg("prune")
+		if !pruned || !a.argTrue("prune") {
 			return
 		}
-		if n, _ := builtinName(wc.Fn); n != workspaceBuiltin || !sigs.builtinArgs(wc, workspaceBuiltin).argTrue("prune") {
-			return
+		out = append(out, u.finding(prune, CheckPrune,
+			"prune=True deletes every item fabplan created in this workspace that the plan no longer declares; check nothing needed was removed, then suppress this line to confirm"))
+		// Without allow_destroy, prune leaves data-bearing items alone (the plan lists them as not
+		// managed); with it, dropping one from the plan deletes its data for good.
+		if v, ok := a.arg("allow_destroy"); ok && a.argTrue("allow_destroy") {
+			at := "any data-bearing item (Lakehouse, Warehouse, ...) fabplan created here"
+			if items := dataItems[c]; len(items) > 0 {
+				at = strings.Join(items, ", ") + " or any other data-bearing item fabplan created here"
+			}
+			out = append(out, u.finding(v, CheckAllowDestroy,
+				fmt.Sprintf("with prune=True, allow_destroy=True makes a run delete %s, with its data, as soon as the plan stops declaring it (a removed or renamed line); rollback cannot restore the data. Drop allow_destroy unless that is intended, then suppress this line to confirm", at)))
 		}
-		name, _ := a.argString("name")
-		out = append(out, u.finding(c.Fn, CheckAllowDestroy,
-			fmt.Sprintf("%s %q sits in a workspace with prune=True: removing or renaming this declaration would delete it with its data, and the run would stop there; set allow_destroy=True to accept that, or drop prune", typ, name)))
 	})
 	sigs.walkBuiltinCalls(u.file, definitionBuiltin, func(c *syntax.CallExpr, a callArgs) {
 		pathExpr, ok := a.arg("path")

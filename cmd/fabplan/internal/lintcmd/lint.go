@@ -30,7 +30,7 @@ func NewCmd(f *cli.Factory) *cobra.Command {
 		Short: "Check plans for what would fail or deploy something wrong (offline)",
 		Long: `Checks plan files (*.star under each PATH, default ".", and every file they load): syntax and
 undefined names, calls of fabplan builtins against their signatures, load() problems, secrets written
-as literals, risky changes (prune, data-bearing items without allow_destroy, missing definition
+as literals, risky changes (prune, prune that may delete data-bearing items, missing definition
 parts), an offline evaluation (runtime errors, duplicates, cycles, env/*.json against the plan's
 schema) and style. Each finding has an id; docs/lint.md documents every check. Suppress one with a
 comment "# fabplan:disable=ID". Needs no network and no credentials.
