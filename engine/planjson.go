@@ -141,6 +141,8 @@ func docAttr(action Action, a AttrChange) DocAttr {
 		da.Changed = a.Changed()
 	}
 	if a.Sensitive {
+		// Parts carry diffs and hashes of the payloads, which would show what the value hides.
+		da.Parts = nil
 		return da
 	}
 	if action != Create {
@@ -229,7 +231,11 @@ func (d *Document) CheckCurrent(now *Document) error {
 		seen[c.Address] = true
 		s, ok := saved[c.Address]
 		if !ok {
-			probs = append(probs, StaleResource{c.Address, "the plan declares it now but did not when the plan was saved"})
+			why := "the plan declares it now but did not when the plan was saved"
+			if c.Action == Delete {
+				why = "prune would delete it now, but the saved plan does not"
+			}
+			probs = append(probs, StaleResource{c.Address, why})
 			continue
 		}
 		if why := s.differs(c); why != "" {
@@ -238,7 +244,11 @@ func (d *Document) CheckCurrent(now *Document) error {
 	}
 	for _, s := range d.Changes {
 		if !seen[s.Address] {
-			probs = append(probs, StaleResource{s.Address, "the saved plan holds it but the plan no longer declares it"})
+			why := "the saved plan holds it but the plan no longer declares it"
+			if s.Action == Delete {
+				why = "the saved plan deletes it, but prune would not now (it is gone, or declared again)"
+			}
+			probs = append(probs, StaleResource{s.Address, why})
 		}
 	}
 	if len(probs) > 0 {

@@ -180,17 +180,44 @@ func TestCheckCurrent(t *testing.T) {
 	edited.Changes[2].Attrs[0].New = "renamed"
 	gone := everyAction()
 	gone.Changes = gone.Changes[:5]
+	dropped := everyAction()
+	dropped.Changes = append(dropped.Changes[:2], dropped.Changes[3:]...)
+	newDelete := everyAction()
+	newDelete.Changes = append(newDelete.Changes, Change{Addr: "workspace.w/item.Notebook.new", Kind: "item", Action: Delete, ID: "n2",
+		Live: Live{Exists: true, ID: "n2"}, Attrs: []AttrChange{{Name: "name", Old: "new"}}})
 	for name, tc := range map[string]struct {
 		now  *Plan
 		want string
 	}{
 		"live drift":        {drifted, `workspace.w/item.Notebook.u: live description changed since the plan was made: "a" -> "c"`},
 		"plan edited":       {edited, `workspace.w/item.Notebook.n: planned name changed since the plan was saved: "n" -> "renamed"`},
-		"resource now gone": {gone, `workspace.w/item.Notebook.gone: the saved plan holds it but the plan no longer declares it`},
+		"prune delete gone": {gone, `workspace.w/item.Notebook.gone: the saved plan deletes it, but prune would not now`},
+		"declaration gone":  {dropped, `workspace.w/item.Notebook.n: the saved plan holds it but the plan no longer declares it`},
+		"new prune delete":  {newDelete, `workspace.w/item.Notebook.new: prune would delete it now, but the saved plan does not`},
 	} {
 		err := saved.CheckCurrent(NewDocument(tc.now, Source{File: "p.star"}, ""))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v\nwant it to contain %q", name, err, tc.want)
 		}
+	}
+}
+
+// TestSensitiveAttributeKeepsNoParts: the document leaves out everything a sensitive attribute
+// holds, part diffs and hashes included, whatever the resource handed it.
+func TestSensitiveAttributeKeepsNoParts(t *testing.T) {
+	live := []fabric.Part{{Path: "a.py", Payload: []byte("pw = 'old-s3cret'\n")}}
+	plan := []fabric.Part{{Path: "a.py", Payload: []byte("pw = 'new-s3cret'\n")}}
+	p := &Plan{Changes: []Change{{Addr: "workspace.w/item.Notebook.n", Kind: "item", Action: Update, ID: "n", Live: Live{Exists: true, ID: "n"},
+		Attrs: []AttrChange{{Name: "definition", Old: DefinitionDigest(live), New: DefinitionDigest(plan), Sensitive: true, Parts: DiffParts(live, plan)}}}}}
+	var buf bytes.Buffer
+	d := NewDocument(p, Source{File: "p.star"}, "")
+	if err := d.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), "s3cret") || strings.Contains(buf.String(), DiffParts(live, plan)[0].New.SHA256) || d.Changes[0].Attributes[0].Parts != nil {
+		t.Errorf("a sensitive attribute kept its parts:\n%s", buf.String())
+	}
+	if a := d.Changes[0].Attributes[0]; !a.Changed || !a.Sensitive || a.Old != nil || a.New != nil {
+		t.Errorf("sensitive attribute %+v", a)
 	}
 }
