@@ -48,16 +48,25 @@ func partInfo(b []byte) *PartInfo {
 	return &PartInfo{Size: len(b), SHA256: hex.EncodeToString(sum[:])}
 }
 
-// jsonParts are the part extensions whose payload is JSON in Fabric's formats.
-var jsonParts = map[string]bool{
-	".json": true, ".ipynb": true, ".pbir": true, ".pbism": true, ".bim": true, ".platform": true,
+// jsonPart reports whether a part's payload is JSON in Fabric's formats, by its extension.
+func jsonPart(p string) bool {
+	switch path.Ext(p) {
+	case ".json", ".ipynb", ".pbir", ".pbism", ".bim", ".platform":
+		return true
+	}
+	return path.Base(p) == PlatformPart
 }
 
-// serverManaged lists, per part file name, JSON members Fabric writes itself; they change
+// serverManaged lists, for a part file name, the JSON members Fabric writes itself; they change
 // without anyone editing the definition, so they are never a difference.
-var serverManaged = map[string][][]string{
-	"pipeline-content.json": {{"properties", "lastModifiedByObjectId"}, {"properties", "lastPublishTime"}},
-	".platform":             {{"config", "logicalId"}},
+func serverManaged(base string) [][]string {
+	switch base {
+	case "pipeline-content.json":
+		return [][]string{{"properties", "lastModifiedByObjectId"}, {"properties", "lastPublishTime"}}
+	case PlatformPart:
+		return [][]string{{"config", "logicalId"}}
+	}
+	return nil
 }
 
 // NormalizePart returns the form of a part that comparisons use: JSON parsed and re-encoded with
@@ -68,7 +77,7 @@ func NormalizePart(p string, payload []byte) []byte {
 		return payload
 	}
 	text := bytes.ReplaceAll(payload, []byte("\r\n"), []byte("\n"))
-	if !jsonParts[path.Ext(p)] && path.Base(p) != PlatformPart {
+	if !jsonPart(p) {
 		return text
 	}
 	dec := json.NewDecoder(bytes.NewReader(text))
@@ -77,7 +86,7 @@ func NormalizePart(p string, payload []byte) []byte {
 	if err := dec.Decode(&v); err != nil || dec.More() {
 		return text
 	}
-	for _, member := range serverManaged[path.Base(p)] {
+	for _, member := range serverManaged(path.Base(p)) {
 		deleteMember(v, member)
 	}
 	var out bytes.Buffer

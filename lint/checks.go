@@ -45,28 +45,33 @@ const (
 // name must be in warn.AllWarnings (warn.FileWarnings calls os.Exit on an unknown name); a test
 // checks that. Bazel-only warnings are left out; so are "load" (load-unused covers it with
 // resolver bindings rather than names) and "redefined-variable" (the resolver already rejects
-// reassigning a global in the plan dialect).
-var styleWarnings = []struct {
+// reassigning a global in the plan dialect). The slice is new on each call.
+func styleWarnings() []styleWarning {
+	return []styleWarning{
+		{"unused-variable", Warning, false, "A variable is assigned but never read.", "Remove it, or name it with a leading underscore if it must stay."},
+		{"uninitialized", Error, false, "A variable may be read before it is assigned.", "Assign it on every path before use."},
+		{"unreachable", Warning, false, "A statement follows return, break or continue and never runs.", "Delete the dead code."},
+		{"no-effect", Warning, false, "An expression statement has no effect (for example a bare comparison or a string that is not a docstring).", "Delete it, or assign or call what was meant."},
+		{"return-value", Warning, false, "A function returns a value on some paths and nothing on others.", "Return a value (or None explicitly) on every path."},
+		{"print", Info, false, "print() in a plan writes to the run's output.", "Remove debugging prints before merging."},
+		{"name-conventions", Warning, false, "A name breaks Starlark conventions (lower_snake_case variables and functions, UPPER_SNAKE_CASE constants).", "Rename it."},
+		{"dict-concatenation", Warning, false, "Dictionaries are joined with + (not supported by Starlark).", "Use dict(a, **b) or d.update(...)."},
+		{"string-iteration", Warning, false, "A string is iterated directly (not allowed in Starlark).", "Iterate over s.elems() or a list."},
+		{"list-append", Info, false, "A list is extended with += [x].", "Use .append(x)."},
+		{"integer-division", Warning, false, "/ is used on integers.", "Use // for integer division."},
+		{"confusing-name", Warning, false, "A name is l, I or O, easily confused with 1 and 0.", "Use a descriptive name."},
+		{"module-docstring", Info, true, "A library file (one loaded by others) has no module docstring.", "Start the file with a string literal that says what it provides."},
+		{"function-docstring", Info, true, "A public function of a library file with a non-trivial body has no docstring.", "Add a docstring as the first statement of the function."},
+	}
+}
+
+// styleWarning is one buildtools warning as fabplan runs it.
+type styleWarning struct {
 	Name     string
 	Severity Severity
 	Library  bool // only for files that other files load
 	Summary  string
 	Fix      string
-}{
-	{"unused-variable", Warning, false, "A variable is assigned but never read.", "Remove it, or name it with a leading underscore if it must stay."},
-	{"uninitialized", Error, false, "A variable may be read before it is assigned.", "Assign it on every path before use."},
-	{"unreachable", Warning, false, "A statement follows return, break or continue and never runs.", "Delete the dead code."},
-	{"no-effect", Warning, false, "An expression statement has no effect (for example a bare comparison or a string that is not a docstring).", "Delete it, or assign or call what was meant."},
-	{"return-value", Warning, false, "A function returns a value on some paths and nothing on others.", "Return a value (or None explicitly) on every path."},
-	{"print", Info, false, "print() in a plan writes to the run's output.", "Remove debugging prints before merging."},
-	{"name-conventions", Warning, false, "A name breaks Starlark conventions (lower_snake_case variables and functions, UPPER_SNAKE_CASE constants).", "Rename it."},
-	{"dict-concatenation", Warning, false, "Dictionaries are joined with + (not supported by Starlark).", "Use dict(a, **b) or d.update(...)."},
-	{"string-iteration", Warning, false, "A string is iterated directly (not allowed in Starlark).", "Iterate over s.elems() or a list."},
-	{"list-append", Info, false, "A list is extended with += [x].", "Use .append(x)."},
-	{"integer-division", Warning, false, "/ is used on integers.", "Use // for integer division."},
-	{"confusing-name", Warning, false, "A name is l, I or O, easily confused with 1 and 0.", "Use a descriptive name."},
-	{"module-docstring", Info, true, "A library file (one loaded by others) has no module docstring.", "Start the file with a string literal that says what it provides."},
-	{"function-docstring", Info, true, "A public function of a library file with a non-trivial body has no docstring.", "Add a docstring as the first statement of the function."},
 }
 
 // Checks returns every check, in documentation order. The slice is new on each call.
@@ -97,7 +102,7 @@ func Checks() []Check {
 		{CheckEvalCycle, Error, "eval", "Resources depend on each other in a cycle.", "Break the cycle."},
 		{CheckEnvSchema, Error, "eval", "A file env/<name>.json does not match the schema the plan passes to config(schema=...).", "Fix the value at the reported JSON path."},
 	}
-	for _, w := range styleWarnings {
+	for _, w := range styleWarnings() {
 		cs = append(cs, Check{w.Name, w.Severity, "style", w.Summary, w.Fix})
 	}
 	return cs

@@ -32,7 +32,7 @@ func TestDocsListEveryCheck(t *testing.T) {
 
 // TestStyleWarningsExist guards against warn.FileWarnings' os.Exit on an unknown name.
 func TestStyleWarningsExist(t *testing.T) {
-	for _, w := range styleWarnings {
+	for _, w := range styleWarnings() {
 		if !slices.Contains(warn.AllWarnings, w.Name) {
 			t.Errorf("%s is not a buildtools warning", w.Name)
 		}

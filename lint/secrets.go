@@ -52,7 +52,7 @@ func secretFindings(u *unit, sigs *signatures) []Finding {
 					secretValue(k.name.Name, k.value)
 				}
 				switch {
-				case declared && (handleKinds[p.Type] || p.Type == "list[item]"):
+				case declared && (handleKind(p.Type) || p.Type == "list[item]"):
 					out = append(out, guidFindings(u, k.name.Name, strings.TrimSuffix(strings.TrimPrefix(p.Type, "list["), "]"), k.value, reported)...)
 				case !declared && referenceName(k.name.Name) != "":
 					out = append(out, guidFindings(u, k.name.Name, referenceName(k.name.Name), k.value, reported)...)

@@ -132,7 +132,7 @@ func (k kinds) checkValue(u *unit, sp *spec, p param, v syntax.Expr) []Finding {
 			return []Finding{u.finding(v, CheckArgType, fmt.Sprintf("%s: got %s, want secret(\"name\")", where, got))}
 		}
 		return nil
-	case handleKinds[p.Type] && got == "string":
+	case handleKind(p.Type) && got == "string":
 		if s, _ := stringLit(v); isGUID(s) {
 			return nil // guid-literal reports it, with the fix
 		}
@@ -146,9 +146,13 @@ func (k kinds) checkValue(u *unit, sp *spec, p param, v syntax.Expr) []Finding {
 	return nil
 }
 
-// handleKinds are the parameter types whose values are returned by other builtins.
-var handleKinds = map[string]bool{
-	"workspace": true, "folder": true, "item": true, "capacity": true, "principal": true, "definition": true,
+// handleKind reports whether a parameter type is one whose values other builtins return.
+func handleKind(t string) bool {
+	switch t {
+	case "workspace", "folder", "item", "capacity", "principal", "definition":
+		return true
+	}
+	return false
 }
 
 // kinds works out what kind of value an expression has without evaluating it.
@@ -235,7 +239,7 @@ func resultKind(name string) string {
 		return "secret"
 	case mod == "principal":
 		return "principal"
-	case mod == "fabric" && handleKinds[member]:
+	case mod == "fabric" && handleKind(member):
 		return member
 	}
 	return ""

@@ -14,10 +14,11 @@ func styleFindings(u *unit) []Finding {
 	if err != nil {
 		return nil // the Starlark parser has the final word on syntax; it accepted the file
 	}
-	names := make([]string, 0, len(styleWarnings))
+	warnings := styleWarnings()
+	names := make([]string, 0, len(warnings))
 	severity := map[string]Severity{}
 	fix := map[string]string{}
-	for _, w := range styleWarnings {
+	for _, w := range warnings {
 		if w.Library && !u.library {
 			continue
 		}

@@ -1,4 +1,3 @@
-// Package fmtcmd implements `fabplan fmt`: buildifier-style formatting of plans.
 package fmtcmd
 
 import (

@@ -1,5 +1,3 @@
-// Package lintcmd implements `fabplan lint`: checks plans in seconds, with no network and no
-// credentials.
 package lintcmd
 
 import (

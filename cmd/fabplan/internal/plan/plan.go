@@ -1,5 +1,3 @@
-// Package plan implements `fabplan plan`: what `run` would change, against live state, changing
-// nothing. It also holds what `run --dry-run`, `run --plan` and `run --target` share with it.
 package plan
 
 import (
