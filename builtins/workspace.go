@@ -3,6 +3,7 @@ package builtins
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"go.starlark.net/starlark"
 
@@ -22,7 +23,7 @@ func (workspaceBuiltin) Spec() Spec {
 			{Name: "name", Type: "string", Required: true, Doc: "Display name; unique in the tenant."},
 			{Name: "description", Type: "string", Doc: "Description (at most 4,000 characters)."},
 			{Name: "capacity", Type: "capacity", Doc: "Capacity to assign, from fabric.capacity(...)."},
-			{Name: "identity", Type: "bool", Doc: "Provision a workspace identity."},
+			{Name: "identity", Type: "bool", Doc: "True: provision the workspace identity (a managed service principal); False: deprovision it; absent: leave it as it is."},
 			{Name: "prune", Type: "bool", Doc: "Delete items fabplan created here that the plan no longer declares (after every other change; undo recreates them)."},
 			{Name: "allow_destroy", Type: "bool", Doc: "Let prune delete data-bearing items (Lakehouse, Warehouse, Eventhouse, KQLDatabase, SQLDatabase); irreversible."},
 		},
@@ -35,13 +36,14 @@ func (workspaceBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, erro
 		return nil, fmt.Errorf("fabric.workspace: name must not be empty")
 	}
 	r := &workspaceResource{
-		addr:         engine.Addr(engine.Segment("workspace", name)),
-		pos:          c.pos,
-		name:         name,
-		description:  c.str("description"),
-		identity:     c.boolean("identity"),
-		prune:        c.boolean("prune"),
-		allowDestroy: c.boolean("allow_destroy"),
+		addr:           engine.Addr(engine.Segment("workspace", name)),
+		pos:            c.pos,
+		name:           name,
+		description:    c.str("description"),
+		manageIdentity: c.has("identity"),
+		identity:       c.boolean("identity"),
+		prune:          c.boolean("prune"),
+		allowDestroy:   c.boolean("allow_destroy"),
 	}
 	if h := c.handle("capacity"); h != nil {
 		r.capacity = h.addr
@@ -59,8 +61,10 @@ type workspaceResource struct {
 	name        string
 	description string
 	capacity    engine.Addr // "" = leave as is
-	identity    bool
-	prune       bool
+	// manageIdentity is set when the plan says identity=True or False; identity is what it wants.
+	manageIdentity bool
+	identity       bool
+	prune          bool
 	// allowDestroy lets prune delete data-bearing items.
 	allowDestroy bool
 }
@@ -104,13 +108,38 @@ func (r *workspaceResource) Refresh(ctx context.Context, rt *engine.Runtime) (en
 		return engine.Live{}, err
 	}
 	for _, ws := range all {
-		if ws.DisplayName == r.name {
-			return engine.Live{Exists: true, ID: ws.ID, Data: ws, Attrs: map[string]string{
-				"name": ws.DisplayName, "description": ws.Description, "capacity_id": ws.CapacityID,
-			}}, nil
+		// Fabric compares workspace names without regard to case.
+		if !strings.EqualFold(ws.DisplayName, r.name) {
+			continue
 		}
+		live := engine.Live{Exists: true, ID: ws.ID, Data: workspaceLive{Workspace: ws}, Attrs: map[string]string{
+			"name": ws.DisplayName, "description": ws.Description, "capacity_id": ws.CapacityID,
+		}}
+		if r.manageIdentity {
+			// Only a plan that manages the identity pays for the per-workspace read it needs.
+			id, err := rt.Client.GetWorkspaceIdentity(ctx, ws.ID)
+			if err != nil {
+				return engine.Live{}, err
+			}
+			live.Data = workspaceLive{Workspace: ws, Identity: id}
+			live.Attrs["identity"] = identityState(id != nil)
+		}
+		return live, nil
 	}
 	return engine.Live{}, nil
+}
+
+// workspaceLive is a workspace's pre-image.
+type workspaceLive struct {
+	Workspace fabric.Workspace
+	Identity  *fabric.WorkspaceIdentity
+}
+
+func identityState(provisioned bool) string {
+	if provisioned {
+		return "provisioned"
+	}
+	return "none"
 }
 
 func (r *workspaceResource) wantCapacity(rt *engine.Runtime) (id string, known bool) {
@@ -132,6 +161,9 @@ func (r *workspaceResource) Diff(live engine.Live, rt *engine.Runtime) engine.Ch
 		if r.capacity != "" {
 			ch.Attrs = append(ch.Attrs, engine.AttrChange{Name: "capacity_id", New: capID, Unknown: !capKnown})
 		}
+		if r.manageIdentity {
+			ch.Attrs = append(ch.Attrs, engine.AttrChange{Name: "identity", New: identityState(r.identity)})
+		}
 		return ch
 	}
 	ch := engine.Change{Action: engine.NoOp, Attrs: []engine.AttrChange{
@@ -140,6 +172,9 @@ func (r *workspaceResource) Diff(live engine.Live, rt *engine.Runtime) engine.Ch
 	}}
 	if r.capacity != "" {
 		ch.Attrs = append(ch.Attrs, engine.AttrChange{Name: "capacity_id", Old: live.Attrs["capacity_id"], New: capID, Unknown: !capKnown})
+	}
+	if r.manageIdentity {
+		ch.Attrs = append(ch.Attrs, engine.AttrChange{Name: "identity", Old: live.Attrs["identity"], New: identityState(r.identity)})
 	}
 	return engine.Compare(ch.Attrs)
 }
@@ -150,6 +185,9 @@ type workspaceUndo struct {
 	Name        string `json:"name,omitempty"`
 	Description string `json:"description"`
 	CapacityID  string `json:"capacity_id"`
+	// Identity is whether the workspace had an identity, when the plan changed it. A re-provisioned
+	// identity is a new service principal: undo restores that there is one, not the old one.
+	Identity *bool `json:"identity,omitempty"`
 }
 
 func (r *workspaceResource) Apply(ctx context.Context, rt *engine.Runtime, ch *engine.Change, intent func(engine.Undo) error) (engine.Applied, error) {
@@ -164,10 +202,23 @@ func (r *workspaceResource) Apply(ctx context.Context, rt *engine.Runtime, ch *e
 		if err != nil {
 			return engine.Applied{}, err
 		}
-		return engine.Applied{ID: ws.ID, Undo: engine.NewUndo("workspace.delete", workspaceUndo{ID: ws.ID, Name: r.name})}, nil
+		applied := engine.Applied{ID: ws.ID, Undo: engine.NewUndo("workspace.delete", workspaceUndo{ID: ws.ID, Name: r.name})}
+		if r.manageIdentity && r.identity {
+			// Deleting the workspace (the undo) removes its identity with it.
+			if _, err := rt.Client.ProvisionIdentity(ctx, ws.ID); err != nil {
+				return engine.Applied{}, err
+			}
+		}
+		return applied, nil
 	case engine.Update:
-		before := ch.Live.Data.(fabric.Workspace)
-		undo := engine.NewUndo("workspace.restore", workspaceUndo{ID: before.ID, Description: before.Description, CapacityID: before.CapacityID})
+		pre := ch.Live.Data.(workspaceLive)
+		before := pre.Workspace
+		u := workspaceUndo{ID: before.ID, Description: before.Description, CapacityID: before.CapacityID}
+		if r.manageIdentity {
+			had := pre.Identity != nil
+			u.Identity = &had
+		}
+		undo := engine.NewUndo("workspace.restore", u)
 		if err := intent(undo); err != nil {
 			return engine.Applied{}, err
 		}
@@ -182,9 +233,23 @@ func (r *workspaceResource) Apply(ctx context.Context, rt *engine.Runtime, ch *e
 				return engine.Applied{}, err
 			}
 		}
+		if r.manageIdentity && r.identity != (pre.Identity != nil) {
+			if err := setIdentity(ctx, rt, before.ID, r.identity); err != nil {
+				return engine.Applied{}, err
+			}
+		}
 		return engine.Applied{ID: before.ID, Undo: undo}, nil
 	}
 	return engine.Applied{}, fmt.Errorf("workspace: cannot %s", ch.Action)
+}
+
+// setIdentity provisions or deprovisions a workspace's identity.
+func setIdentity(ctx context.Context, rt *engine.Runtime, wsID string, want bool) error {
+	if want {
+		_, err := rt.Client.ProvisionIdentity(ctx, wsID)
+		return err
+	}
+	return rt.Client.DeprovisionIdentity(ctx, wsID)
 }
 
 func (workspaceBuiltin) UndoOps() engine.UndoRegistry {
@@ -208,9 +273,22 @@ func (workspaceBuiltin) UndoOps() engine.UndoRegistry {
 			switch {
 			case ws.CapacityID == u.CapacityID:
 			case u.CapacityID == "":
-				return rt.Client.UnassignCapacity(ctx, u.ID)
+				if err := rt.Client.UnassignCapacity(ctx, u.ID); err != nil {
+					return err
+				}
 			default:
-				return rt.Client.AssignCapacity(ctx, u.ID, u.CapacityID)
+				if err := rt.Client.AssignCapacity(ctx, u.ID, u.CapacityID); err != nil {
+					return err
+				}
+			}
+			if u.Identity != nil {
+				id, err := rt.Client.GetWorkspaceIdentity(ctx, u.ID)
+				if err != nil {
+					return err
+				}
+				if (id != nil) != *u.Identity {
+					return setIdentity(ctx, rt, u.ID, *u.Identity)
+				}
 			}
 			return nil
 		}),
