@@ -11,23 +11,9 @@ import (
 	"github.com/fabplan/fabplan/engine"
 )
 
-// testOptions lints with builtins' real catalog. Until builtins declares secret() and config()
-// (see the contract), the tests add their signatures so that plans using them resolve.
+// testOptions lints paths statically with builtins' real catalog; tests that evaluate set eval.
 func testOptions(paths ...string) Options {
-	sigs := builtinSignatures()
-	specs := []spec{}
-	for _, sp := range sigs.byName {
-		specs = append(specs, *sp)
-	}
-	for _, sp := range []spec{
-		{Name: "secret", Params: []param{{Name: "name", Type: "string", Required: true}}},
-		{Name: "config", Params: []param{{Name: "schema", Type: "any", Required: true}}},
-	} {
-		if _, ok := sigs.byName[sp.Name]; !ok {
-			specs = append(specs, sp)
-		}
-	}
-	return Options{Paths: paths, NoEval: true, sigs: newSignatures(specs, []string{"struct"})}
+	return Options{Paths: paths, NoEval: true}
 }
 
 // where renders a finding's position relative to dir, for comparison.

@@ -26,8 +26,8 @@ type Options struct {
 	Root string
 	// Disable lists check ids to skip entirely (an unknown id is a usage error).
 	Disable []string
-	// NoEval skips offline evaluation of entry plans (checks eval, eval-duplicate, eval-cycle,
-	// env-schema), leaving only the static checks.
+	// NoEval skips offline evaluation of entry plans (checks eval, eval-duplicate, eval-cycle),
+	// leaving only the static checks. env-schema stays: it reads files, it does not evaluate.
 	NoEval bool
 
 	// sigs and eval replace the builtins package in tests; nil means builtins.Catalog() and
