@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/microsoft/fabric-sdk-go/fabric/core"
 )
 
@@ -365,7 +367,7 @@ func TestLROFailureChangesNothing(t *testing.T) {
 	}
 	_, err = p.PollUntilDone(ctx, &runtimePollOptions)
 	var re *azcore.ResponseError
-	if !errors.As(err, &re) || !strings.Contains(err.Error(), `"errorCode": "UnknownError"`) {
+	if !errors.As(err, &re) || !strings.Contains(err.Error(), `"errorCode": "UnknownError"`) || !strings.Contains(err.Error(), `"InjectedFault"`) {
 		t.Errorf("failed operation error = %v", err)
 	}
 	var list listBody[itemJSON]
@@ -531,5 +533,146 @@ func TestGitRoundTrip(t *testing.T) {
 	state, _ := e.State()
 	if !regexp.MustCompile(`"repository": "azuredevops:contoso/data/fabric@main:sales",\s+"commits": 2`).Match(state) {
 		t.Errorf("state remotes:\n%s", state)
+	}
+}
+
+// The reads and updates the other tests pass by: PATCH and GET of a workspace, one capacity, one role
+// assignment, and the tenant setting that forbids creating workspaces.
+func TestWorkspaceUpdateAndSingleReads(t *testing.T) {
+	fix := DefaultFixtures()
+	for i := range fix.Principals {
+		if fix.Principals[i].ID == readerObjectID {
+			fix.Principals[i].NoWorkspaceCreate = true
+		}
+	}
+	e := start(t, Options{Fixtures: fix})
+	sp, reader := raw(t, e, DefaultSPObjectID), raw(t, e, readerObjectID)
+	wsID := newWorkspace(t, sp, map[string]any{"displayName": "sales", "description": "old"})
+	newWorkspace(t, sp, map[string]any{"displayName": "finance"})
+
+	var ws workspaceJSON
+	r := sp.do("PATCH", "/v1/workspaces/"+wsID, map[string]any{"displayName": "sales-eu"})
+	wantStatus(t, r, 200)
+	r.json(t, &ws)
+	if ws.DisplayName != "sales-eu" || ws.Description != "old" {
+		t.Errorf("rename kept the description? %+v", ws)
+	}
+	sp.do("PATCH", "/v1/workspaces/"+wsID, map[string]any{"description": "new"}).json(t, &ws)
+	if ws.DisplayName != "sales-eu" || ws.Description != "new" {
+		t.Errorf("description update: %+v", ws)
+	}
+	wantError(t, sp.do("PATCH", "/v1/workspaces/"+wsID, map[string]any{"displayName": "FINANCE"}), 409, "WorkspaceNameAlreadyExists")
+	wantError(t, sp.do("PATCH", "/v1/workspaces/"+wsID, map[string]any{"displayName": " "}), 400, "InvalidInput")
+	wantError(t, sp.do("PATCH", "/v1/workspaces/"+wsID, map[string]any{"displayName": 7}), 400, "InvalidInput")
+	wantStatus(t, sp.do("PATCH", "/v1/workspaces/"+wsID, map[string]any{"displayName": "SALES-EU"}), 200) // its own name, other case
+	wantError(t, reader.do("PATCH", "/v1/workspaces/"+wsID, map[string]any{"displayName": "x"}), 403, "InsufficientPrivileges")
+	wantStatus(t, sp.do("POST", "/v1/workspaces/"+wsID+"/roleAssignments",
+		map[string]any{"principal": map[string]string{"id": readerObjectID, "type": "ServicePrincipal"}, "role": "Member"}), 201)
+	wantError(t, reader.do("PATCH", "/v1/workspaces/"+wsID, map[string]any{"displayName": "x"}), 403, "InsufficientWorkspaceRole")
+	sp.do("GET", "/v1/workspaces/"+wsID, nil).json(t, &ws)
+	if ws.DisplayName != "SALES-EU" || ws.Description != "new" {
+		t.Errorf("refused updates changed the workspace: %+v", ws)
+	}
+
+	var ra struct {
+		ID        string `json:"id"`
+		Role      string `json:"role"`
+		Principal struct {
+			ID   string `json:"id"`
+			Type string `json:"type"`
+		} `json:"principal"`
+	}
+	reader.do("GET", "/v1/workspaces/"+wsID+"/roleAssignments/"+readerObjectID, nil).json(t, &ra)
+	if ra.ID != readerObjectID || ra.Role != "Member" || ra.Principal.Type != "ServicePrincipal" {
+		t.Errorf("role assignment: %+v", ra)
+	}
+	wantError(t, sp.do("GET", "/v1/workspaces/"+wsID+"/roleAssignments/"+DefaultUserID, nil), 404, "WorkspaceRoleAssignmentNotFound")
+
+	var cp capacityJSON
+	sp.do("GET", "/v1/capacities/"+DefaultCapacityID, nil).json(t, &cp)
+	if cp.ID != DefaultCapacityID || cp.State != "Active" || cp.DisplayName != "demo-capacity" {
+		t.Errorf("capacity: %+v", cp)
+	}
+	wantError(t, reader.do("GET", "/v1/capacities/"+DefaultCapacityID, nil), 404, "CapacityNotFound")
+	wantError(t, sp.do("GET", "/v1/capacities/not-a-guid", nil), 400, "InvalidParameter")
+
+	before, _ := e.State()
+	wantError(t, reader.do("POST", "/v1/workspaces", map[string]any{"displayName": "mine"}), 403, "InsufficientPrivileges")
+	if after, _ := e.State(); string(after) != string(before) {
+		t.Errorf("a refused create changed the state")
+	}
+}
+
+// The control endpoints a user drives by hand: approving a device code, reading the faults, clearing the log.
+func TestControlEndpoints(t *testing.T) {
+	e := start(t, Options{})
+	ctl := raw(t, e, "")
+	hc := e.HTTPClient()
+	tokenURL, dc := startDeviceCode(t, e)
+	const azCLI = azCLIClientID
+	var pending struct {
+		DeviceCodes []DeviceCode `json:"deviceCodes"`
+	}
+	ctl.do("GET", "/_emulator/devicecodes", nil).json(t, &pending)
+	if len(pending.DeviceCodes) != 1 || pending.DeviceCodes[0].UserCode != dc.UserCode {
+		t.Fatalf("pending device codes: %+v", pending)
+	}
+	wantStatus(t, ctl.do("POST", "/_emulator/devicecode/approve", map[string]any{"userCode": "NOPE-NOPE"}), 404)
+	wantStatus(t, ctl.do("POST", "/_emulator/devicecode/approve", map[string]any{"userCode": dc.UserCode, "userPrincipalName": DefaultUserUPN}), 204)
+	r, err := hc.PostForm(tokenURL+"token", url.Values{"grant_type": {"device_code"}, "device_code": {dc.DeviceCode},
+		"client_id": {azCLI}, "scope": {"https://api.fabric.microsoft.com/.default"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		AccessToken  string `json:"access_token"`
+		RefreshToken string `json:"refresh_token"`
+	}
+	decodeBody(t, r, &tok)
+	if tok.AccessToken == "" || tok.RefreshToken == "" {
+		t.Fatalf("approved device code gave no tokens: %+v", tok)
+	}
+	alice := &rawClient{t: t, e: e, hc: checkedClient(t, e), token: tok.AccessToken}
+	wantStatus(t, alice.do("GET", "/v1/workspaces", nil), 200)
+	// The refresh token gets a Graph token for Alice; a made-up one is AAD's invalid_grant.
+	r, err = hc.PostForm(tokenURL+"token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken},
+		"client_id": {azCLI}, "scope": {"https://graph.microsoft.com/.default"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var graphTok struct {
+		AccessToken string `json:"access_token"`
+	}
+	decodeBody(t, r, &graphTok)
+	var claims jwt.MapClaims
+	if _, _, err := jwt.NewParser().ParseUnverified(graphTok.AccessToken, &claims); err != nil ||
+		claims["oid"] != DefaultUserID || fmt.Sprint(claims["aud"]) != "[https://graph.microsoft.com]" {
+		t.Errorf("refreshed token claims %v (%v)", claims, err)
+	}
+	r, err = hc.PostForm(tokenURL+"token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"made-up"}, "client_id": {azCLI}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var aad map[string]any
+	decodeBody(t, r, &aad)
+	if r.StatusCode != 400 || aad["error"] != "invalid_grant" {
+		t.Errorf("made-up refresh token: %d %v", r.StatusCode, aad)
+	}
+
+	wantStatus(t, ctl.do("POST", "/_emulator/faults", `{"method":"GET","path":"/v1/capacities","nth":3,"status":503}`), 200)
+	var faults struct {
+		Rules  []RuleStatus `json:"rules"`
+		Random FaultConfig  `json:"random"`
+	}
+	ctl.do("GET", "/_emulator/faults", nil).json(t, &faults)
+	if len(faults.Rules) != 1 || faults.Rules[0].Nth != 3 || faults.Rules[0].Status != 503 {
+		t.Errorf("GET /_emulator/faults: %+v", faults)
+	}
+	if len(e.Requests()) == 0 {
+		t.Fatal("no requests logged")
+	}
+	wantStatus(t, ctl.do("DELETE", "/_emulator/requests", nil), 204)
+	if n := len(e.Requests()); n != 1 { // the DELETE itself is logged after it ran
+		t.Errorf("%d requests left after DELETE /_emulator/requests", n)
 	}
 }

@@ -27,6 +27,7 @@ func clientOptions(e *Emulator) azcore.ClientOptions {
 
 func TestDeviceCodeSignIn(t *testing.T) {
 	e := start(t, Options{})
+	prompts := 0
 	cred, err := azidentity.NewDeviceCodeCredential(&azidentity.DeviceCodeCredentialOptions{
 		ClientOptions:            clientOptions(e),
 		TenantID:                 e.TenantID(),
@@ -35,6 +36,7 @@ func TestDeviceCodeSignIn(t *testing.T) {
 			if !strings.Contains(m.Message, m.UserCode) || !strings.HasPrefix(m.VerificationURL, e.URL()) {
 				t.Errorf("device code message = %+v", m)
 			}
+			prompts++
 			return e.ApproveDeviceCode(m.UserCode, DefaultUserUPN, false)
 		},
 	})
@@ -51,28 +53,54 @@ func TestDeviceCodeSignIn(t *testing.T) {
 	if err != nil || len(ras) != 1 || *ras[0].ID != DefaultUserID {
 		t.Errorf("Alice should be the only Admin: %v %v", ras, err)
 	}
-	// The refresh token gets a Graph token for the same user without another prompt.
-	if _, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{"https://graph.microsoft.com/.default"}}); err != nil {
+	// The refresh token gets a Graph token for the same user without another prompt. EnableCAE as
+	// azcore's bearer policy asks: azidentity keeps CAE and non-CAE tokens in separate caches.
+	if _, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{"https://graph.microsoft.com/.default"}, EnableCAE: true}); err != nil {
 		t.Errorf("graph token through the refresh token: %v", err)
 	}
+	if prompts != 1 {
+		t.Errorf("%d device-code prompts, want 1: the Graph token must come from the refresh token", prompts)
+	}
+	refreshed := 0
+	for _, r := range e.Requests() {
+		if r.Method == "POST" && strings.HasSuffix(r.Path, "/oauth2/v2.0/token") && r.Status == 200 {
+			refreshed++
+		}
+	}
+	if refreshed != 2 {
+		t.Errorf("%d successful token requests, want 2 (device code, then refresh)", refreshed)
+	}
+}
+
+// azCLIClientID is the public client id the Azure CLI signs users in with.
+const azCLIClientID = "04b07795-8ddb-461a-bbee-02f9e1bf7b46"
+
+type deviceCodeStart struct {
+	DeviceCode string `json:"device_code"`
+	UserCode   string `json:"user_code"`
+}
+
+// startDeviceCode begins a device-code sign-in for a Fabric token by raw HTTP; it returns the token URL
+// prefix (".../oauth2/v2.0/") and the codes.
+func startDeviceCode(t *testing.T, e *Emulator) (string, deviceCodeStart) {
+	t.Helper()
+	tokenURL := e.AuthorityHost() + e.TenantID() + "/oauth2/v2.0/"
+	resp, err := e.HTTPClient().PostForm(tokenURL+"devicecode", url.Values{"client_id": {azCLIClientID}, "scope": {"https://api.fabric.microsoft.com/.default offline_access"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dc deviceCodeStart
+	decodeBody(t, resp, &dc)
+	return tokenURL, dc
 }
 
 func TestDeviceCodePendingAndDeclined(t *testing.T) {
 	e := start(t, Options{})
 	hc := e.HTTPClient()
-	tokenURL := e.AuthorityHost() + e.TenantID() + "/oauth2/v2.0/"
-	resp, err := hc.PostForm(tokenURL+"devicecode", url.Values{"client_id": {"04b07795-8ddb-461a-bbee-02f9e1bf7b46"}, "scope": {"https://api.fabric.microsoft.com/.default offline_access"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var dc struct {
-		DeviceCode string `json:"device_code"`
-		UserCode   string `json:"user_code"`
-	}
-	decodeBody(t, resp, &dc)
+	tokenURL, dc := startDeviceCode(t, e)
 	poll := func() map[string]any {
 		r, err := hc.PostForm(tokenURL+"token", url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"},
-			"device_code": {dc.DeviceCode}, "client_id": {"04b07795-8ddb-461a-bbee-02f9e1bf7b46"}, "scope": {"https://api.fabric.microsoft.com/.default"}})
+			"device_code": {dc.DeviceCode}, "client_id": {azCLIClientID}, "scope": {"https://api.fabric.microsoft.com/.default"}})
 		if err != nil {
 			t.Fatal(err)
 		}

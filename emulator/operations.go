@@ -58,8 +58,10 @@ func (c *call) finish(immediate bool, status int, mutate func() any) (*response,
 	op := &operation{ID: e.newID(), Principal: c.who.ID, Created: c.now, Done: c.now.Add(e.opts.LRODelay)}
 	if e.faults.lroFails() {
 		c.rec.Fault = "random lro failure"
+		// A failed operation carries moreDetails as Fabric's do, so that clients show more than the code.
 		op.Error = &errorResponse{ErrorCode: "UnknownError", Message: "The operation failed (injected fault); nothing was changed",
-			RequestID: c.rec.RequestID}
+			RequestID: c.rec.RequestID, MoreDetails: []errorDetail{{ErrorCode: "InjectedFault",
+				Message: "lroFailureRate drew this operation to fail: " + c.r.Method + " " + c.r.URL.Path}}}
 	} else if res := mutate(); res != nil {
 		b, err := json.Marshal(res)
 		if err != nil {

@@ -215,7 +215,8 @@ func TestEmulatorLROOutcomes(t *testing.T) {
 	}
 	_, err = c.CreateItem(bg, ws.ID, ItemCreate{Type: "Notebook", DisplayName: "fails"})
 	var fe *Error
-	if !errors.As(err, &fe) || fe.ErrorCode == "" || fe.Operation != "CreateItem" || fe.StatusCode != 0 {
+	if !errors.As(err, &fe) || fe.ErrorCode != "UnknownError" || fe.Operation != "CreateItem" || fe.StatusCode != 0 ||
+		len(fe.MoreDetails) != 1 || fe.MoreDetails[0].ErrorCode != "InjectedFault" || !strings.Contains(err.Error(), "InjectedFault: lroFailureRate") {
 		t.Fatalf("failed LRO: %#v", err)
 	}
 	t.Logf("failed LRO reads: %v", err)
