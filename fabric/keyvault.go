@@ -51,6 +51,7 @@ func (c *Client) KeyVault(cfg KeyVaultConfig) (*KeyVault, error) {
 	if cred == nil {
 		cred = c.cfg.Credential
 	}
+	cred = vaultCredential{cred}
 	opts := c.PipelineOptions("")
 	opts.PerCallPolicies = append([]policy.Policy{odataErrorPolicy{}}, opts.PerCallPolicies...)
 	client, err := azsecrets.NewClient(cfg.URL, cred, &azsecrets.ClientOptions{
@@ -99,6 +100,27 @@ func vaultCallError(err error) error {
 	}
 	return &Error{Operation: "KeyVaultGetSecret", ErrorCode: CodeRequestFailed, Message: err.Error(), Err: err}
 }
+
+// vaultCredential is the identity azsecrets' challenge policy asks for tokens. That policy returns
+// a credential's failure as is, with azidentity's whole token response in its text; this marks it
+// as an authentication failure, condensed, so that it is told apart from a vault that failed (the
+// vault was never asked).
+type vaultCredential struct{ azcore.TokenCredential }
+
+func (c vaultCredential) GetToken(ctx context.Context, o policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	tok, err := c.TokenCredential.GetToken(ctx, o)
+	if err != nil {
+		return tok, &Error{Operation: "KeyVaultGetSecret", ErrorCode: codeAuthenticationFailed, Message: authMessage(err), Err: err,
+			Hint: "check the identity settings (--auth or --kv-auth, AZURE_TENANT_ID, AZURE_CLIENT_ID, the secret or token file) and that it may sign in to the vault's tenant"}
+	}
+	return tok, nil
+}
+
+// codeAuthenticationFailed is the errorCode of an *Error whose identity got no token.
+const codeAuthenticationFailed = "AuthenticationFailed"
+
+// AuthenticationFailed reports whether the identity got no token, so the service was never asked.
+func (e *Error) AuthenticationFailed() bool { return e.ErrorCode == codeAuthenticationFailed }
 
 // HTTPStatus is the status the service answered, 0 when none arrived.
 func (e *Error) HTTPStatus() int { return e.StatusCode }

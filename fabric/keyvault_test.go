@@ -70,6 +70,25 @@ func TestKeyVaultForbidden(t *testing.T) {
 	}
 }
 
+// TestKeyVaultNoToken: an identity that cannot sign in is an authentication failure, told apart from
+// a vault that failed, in one line with Entra's explanation, and never carries the client secret.
+func TestKeyVaultNoToken(t *testing.T) {
+	emu, c := emulatorClient(t, nil, emulator.DefaultClientID, "SENTINEL-wrong-client-secret")
+	kv, err := c.KeyVault(fabric.KeyVaultConfig{URL: emu.KeyVaultURL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = kv.GetSecret(context.Background(), "demo-secret")
+	var fe *fabric.Error
+	if !errors.As(err, &fe) || !fe.AuthenticationFailed() || fe.StatusCode != 0 {
+		t.Fatalf("bad client secret: %v; want an AuthenticationFailed *fabric.Error without status", err)
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "AADSTS7000215") || strings.Contains(msg, "RESPONSE 401") || strings.Contains(msg, "SENTINEL") {
+		t.Fatalf("message %q; want Entra's AADSTS7000215 in one line, no response dump, no client secret", msg)
+	}
+}
+
 func TestKeyVaultDown(t *testing.T) {
 	_, c := emulatorClient(t, nil, "", "")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

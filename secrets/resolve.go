@@ -236,6 +236,7 @@ const (
 	CauseForbidden    Cause = "403 forbidden"
 	CauseNotFound     Cause = "404 not found"
 	CauseNetwork      Cause = "network"
+	CauseNoToken      Cause = "no token"
 	CauseOther        Cause = "error"
 	CauseTooShort     Cause = "value too short"
 	CauseConfig       Cause = "misconfigured"
@@ -289,13 +290,24 @@ type StatusError interface {
 	ServiceMessage() string
 }
 
+// AuthError is what a Vault's errors may implement to say that the identity got no token for the
+// vault, so the vault was never asked.
+type AuthError interface {
+	error
+	AuthenticationFailed() bool
+}
+
 func vaultError(vault, name string, err error) *Error {
 	e := &Error{Name: name, Vault: vault, Err: err, Detail: err.Error()}
 	var se StatusError
 	if errors.As(err, &se) {
 		e.Status, e.Detail = se.HTTPStatus(), se.ServiceMessage()
 	}
+	var ae AuthError
 	switch {
+	case errors.As(err, &ae) && ae.AuthenticationFailed():
+		e.Cause = CauseNoToken
+		e.Fix = "the identity could not sign in for Key Vault (https://vault.azure.net): check --auth or --kv-auth and its AZURE_TENANT_ID, AZURE_CLIENT_ID and secret or token file"
 	case e.Status == 401:
 		e.Cause = CauseUnauthorized
 		e.Fix = "the vault did not accept the identity's token: check the identity settings (--auth or --kv-auth, AZURE_TENANT_ID) and that the vault belongs to the identity's tenant"

@@ -114,6 +114,7 @@ func TestVaultFailures(t *testing.T) {
 	forbidden := vault(t, fabrictest.ReaderID, fabrictest.ReaderSecret)
 	good := vault(t, "", "")
 	down := downVault(t)
+	badLogin := vault(t, emulator.DefaultClientID, "wrong-client-secret")
 	withEnv := env(map[string]string{"DB_PASSWORD": "fallback-value", "NOPE": "fallback-nope"})
 	cases := []struct {
 		name     string
@@ -134,6 +135,9 @@ func TestVaultFailures(t *testing.T) {
 		{"404 with fallback", good, "nope", withEnv, secrets.FallbackAuto, false, "", "fallback-nope"},
 		{"down without fallback", down, "db-password", nil, secrets.FallbackAuto, false, secrets.CauseNetwork, ""},
 		{"down with fallback", down, "db-password", withEnv, secrets.FallbackAuto, false, "", "fallback-value"},
+		{"no token without fallback", badLogin, "db-password", nil, secrets.FallbackAuto, false, secrets.CauseNoToken, ""},
+		{"no token with fallback", badLogin, "db-password", withEnv, secrets.FallbackAuto, false, "", "fallback-value"},
+		{"no token with fallback refused", badLogin, "db-password", withEnv, secrets.FallbackRefuse, false, secrets.CauseNoToken, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -160,7 +164,7 @@ func TestVaultFailures(t *testing.T) {
 			if tc.getenv != nil && !strings.Contains(msg, "refuses it") {
 				t.Errorf("error %q does not say the fallback was refused", msg)
 			}
-			if strings.Contains(msg, "fallback-value") || strings.Contains(msg, sentinel) {
+			if strings.Contains(msg, "fallback-value") || strings.Contains(msg, sentinel) || strings.Contains(msg, "wrong-client-secret") {
 				t.Errorf("error %q carries a secret value", msg)
 			}
 		})
