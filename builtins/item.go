@@ -25,7 +25,8 @@ var ItemTypes = []string{
 	"SparkJobDefinition", "UserDataFunction", "VariableLibrary", "Warehouse", "WarehouseSnapshot",
 }
 
-// DataBearing item types hold data: fabplan never deletes or replaces one without allow_destroy=True.
+// DataBearing item types hold data: prune deletes one only when its workspace says
+// allow_destroy=True, and journals the delete as irreversible.
 var DataBearing = map[string]bool{
 	"Lakehouse": true, "Warehouse": true, "Eventhouse": true, "KQLDatabase": true, "SQLDatabase": true,
 }
@@ -44,7 +45,6 @@ func (itemBuiltin) Spec() Spec {
 			{Name: "folder", Type: "folder", Doc: "Folder, from fabric.folder(...); default: the workspace root."},
 			{Name: "definition", Type: "definition", Doc: "Parts, from fabric.definition(...)."},
 			{Name: "depends_on", Type: "list[item]", Doc: "Items that must be deployed first."},
-			{Name: "allow_destroy", Type: "bool", Doc: "Allow deleting or replacing a data-bearing item (Lakehouse, Warehouse, ...)."},
 		},
 	}
 }
@@ -56,13 +56,12 @@ func (itemBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, error) {
 		return nil, fmt.Errorf("fabric.item: name must not be empty")
 	}
 	r := &itemResource{
-		addr:         ws.addr.Join(engine.Segment("item", typ, name)),
-		pos:          c.pos,
-		workspace:    ws.addr,
-		typ:          typ,
-		name:         name,
-		description:  c.str("description"),
-		allowDestroy: c.boolean("allow_destroy"),
+		addr:        ws.addr.Join(engine.Segment("item", typ, name)),
+		pos:         c.pos,
+		workspace:   ws.addr,
+		typ:         typ,
+		name:        name,
+		description: c.str("description"),
 	}
 	if f := c.handle("folder"); f != nil {
 		r.folder = f.addr
@@ -85,15 +84,14 @@ func (itemBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, error) {
 }
 
 type itemResource struct {
-	addr         engine.Addr
-	pos          engine.Pos
-	workspace    engine.Addr
-	folder       engine.Addr
-	typ, name    string
-	description  string
-	definition   *definitionValue
-	dependsOn    []engine.Addr
-	allowDestroy bool
+	addr        engine.Addr
+	pos         engine.Pos
+	workspace   engine.Addr
+	folder      engine.Addr
+	typ, name   string
+	description string
+	definition  *definitionValue
+	dependsOn   []engine.Addr
 }
 
 var _ engine.Resource = (*itemResource)(nil)
