@@ -221,3 +221,15 @@ func TestSensitiveAttributeKeepsNoParts(t *testing.T) {
 		t.Errorf("sensitive attribute %+v", a)
 	}
 }
+
+// TestDocsNameTheFormatVersion: docs/plan-json.md states the version fabplan writes, so a bump
+// of FormatVersion cannot go out without its documentation.
+func TestDocsNameTheFormatVersion(t *testing.T) {
+	md, err := os.ReadFile(filepath.Join("..", "docs", "plan-json.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "now **`" + FormatVersion + "`**"; !strings.Contains(string(md), want) {
+		t.Errorf("docs/plan-json.md does not say %s (FormatVersion is %s): document the change and its version rule", want, FormatVersion)
+	}
+}
