@@ -20,9 +20,9 @@ lint: build
 	./$(BIN) fmt --check plans/
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt would change:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 
-# Benchmarks: one iteration each by default; BENCHTIME=5x or BENCH=Name to go further.
+# Benchmarks (long ones run once; short ones for BENCHTIME). BENCH=Name picks some; figures are in docs/performance.md.
 BENCH     ?= .
-BENCHTIME ?= 1x
+BENCHTIME ?= 1s
 bench:
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -benchmem ./...
 
