@@ -203,18 +203,18 @@ func TestFolders(t *testing.T) {
 
 func TestItemRules(t *testing.T) {
 	clock := newClock()
-	e := start(t, Options{Clock: clock.Now, ImmediateTypes: itemTypes, NameReservation: time.Minute})
+	e := start(t, Options{Clock: clock.Now, ImmediateTypes: itemTypes(), NameReservation: time.Minute})
 	sp := raw(t, e, DefaultSPObjectID)
 	wsID := newWorkspace(t, sp, map[string]any{"displayName": "items", "capacityId": DefaultCapacityID})
 	items := "/v1/workspaces/" + wsID + "/items"
 
-	for _, typ := range itemTypes {
+	for _, typ := range itemTypes() {
 		body := map[string]any{"displayName": "x" + typ, "type": typ}
 		r := sp.do("POST", items, body)
 		switch {
-		case contains(notCreatable, typ):
+		case contains(notCreatable(), typ):
 			wantError(t, r, 400, "OperationNotSupportedForItem")
-		case contains(definitionRequired, typ):
+		case contains(definitionRequired(), typ):
 			wantError(t, r, 400, "MissingDefinitionParts")
 		default:
 			wantStatus(t, r, 201)
@@ -223,7 +223,7 @@ func TestItemRules(t *testing.T) {
 	wantError(t, sp.do("POST", items, map[string]string{"displayName": "x", "type": "Spreadsheet"}), 400, "InvalidItemType")
 	noCap := newWorkspace(t, sp, map[string]any{"displayName": "no capacity"})
 	wantStatus(t, sp.do("POST", "/v1/workspaces/"+noCap+"/items", map[string]string{"displayName": "x", "type": "Notebook"}), 201)
-	strict := start(t, Options{RequireCapacity: true, ImmediateTypes: itemTypes})
+	strict := start(t, Options{RequireCapacity: true, ImmediateTypes: itemTypes()})
 	ssp := raw(t, strict, DefaultSPObjectID)
 	noCap = newWorkspace(t, ssp, map[string]any{"displayName": "no capacity"})
 	wantError(t, ssp.do("POST", "/v1/workspaces/"+noCap+"/items", map[string]string{"displayName": "y", "type": "Notebook"}), 403, "FeatureNotAvailable")

@@ -26,10 +26,18 @@ type graphCollection struct {
 	filters []string // properties $filter may test with eq
 }
 
-var graphCollections = map[string]graphCollection{
-	"users":             {PrincipalUser, "User", []string{"userPrincipalName", "mail", "id", "displayName"}},
-	"groups":            {PrincipalGroup, "Group", []string{"displayName", "id"}},
-	"servicePrincipals": {PrincipalServicePrincipal, "ServicePrincipal", []string{"appId", "displayName", "id"}},
+// graphCollectionOf is the collection served under name; a function rather than a package map so that
+// the table cannot be changed at run time.
+func graphCollectionOf(name string) (graphCollection, bool) {
+	switch name {
+	case "users":
+		return graphCollection{PrincipalUser, "User", []string{"userPrincipalName", "mail", "id", "displayName"}}, true
+	case "groups":
+		return graphCollection{PrincipalGroup, "Group", []string{"displayName", "id"}}, true
+	case "servicePrincipals":
+		return graphCollection{PrincipalServicePrincipal, "ServicePrincipal", []string{"appId", "displayName", "id"}}, true
+	}
+	return graphCollection{}, false
 }
 
 var (
@@ -73,7 +81,7 @@ func (e *Emulator) graph(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	gc, okColl := graphCollections[coll]
+	gc, okColl := graphCollectionOf(coll)
 	if !okColl {
 		e.writeGraphError(w, rec.RequestID, http.StatusBadRequest, "BadRequest",
 			fmt.Sprintf("Resource not found for the segment '%s'.", truncate(coll, 64)))

@@ -11,30 +11,42 @@ import (
 	"unicode/utf8"
 )
 
+// The item type tables are functions, not package variables, so that no request can change them.
+
 // itemTypes is the spec's ItemType enum (common/definitions.json).
-var itemTypes = []string{"Dashboard", "Report", "SemanticModel", "PaginatedReport", "Datamart", "Lakehouse",
-	"Eventhouse", "Environment", "KQLDatabase", "KQLQueryset", "KQLDashboard", "DataPipeline", "Notebook",
-	"SparkJobDefinition", "MLExperiment", "MLModel", "Warehouse", "Eventstream", "SQLEndpoint", "MirroredWarehouse",
-	"MirroredDatabase", "Reflex", "GraphQLApi", "MountedDataFactory", "SQLDatabase", "CopyJob", "VariableLibrary",
-	"Dataflow", "ApacheAirflowJob", "WarehouseSnapshot", "DigitalTwinBuilder", "DigitalTwinBuilderFlow",
-	"MirroredAzureDatabricksCatalog", "Map", "AnomalyDetector", "UserDataFunction", "GraphModel", "GraphQuerySet",
-	"SnowflakeDatabase", "OperationsAgent", "CosmosDBDatabase", "Ontology", "EventSchemaSet", "DataAgent",
-	"MirroredCatalog", "AppBackend", "OrgApp", "OrgAppAudience", "DataBuildToolJob", "AzureDatabricksStorage", "Plan"}
+func itemTypes() []string {
+	return []string{"Dashboard", "Report", "SemanticModel", "PaginatedReport", "Datamart", "Lakehouse",
+		"Eventhouse", "Environment", "KQLDatabase", "KQLQueryset", "KQLDashboard", "DataPipeline", "Notebook",
+		"SparkJobDefinition", "MLExperiment", "MLModel", "Warehouse", "Eventstream", "SQLEndpoint", "MirroredWarehouse",
+		"MirroredDatabase", "Reflex", "GraphQLApi", "MountedDataFactory", "SQLDatabase", "CopyJob", "VariableLibrary",
+		"Dataflow", "ApacheAirflowJob", "WarehouseSnapshot", "DigitalTwinBuilder", "DigitalTwinBuilderFlow",
+		"MirroredAzureDatabricksCatalog", "Map", "AnomalyDetector", "UserDataFunction", "GraphModel", "GraphQuerySet",
+		"SnowflakeDatabase", "OperationsAgent", "CosmosDBDatabase", "Ontology", "EventSchemaSet", "DataAgent",
+		"MirroredCatalog", "AppBackend", "OrgApp", "OrgAppAudience", "DataBuildToolJob", "AzureDatabricksStorage", "Plan"}
+}
 
 // Item types that cannot be created through the items API: Fabric makes them itself (a Lakehouse's SQL
 // endpoint) or only the Power BI UI does.
-var notCreatable = []string{"SQLEndpoint", "Dashboard", "MirroredWarehouse"}
+func notCreatable() []string {
+	return []string{"SQLEndpoint", "Dashboard", "MirroredWarehouse"}
+}
 
 // Power BI item types, which need no Fabric capacity.
-var powerBITypes = []string{"Report", "SemanticModel", "PaginatedReport", "Dashboard", "Datamart"}
+func powerBITypes() []string {
+	return []string{"Report", "SemanticModel", "PaginatedReport", "Dashboard", "Datamart"}
+}
 
 // Item types without a public definition.
-var noDefinition = []string{"Dashboard", "Datamart", "SQLEndpoint", "MLExperiment", "MLModel", "Warehouse",
-	"MirroredWarehouse", "WarehouseSnapshot"}
+func noDefinition() []string {
+	return []string{"Dashboard", "Datamart", "SQLEndpoint", "MLExperiment", "MLModel", "Warehouse",
+		"MirroredWarehouse", "WarehouseSnapshot"}
+}
 
 // Item types that must be created with a definition (spec; terraform also MountedDataFactory).
-var definitionRequired = []string{"Report", "SemanticModel", "PaginatedReport", "MirroredDatabase",
-	"MirroredCatalog", "MountedDataFactory"}
+func definitionRequired() []string {
+	return []string{"Report", "SemanticModel", "PaginatedReport", "MirroredDatabase",
+		"MirroredCatalog", "MountedDataFactory"}
+}
 
 const platformPart = ".platform"
 
@@ -136,7 +148,7 @@ func (c *call) workspaceItem(min role) (*workspace, *item, error) {
 func typed(h fabricHandler) fabricHandler {
 	return func(c *call) (*response, error) {
 		coll := strings.ToLower(c.r.PathValue("collection"))
-		for _, t := range itemTypes {
+		for _, t := range itemTypes() {
 			if strings.ToLower(t)+"s" == coll {
 				c.itemType = t
 				return h(c)
@@ -312,7 +324,7 @@ func (e *Emulator) listItems(c *call) (*response, error) {
 	if c.itemType != "" {
 		typ = c.itemType
 	}
-	if typ != "" && !contains(itemTypes, typ) {
+	if typ != "" && !contains(itemTypes(), typ) {
 		return nil, badRequest("InvalidItemType", "The item type '%s' is not valid", truncate(typ, 64))
 	}
 	recursive, err := c.queryBool("recursive", true)
@@ -398,13 +410,13 @@ func (e *Emulator) createItem(c *call) (*response, error) {
 		return nil, invalidInput("The displayName and type fields are required")
 	}
 	typ := *req.Type
-	if !contains(itemTypes, typ) {
+	if !contains(itemTypes(), typ) {
 		return nil, badRequest("InvalidItemType", "The item type '%s' is not valid", truncate(typ, 64))
 	}
-	if contains(notCreatable, typ) {
+	if contains(notCreatable(), typ) {
 		return nil, badRequest("OperationNotSupportedForItem", "Items of type %s cannot be created through the API", typ)
 	}
-	if e.opts.RequireCapacity && ws.CapacityID == "" && !contains(powerBITypes, typ) {
+	if e.opts.RequireCapacity && ws.CapacityID == "" && !contains(powerBITypes(), typ) {
 		return nil, forbidden("FeatureNotAvailable", "Creating a "+typ+" needs the workspace to be on a Fabric capacity")
 	}
 	name := *req.DisplayName
@@ -433,13 +445,13 @@ func (e *Emulator) createItem(c *call) (*response, error) {
 	}
 	var def *decodedDefinition
 	switch {
-	case req.Definition != nil && contains(noDefinition, typ):
+	case req.Definition != nil && contains(noDefinition(), typ):
 		return nil, badRequest("OperationNotSupportedForItem", "Items of type %s do not take a definition", typ)
 	case req.Definition != nil:
 		if def, err = decodeDefinition(typ, req.Definition); err != nil {
 			return nil, err
 		}
-	case contains(definitionRequired, typ):
+	case contains(definitionRequired(), typ):
 		return nil, badRequest("MissingDefinitionParts", "Items of type %s must be created with a definition", typ)
 	}
 	return c.finish(e.immediate(typ), http.StatusCreated, func() any {
@@ -543,7 +555,7 @@ func (c *call) definedItem() (*workspace, *item, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if contains(noDefinition, it.Type) {
+	if contains(noDefinition(), it.Type) {
 		return nil, nil, badRequest("OperationNotSupportedForItem", "Items of type %s have no public definition", it.Type)
 	}
 	return ws, it, nil

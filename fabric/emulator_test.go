@@ -365,3 +365,36 @@ func TestEmulatorExpiredTokenIsReplaced(t *testing.T) {
 		t.Errorf("capacities answers %v, want [200 401 200]", statuses)
 	}
 }
+
+// Connecting a workspace to Git is no create of an object with an id, but it is not idempotent either:
+// a lost answer, replayed, would meet WorkspaceAlreadyConnectedToGit. It is reconciled like a create.
+func TestEmulatorLostGitConnectAnswer(t *testing.T) {
+	e := startEmulator(t, emulator.Options{ImmediateTypes: []string{"Notebook"}})
+	c := emulatorClient(t, e, nil)
+	ws, err := c.CreateWorkspace(bg, WorkspaceCreate{DisplayName: "git", CapacityID: emulator.DefaultCapacityID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.AddFault(emulator.FaultRule{Method: "POST", Path: "/v1/workspaces/*/git/connect", Action: "reset_after"}); err != nil {
+		t.Fatal(err)
+	}
+	repo := GitProviderDetails{GitProviderType: "AzureDevOps", OrganizationName: "contoso", ProjectName: "fabric",
+		RepositoryName: "estate", BranchName: "main", DirectoryName: "/sales"}
+	creds := &GitCredentials{Source: "ConfiguredConnection", ConnectionID: emulator.DefaultConnectionID}
+	if err := c.ConnectGit(bg, ws.ID, repo, creds); err != nil {
+		t.Fatalf("connect after a lost answer: %v", err)
+	}
+	conn, err := c.GetGitConnection(bg, ws.ID)
+	if err != nil || conn.GitConnectionState == "NotConnected" || conn.GitProviderDetails == nil || conn.GitProviderDetails.BranchName != "main" {
+		t.Fatalf("connection %+v %v", conn, err)
+	}
+	if n := len(records(e, "POST", "/v1/workspaces/"+ws.ID+"/git/connect")); n != 1 {
+		t.Errorf("connect sent %d times, want once (reconciled)", n)
+	}
+	// Connected elsewhere is no success: the conflict stands.
+	other := repo
+	other.BranchName = "dev"
+	if err := c.ConnectGit(bg, ws.ID, other, creds); ErrorCode(err) != "WorkspaceAlreadyConnectedToGit" {
+		t.Errorf("connecting an already connected workspace to another branch: %v", err)
+	}
+}

@@ -105,18 +105,30 @@ func ErrorCode(err error) string {
 	return ""
 }
 
-// hints holds the remediation for the codes users hit most; the text is shown under the error.
-var hints = map[string]string{
-	"InsufficientPrivileges":         "the identity lacks a Fabric permission for this call: give it the Admin or Member role on the workspace (and Contributor on the capacity for capacity assignment)",
-	"PrincipalTypeNotSupported":      "this API does not accept this kind of identity (service principals are refused here): run with a user identity, --auth azure-cli or --auth device-code",
-	"FeatureNotAvailable":            "the feature is not enabled for this tenant or capacity: check the Fabric admin portal, or use a capacity that supports it",
-	"TenantSwitchDisabled":           "a Fabric tenant setting blocks this identity: a Fabric admin must enable \"Service principals can use Fabric APIs\" (Admin portal > Tenant settings) for it or one of its groups",
-	"WorkspaceHasNoCapacityAssigned": "assign the workspace to a capacity first (set capacity on the workspace in the plan)",
-	"ItemDisplayNameNotAvailableYet": "the name belongs to an item deleted moments ago and Fabric still reserves it; fabplan retried for minutes: run again later or pick another name",
-	"RequestBlocked":                 "Fabric throttled this identity; fabplan waits as long as Retry-After asks. Lower --parallelism or spread runs over time if this keeps failing",
-	"TooManyRequests":                "Fabric throttled this identity; fabplan waits as long as Retry-After asks. Lower --parallelism or spread runs over time if this keeps failing",
-	"TokenExpired":                   "the access token expired and a fresh one was refused too: check the machine clock and the credential (az login, secret or federated token expiry)",
-	CodeInsecureEndpoint:             "use an https endpoint; plain http is allowed only for a loopback address with --insecure",
+// hint is the remediation shown under the error for the codes users hit most; "" for the others. A
+// switch rather than a package map, so that nothing can change the table at run time.
+func hint(code string) string {
+	switch code {
+	case "InsufficientPrivileges":
+		return "the identity lacks a Fabric permission for this call: give it the Admin or Member role on the workspace (and Contributor on the capacity for capacity assignment)"
+	case "PrincipalTypeNotSupported":
+		return "this API does not accept this kind of identity (service principals are refused here): run with a user identity, --auth azure-cli or --auth device-code"
+	case "FeatureNotAvailable":
+		return "the feature is not enabled for this tenant or capacity: check the Fabric admin portal, or use a capacity that supports it"
+	case "TenantSwitchDisabled":
+		return "a Fabric tenant setting blocks this identity: a Fabric admin must enable \"Service principals can use Fabric APIs\" (Admin portal > Tenant settings) for it or one of its groups"
+	case "WorkspaceHasNoCapacityAssigned":
+		return "assign the workspace to a capacity first (set capacity on the workspace in the plan)"
+	case "ItemDisplayNameNotAvailableYet":
+		return "the name belongs to an item deleted moments ago and Fabric still reserves it; fabplan retried for minutes: run again later or pick another name"
+	case "RequestBlocked", "TooManyRequests":
+		return "Fabric throttled this identity; fabplan waits as long as Retry-After asks. Lower --parallelism or spread runs over time if this keeps failing"
+	case "TokenExpired":
+		return "the access token expired and a fresh one was refused too: check the machine clock and the credential (az login, secret or federated token expiry)"
+	case CodeInsecureEndpoint:
+		return "use an https endpoint; plain http is allowed only for a loopback address with --insecure"
+	}
+	return ""
 }
 
 // errorResponse is Fabric's ErrorResponse body (also found under "error" of a failed operation).
@@ -141,7 +153,7 @@ func (r errorResponse) toError(op string, status int) *Error {
 
 func withHint(e *Error) *Error {
 	if e.Hint == "" {
-		e.Hint = hints[e.ErrorCode]
+		e.Hint = hint(e.ErrorCode)
 	}
 	return e
 }

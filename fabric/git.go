@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strings"
 )
 
 // GitProviderDetails says where a workspace's Git repository is. GitProviderType is AzureDevOps
@@ -124,13 +125,39 @@ func (c *Client) GetGitConnection(ctx context.Context, ws string) (GitConnection
 	return out, err
 }
 
-// ConnectGit connects a workspace to a branch (no synchronisation yet); creds may be nil.
+// ConnectGit connects a workspace to a branch (no synchronisation yet); creds may be nil. Connecting
+// twice is refused (WorkspaceAlreadyConnectedToGit), so a lost answer is reconciled like a create: the
+// workspace's connection is read, and one to the same branch and directory is the success it hid.
 func (c *Client) ConnectGit(ctx context.Context, ws string, provider GitProviderDetails, creds *GitCredentials) error {
 	body := struct {
 		GitProviderDetails GitProviderDetails `json:"gitProviderDetails"`
 		MyGitCredentials   *GitCredentials    `json:"myGitCredentials,omitempty"`
 	}{provider, creds}
-	return c.gitCall(ctx, "ConnectGit", http.MethodPost, ws, "connect", body, nil)
+	_, err := createReconciled(ctx, c, "ConnectGit",
+		func(ctx context.Context) (struct{}, bool, error) {
+			conn, err := c.GetGitConnection(ctx, ws)
+			ok := err == nil && conn.GitConnectionState != "NotConnected" && conn.GitProviderDetails != nil &&
+				sameGitTarget(*conn.GitProviderDetails, provider)
+			return struct{}{}, ok, err
+		},
+		func(ctx context.Context) (struct{}, error) {
+			resp, err := c.send(ctx, http.MethodPost, gitPath(ws, "connect"), body)
+			if err != nil {
+				return struct{}{}, err
+			}
+			return struct{}{}, c.await(ctx, resp, nil)
+		})
+	return err
+}
+
+// sameGitTarget reports whether two provider details name the same branch directory; Fabric compares
+// names without regard to case and writes the directory with or without its slashes.
+func sameGitTarget(a, b GitProviderDetails) bool {
+	dir := func(d string) string { return strings.Trim(d, "/") }
+	return strings.EqualFold(a.GitProviderType, b.GitProviderType) && strings.EqualFold(a.OrganizationName, b.OrganizationName) &&
+		strings.EqualFold(a.ProjectName, b.ProjectName) && strings.EqualFold(a.OwnerName, b.OwnerName) &&
+		strings.EqualFold(a.RepositoryName, b.RepositoryName) && a.BranchName == b.BranchName &&
+		strings.EqualFold(dir(a.DirectoryName), dir(b.DirectoryName))
 }
 
 // DisconnectGit removes a workspace's Git connection.

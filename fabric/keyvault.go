@@ -167,7 +167,7 @@ func (odataErrorPolicy) Do(req *policy.Request) (*http.Response, error) {
 		fe.RequestID = id
 	}
 	if fe.Hint == "" {
-		fe.Hint = hints[fe.ErrorCode]
+		fe.Hint = hint(fe.ErrorCode)
 	}
 	return resp, fe
 }
