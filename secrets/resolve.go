@@ -208,7 +208,7 @@ func (r *Resolver) lookup(ctx context.Context, name string) (string, Source, err
 	if errors.As(err, &ce) {
 		// A vault that cannot be used as configured is a mistake to fix, not an outage to ride out.
 		return "", "", &Error{Name: name, Vault: r.opts.Vault.URL(), Cause: CauseConfig, Detail: ce.Err.Error(), Err: err,
-			Fix: "fix the Key Vault settings (FABPLAN_KEY_VAULT_URL, --kv-auth and its AZURE_* variables); no fallback stands in for a misconfigured vault"}
+			Fix: "fix the settings of the vault or of the identity that reads it (FABPLAN_KEY_VAULT_URL; --kv-auth, else --auth, and their AZURE_* variables); no fallback stands in for a misconfigured vault"}
 	}
 	verr := vaultError(r.opts.Vault.URL(), name, err)
 	fv, src, ok := r.fallback(name)

@@ -1,6 +1,3 @@
-// Package doctor implements `fabplan doctor [PLAN]`: preflight checks of identity, tokens, Fabric
-// access and, for a plan, its capacities, principal lookups, secrets and user-only steps, each
-// reported as passed or failed with what to do. It changes nothing and never prints a secret value.
 package doctor
 
 import (
@@ -114,6 +111,9 @@ func firstLines(s string, n int) string {
 func Run(ctx context.Context, opts *Options) error {
 	f := opts.F
 	defer f.Close()
+	if err := checkArgs(opts); err != nil {
+		return err
+	}
 	rep := check(ctx, opts)
 	rep.OK = true
 	for _, c := range rep.Checks {
@@ -158,6 +158,26 @@ func write(io *cli.IOStreams, rep *Report) {
 	}
 }
 
+// checkArgs refuses, before any check runs, what is wrong with the command line itself: a plan
+// file that does not exist, a bad --secret-fallback, a missing --env-file or a malformed
+// --principals file. Those are bad arguments (exit 2), not failed checks of the estate.
+func checkArgs(opts *Options) error {
+	f := opts.F
+	if opts.PlanFile != "" {
+		if _, err := os.Stat(opts.PlanFile); err != nil {
+			return cli.Usagef(fmt.Errorf("%s: plan file does not exist; check the path", opts.PlanFile))
+		}
+	}
+	var usage *cli.UsageError
+	if _, err := f.Secrets(opts.PlanFile); errors.As(err, &usage) {
+		return err
+	}
+	if _, err := f.Principals(); errors.As(err, &usage) {
+		return err
+	}
+	return nil
+}
+
 const authFix = "check the identity settings: --auth (or FABPLAN_AUTH), AZURE_TENANT_ID, AZURE_CLIENT_ID and the secret, token file or az login"
 
 func check(ctx context.Context, opts *Options) *Report {
@@ -189,14 +209,14 @@ func check(ctx context.Context, opts *Options) *Report {
 	}
 
 	if ws, err := client.ListWorkspaces(ctx); err != nil {
-		rep.fail("Fabric reachable, workspaces listed", err, "")
+		rep.fail("Fabric reachable, workspaces listed", err, fabricFix(err))
 	} else {
 		rep.pass("Fabric reachable, workspaces listed", fmt.Sprintf("the identity sees %d workspace(s)", len(ws)))
 	}
 	caps, err := client.ListCapacities(ctx)
 	switch {
 	case err != nil:
-		rep.fail("capacities listed", err, "")
+		rep.fail("capacities listed", err, fabricFix(err))
 	case len(caps) == 0:
 		rep.fail("capacities listed", errors.New("the identity may use no capacity"), "ask a capacity admin to add the identity as a capacity contributor")
 	default:
@@ -211,6 +231,23 @@ func check(ctx context.Context, opts *Options) *Report {
 		checkPlan(ctx, opts, client, claims, rep)
 	}
 	return rep
+}
+
+// fabricFix says what to do when a Fabric call that any deployer needs failed; "" when the error
+// carries a hint of its own, which fail then uses.
+func fabricFix(err error) string {
+	var fe *fabric.Error
+	errors.As(err, &fe)
+	switch {
+	case fe != nil && fe.Hint != "":
+		return ""
+	case fe == nil || fe.StatusCode == 0:
+		return "check FABPLAN_FABRIC_URL (default https://api.fabric.microsoft.com), the network path to it and any proxy"
+	case fe.StatusCode == 401 || fe.StatusCode == 403:
+		return "let the identity call Fabric's APIs: a Fabric admin enables the tenant setting that lets service principals use " +
+			"Fabric APIs (Admin portal > Developer settings) for a security group holding it; a user needs a Fabric license"
+	}
+	return "retry later; if it persists, check Fabric's service health"
 }
 
 // kvToken gets a token the way azsecrets will: the vault's scope, from --kv-auth's identity if set.

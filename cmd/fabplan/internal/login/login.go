@@ -1,6 +1,3 @@
-// Package login implements `fabplan login --device-code`: sign a user in with azidentity's
-// DeviceCodeCredential (the code and URL go to stderr), and RequireUser, the check `fabplan run`
-// makes before a plan's steps that need a user identity.
 package login
 
 import (

@@ -3,6 +3,7 @@ package login
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -55,6 +56,34 @@ func TestDeviceCodeDeclined(t *testing.T) {
 	_, _, err := signIn(t, emu, true, nil)
 	if err == nil || !strings.Contains(err.Error(), "the sign-in was declined") {
 		t.Fatalf("declined: %v; want a clear error", err)
+	}
+}
+
+// TestDeviceCodeExpired: nobody enters the code before it expires (the emulator's clock moves past
+// its 15 minutes), and the error says so and what to do.
+func TestDeviceCodeExpired(t *testing.T) {
+	var skew atomic.Int64
+	emu, err := emulator.Start(emulator.Options{Dir: t.TempDir(), Clock: func() time.Time {
+		return time.Now().Add(time.Duration(skew.Load()))
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emu.Close()
+	io, out, _ := cli.Test()
+	f := cli.NewFactory(io, "test")
+	f.Getenv = func(string) string { return "" }
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	go func() {
+		for ctx.Err() == nil && len(emu.DeviceCodes()) == 0 {
+			time.Sleep(10 * time.Millisecond)
+		}
+		skew.Store(int64(16 * time.Minute))
+	}()
+	err = Run(ctx, &Options{F: f, DeviceCode: true, TenantID: emu.TenantID(), AuthorityHost: emu.AuthorityHost(), HTTPClient: emu.HTTPClient()})
+	if err == nil || !strings.Contains(err.Error(), "the device code expired before it was entered") || out.Len() != 0 {
+		t.Fatalf("expired: %v, stdout %q; want the expiry explained and nothing signed in", err, out)
 	}
 }
 
