@@ -101,9 +101,11 @@ func Unmanaged(w io.Writer, d *engine.Document) {
 // change writes one resource's change with its attributes.
 func change(w io.Writer, c *engine.DocChange, st Styles) {
 	fmt.Fprintf(w, "%s %s %s\n", st.action(c.Action, fmt.Sprintf("%-3s", c.Action.Symbol())), c.Address, describe(c))
+	hidden := 0
 	for i := range c.Attributes {
 		a := &c.Attributes[i]
 		if (c.Action == engine.Update || c.Action == engine.Replace) && !a.Changed {
+			hidden++
 			continue
 		}
 		switch c.Action {
@@ -120,6 +122,17 @@ func change(w io.Writer, c *engine.DocChange, st Styles) {
 			fmt.Fprintf(w, "      %s = %s\n", a.Name, value(a, a.New))
 		}
 	}
+	// A reviewer should know the list is partial: the rest stays as it is (--json has them all).
+	if hidden > 0 {
+		fmt.Fprintf(w, "      # (%d unchanged %s hidden)\n", hidden, plural(hidden, "attribute"))
+	}
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
 }
 
 // parts writes the parts of a definition that change: a unified diff for text, size and hash for

@@ -36,6 +36,7 @@ func TestPlanEveryAction(t *testing.T) {
 	want := `-/+ workspace.w/git (git_connection replace, p.star:4:1) # provider cannot change in place
       provider: "GitHub" -> "AzureDevOps" # forces replacement
       token: (sensitive) -> (sensitive)
+      # (1 unchanged attribute hidden)
 ~   workspace.w/item.Report.r (item update, p.star:4:1)
       definition: "` + engine.DefinitionDigest(live) + `" -> "` + engine.DefinitionDigest(plan) + `"
         - gone.sql
