@@ -1,6 +1,3 @@
-// Package fabrictest builds fabric clients against an in-process emulator, for the tests of the
-// packages that use the fabric client (Graph and Key Vault lookups, secrets, builtins). It is
-// imported by tests only.
 package fabrictest
 
 import (
@@ -11,7 +8,7 @@ import (
 	"github.com/fabplan/fabplan/fabric"
 )
 
-// Reader is the emulator's seeded service principal without Graph, Key Vault or capacity rights.
+// ReaderID and ReaderSecret sign in as the emulator's seeded service principal without Graph, Key Vault or capacity rights.
 const ReaderID, ReaderSecret = "6d7e8f90-0000-4000-8000-0000000be11b", "emulator-only-reader-secret"
 
 // Start starts an emulator with fx (nil = the default tenant), closed when the test ends.
