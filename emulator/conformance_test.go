@@ -676,3 +676,48 @@ func TestControlEndpoints(t *testing.T) {
 		t.Errorf("%d requests left after DELETE /_emulator/requests", n)
 	}
 }
+
+// Every principal type the spec lists can hold a role; each comes back with its own details, a
+// service principal profile with its parent.
+func TestRoleAssignmentPrincipalTypes(t *testing.T) {
+	const profileID = "3c4d5e6f-0000-4000-8000-0000000f0f11"
+	fix := DefaultFixtures()
+	fix.Principals = append(fix.Principals, Principal{ID: profileID, Type: PrincipalServicePrincipalProfile,
+		DisplayName: "tenant-a", ParentID: DefaultSPObjectID})
+	e := start(t, Options{Fixtures: fix})
+	sp := raw(t, e, DefaultSPObjectID)
+	wsID := newWorkspace(t, sp, map[string]any{"displayName": "types"})
+	grant := func(id, typ string) rawResponse {
+		return sp.do("POST", "/v1/workspaces/"+wsID+"/roleAssignments",
+			map[string]any{"principal": map[string]string{"id": id, "type": typ}, "role": "Viewer"})
+	}
+	wantError(t, grant(profileID, "ServicePrincipal"), 400, "PrincipalNotFound") // the type must match the tenant's
+	wantError(t, grant(DefaultUserID, "EntireTenant"), 400, "PrincipalTypeNotSupported")
+	wantError(t, grant(DefaultUserID, "Robot"), 400, "InvalidInput")
+	for _, p := range []struct{ id, typ string }{{DefaultUserID, "User"}, {DefaultGroupID, "Group"},
+		{readerObjectID, "ServicePrincipal"}, {profileID, "ServicePrincipalProfile"}} {
+		wantStatus(t, grant(p.id, p.typ), 201)
+	}
+	var list listBody[map[string]any]
+	sp.do("GET", "/v1/workspaces/"+wsID+"/roleAssignments", nil).json(t, &list)
+	details := map[string]string{}
+	for _, ra := range list.Value {
+		p := ra["principal"].(map[string]any)
+		for k, v := range p {
+			if strings.HasSuffix(k, "Details") {
+				details[p["type"].(string)] = fmt.Sprintf("%s=%v", k, v)
+			}
+		}
+	}
+	want := map[string]string{
+		"User":                    "userDetails=map[userPrincipalName:alice@fabplan.test]",
+		"Group":                   "groupDetails=map[groupType:SecurityGroup]",
+		"ServicePrincipal":        "servicePrincipalDetails=map[aadAppId:",
+		"ServicePrincipalProfile": "servicePrincipalProfileDetails=map[parentPrincipal:map[displayName:fabplan-deployer id:" + DefaultSPObjectID,
+	}
+	for typ, prefix := range want {
+		if !strings.HasPrefix(details[typ], prefix) {
+			t.Errorf("%s principal details %q, want prefix %q", typ, details[typ], prefix)
+		}
+	}
+}
