@@ -1,9 +1,11 @@
 package secrets
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -25,19 +27,19 @@ type substitution struct{ pattern, with string }
 // NewRedactor returns an empty Redactor.
 func NewRedactor() *Redactor { return &Redactor{} }
 
-// Add registers a value under a name. The value is matched as is and in its JSON-escaped form
-// (plan JSON and the journal are JSON).
+// Add registers a value under a name. The value is matched as is and in the escaped forms it takes
+// where fabplan writes text: JSON with and without HTML escaping (plan JSON, the journal), a Go
+// quoted string (%q in messages, and slog's text log, which quotes values with spaces or quotes),
+// and that quoted string inside JSON (a message with %q in a journal record). For most values the
+// forms coincide with the raw one.
 func (r *Redactor) Add(name, value string) {
 	if len(value) < MinLength {
 		return
 	}
 	with := "<secret:" + name + ">"
-	patterns := []string{value}
-	if b, err := json.Marshal(value); err == nil {
-		if esc := string(b[1 : len(b)-1]); esc != value {
-			patterns = append(patterns, esc)
-		}
-	}
+	quoted := strconv.Quote(value)
+	patterns := []string{value, jsonString(value, true), jsonString(value, false), quoted[1 : len(quoted)-1],
+		jsonString(quoted[1:len(quoted)-1], true), jsonString(quoted[1:len(quoted)-1], false)}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, p := range patterns {
@@ -51,6 +53,19 @@ func (r *Redactor) Add(name, value string) {
 		}
 	}
 	sort.SliceStable(r.subs, func(i, j int) bool { return len(r.subs[i].pattern) > len(r.subs[j].pattern) })
+}
+
+// jsonString is s as it appears inside a JSON string, with or without encoding/json's escaping of
+// <, > and &.
+func jsonString(s string, escapeHTML bool) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(escapeHTML)
+	if enc.Encode(s) != nil {
+		return s
+	}
+	out := strings.TrimSuffix(b.String(), "\n")
+	return out[1 : len(out)-1]
 }
 
 // Redact returns s with every registered value replaced.

@@ -3,9 +3,11 @@ package secrets_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -218,6 +220,43 @@ func TestRedactedOnceResolved(t *testing.T) {
 	if strings.Contains(got, "long") {
 		t.Fatalf("Redact left a value: %s", got)
 	}
+}
+
+// TestRedactedForms: a value with quotes, a backslash, HTML characters, a non-ASCII letter and a
+// control character is scrubbed in each form fabplan's outputs give it.
+func TestRedactedForms(t *testing.T) {
+	const value = "p\"w\\<&>ö\x01-SENTINEL"
+	red := secrets.NewRedactor()
+	red.Add("db-password", value)
+	var logged bytes.Buffer
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("request", "error", "got "+value)
+	var journal bytes.Buffer
+	json.NewEncoder(&journal).Encode(map[string]string{"error": fmt.Sprintf("bad value %q", value)})
+	var noHTML bytes.Buffer
+	enc := json.NewEncoder(&noHTML)
+	enc.SetEscapeHTML(false)
+	enc.Encode(value)
+	for name, text := range map[string]string{
+		"raw":               value,
+		"json":              mustJSON(t, value),
+		"json without html": noHTML.String(),
+		"%q":                fmt.Sprintf("%q", value),
+		"%q inside json":    journal.String(),
+		"slog text":         logged.String(),
+	} {
+		if got := red.Redact(text); strings.Contains(got, "SENTINEL") || !strings.Contains(got, "<secret:db-password>") {
+			t.Errorf("%s: %q redacted to %q", name, text, got)
+		}
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 func TestRedactingWriter(t *testing.T) {
