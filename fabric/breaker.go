@@ -115,7 +115,7 @@ func (p breakerPolicy) Do(req *policy.Request) (*http.Response, error) {
 			ErrorCode: CodeCircuitBreakerOpen,
 			Message: fmt.Sprintf("circuit breaker %q is open after %d consecutive failures; it half-opens at %s (in %s)",
 				name, p.b.failures, at.UTC().Format(time.TimeOnly), time.Until(at).Round(time.Second)),
-			Hint: "Fabric keeps failing for this API; check https://support.fabric.microsoft.com/support/ and run again (or --no-breaker to keep trying)",
+			Hint: "the service keeps failing for this API; check its status (for Fabric https://support.fabric.microsoft.com/support/) and run again, or pass --no-circuit-breaker to keep trying",
 			Err:  err,
 		}
 	case errors.Is(err, errServerFailure):

@@ -46,6 +46,9 @@ func TestScripts(t *testing.T) {
 
 const emuKey = "emulator"
 
+// repoRoot is the repository, seen from this package's directory.
+var repoRoot = filepath.Join("..", "..")
+
 type emuHolder struct{ emu *emulator.Emulator }
 
 func emulatorOf(ts *testscript.TestScript) *emulator.Emulator {
@@ -85,6 +88,7 @@ var scriptCommands = map[string]func(ts *testscript.TestScript, neg bool, args [
 		id, secret := emu.ServicePrincipal()
 		ts.Setenv("FABPLAN_FABRIC_URL", emu.FabricURL())
 		ts.Setenv("FABPLAN_AUTHORITY_HOST", emu.AuthorityHost())
+		ts.Setenv("FABPLAN_GRAPH_URL", emu.GraphURL())
 		ts.Setenv("SSL_CERT_FILE", emu.CAFile())
 		ts.Setenv("AZURE_TENANT_ID", emu.TenantID())
 		ts.Setenv("AZURE_CLIENT_ID", id)
@@ -138,6 +142,15 @@ var scriptCommands = map[string]func(ts *testscript.TestScript, neg bool, args [
 			time.Sleep(5 * time.Millisecond)
 		}
 		ts.Fatalf("no run reached %d done record(s)", n)
+	},
+	// repo-copy DIR: copy DIR of the repository (e.g. plans) into the script's work directory, so
+	// that scripts exercise the example plans as they are.
+	"repo-copy": func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) != 1 || filepath.IsAbs(args[0]) || strings.Contains(args[0], "..") {
+			ts.Fatalf("usage: repo-copy DIR (relative to the repository root)")
+		}
+		src := filepath.Join(repoRoot, args[0])
+		ts.Check(os.CopyFS(ts.MkAbs(args[0]), os.DirFS(src)))
 	},
 	// wait-file FILE: wait until FILE exists (a background command is ready).
 	"wait-file": func(ts *testscript.TestScript, neg bool, args []string) {
