@@ -239,11 +239,45 @@ func Target(g *engine.Graph, targets []engine.Addr) (*engine.Graph, error) {
 	if len(targets) == 0 {
 		return g, nil
 	}
+	for _, t := range targets {
+		if g.Declares(t) {
+			continue
+		}
+		// A name with spaces is quoted in its address (workspace."Sales BI"); the shell drops
+		// quotes that are not escaped, so the closest address is the likely intent.
+		var addrs []string
+		for _, r := range g.Resources() {
+			addrs = append(addrs, string(r.Addr()))
+		}
+		msg := fmt.Sprintf("--target %s: the plan declares no such resource", t)
+		if best := closestAddr(string(t), addrs); best != "" {
+			msg += fmt.Sprintf(" (did you mean %s?)", best)
+		}
+		return nil, cli.Usagef(errors.New(msg))
+	}
 	sub, err := g.Subgraph(targets)
 	if err != nil {
 		return nil, cli.Usagef(err)
 	}
 	return sub, nil
+}
+
+// closestAddr suggests a declared address for one the plan does not declare. Addresses share
+// long prefixes (workspace.sales/item.), so the edit distance is judged on what follows the
+// shared prefix: workspace.nope suggests nothing, workspace.Sales BI suggests workspace."Sales BI".
+func closestAddr(got string, addrs []string) string {
+	best := builtins.Closest(got, addrs)
+	if best == "" {
+		return ""
+	}
+	n := 0
+	for n < len(got) && n < len(best) && got[n] == best[n] {
+		n++
+	}
+	if builtins.Closest(got[n:], []string{best[n:]}) == "" {
+		return ""
+	}
+	return best
 }
 
 // Save writes a plan document to a file only its owner can read (it holds the plan's variables).
