@@ -132,8 +132,32 @@ func TestTokenErrors(t *testing.T) {
 	if r := c.do("GET", "/v1/workspaces", nil); r.status != 200 {
 		t.Fatalf("fresh token: %d %s", r.status, r.body)
 	}
+	// Graph and Key Vault check the same tokens, each answering in its own error shape.
+	vaultTok, _ := e.AccessToken(DefaultSPObjectID, audienceVault)
+	graph := &rawClient{t: t, e: e, hc: e.HTTPClient(), token: graphTok}
+	vault := &rawClient{t: t, e: e, hc: e.HTTPClient(), token: vaultTok}
+	const userPath, secretPath = "/graph/v1.0/users/" + DefaultUserID, "/keyvault/secrets/demo-secret?api-version=7.5"
+	wantStatus(t, graph.do("GET", userPath, nil), 200)
+	wantStatus(t, vault.do("GET", secretPath, nil), 200)
+	for _, bad := range []string{"not-a-jwt", c.token} { // malformed; a Fabric token (wrong audience)
+		graph.token, vault.token = bad, bad
+		if r := graph.do("GET", userPath, nil); r.status != 401 || !strings.Contains(string(r.body), `"InvalidAuthenticationToken"`) {
+			t.Errorf("Graph with token %.10s...: %d %s", bad, r.status, r.body)
+		}
+		if r := vault.do("GET", secretPath, nil); r.status != 401 || !strings.Contains(r.header.Get("WWW-Authenticate"), "Bearer authorization=") {
+			t.Errorf("Key Vault with token %.10s...: %d %v", bad, r.status, r.header)
+		}
+	}
+	graph.token, vault.token = graphTok, vaultTok
+
 	clock.Advance(time.Hour + time.Second)
 	wantError(t, c.do("GET", "/v1/workspaces", nil), 401, "TokenExpired")
+	if r := graph.do("GET", userPath, nil); r.status != 401 || !strings.Contains(string(r.body), "the token is expired") {
+		t.Errorf("Graph with an expired token: %d %s", r.status, r.body)
+	}
+	if r := vault.do("GET", secretPath, nil); r.status != 401 || !strings.Contains(string(r.body), "Access token has expired") {
+		t.Errorf("Key Vault with an expired token: %d %s %v", r.status, r.body, r.header)
+	}
 }
 
 func TestResetFaults(t *testing.T) {
