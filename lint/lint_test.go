@@ -34,7 +34,7 @@ func TestChecksFire(t *testing.T) {
 		eval  evaluator // non-nil: evaluate with it; use builtinEvaluator for the real one
 	}{
 		{CheckSyntax, "", []string{"plan.star:2"}, nil},
-		{CheckResolve, "", []string{"plan.star:1"}, nil},
+		{CheckResolve, "", []string{"plan.star:1", "plan.star:2"}, nil},
 		{CheckLoadMissing, "", []string{"plan.star:1"}, nil},
 		{CheckLoadEscape, "plans", []string{"labels.star:1", "plan.star:1"}, nil},
 		{CheckLoadUnused, "", []string{"plan.star:1"}, nil},

@@ -3,6 +3,8 @@ package lint
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"go.starlark.net/resolve"
 	"go.starlark.net/starlark"
@@ -22,9 +24,26 @@ func (l *linter) resolveFile(u *unit) []Finding {
 	}
 	out := make([]Finding, 0, len(list))
 	for _, e := range list {
-		out = append(out, Finding{File: u.name, Line: int(e.Pos.Line), Col: int(e.Pos.Col), Check: CheckResolve, Message: e.Msg})
+		out = append(out, Finding{File: u.name, Line: int(e.Pos.Line), Col: int(e.Pos.Col), Check: CheckResolve, Message: l.undefinedHint(e.Msg)})
 	}
 	return out
+}
+
+// undefinedHint adds a suggestion to "undefined: NAME" when the resolver has none: it suggests
+// only names of the file and its functions, since it cannot list predeclared ones. fabplan's
+// own (secrt -> secret, fabirc -> fabric) are the ones plans misspell; Starlark's universe is
+// left out, where short names make poor guesses (nme -> None).
+func (l *linter) undefinedHint(msg string) string {
+	name, ok := strings.CutPrefix(msg, "undefined: ")
+	if !ok || strings.Contains(name, " ") {
+		return msg
+	}
+	names := make([]string, 0, len(l.sigs.globals))
+	for g := range l.sigs.globals {
+		names = append(names, g)
+	}
+	slices.Sort(names)
+	return msg + didYouMean(name, names, "")
 }
 
 // unusedLoads reports load() symbols that nothing refers to. Load bindings are local to a file
