@@ -161,7 +161,7 @@ var _ Directory = (*fabric.Graph)(nil)
 // once), and every answer is cached for the run. It is safe for concurrent use.
 type PrincipalResolver struct {
 	dir  func() (Directory, error) // made on first use: a plan without lookups never needs Graph
-	file map[string]string
+	file map[string]string         // the principals file, by lower-cased name
 	// FileName is the principals file's path, for messages.
 	fileName string
 
@@ -190,13 +190,26 @@ func NewPrincipalResolver(dir func() (Directory, error), path string) (*Principa
 	if err != nil {
 		return nil, fmt.Errorf("--principals: %w", err)
 	}
-	if err := json.Unmarshal(b, &r.file); err != nil {
+	var file map[string]string
+	if err := json.Unmarshal(b, &file); err != nil {
 		return nil, fmt.Errorf("--principals %s: want a JSON object mapping names (UPN, group name, app id) to object ids: %v", path, err)
 	}
-	for name, id := range r.file {
+	names := make([]string, 0, len(file))
+	for name := range file {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		id := file[name]
 		if !isGUID(id) {
 			return nil, fmt.Errorf("--principals %s: %q maps to %q, which is not an object id (GUID)", path, name, id)
 		}
+		// Graph matches UPNs, group names and app ids case-insensitively; so does the file.
+		key := strings.ToLower(name)
+		if prev, dup := r.file[key]; dup && !strings.EqualFold(prev, id) {
+			return nil, fmt.Errorf("--principals %s: %q is given twice (names match case-insensitively), with different ids", path, name)
+		}
+		r.file[key] = id
 	}
 	return r, nil
 }
@@ -290,7 +303,7 @@ func (r *PrincipalResolver) position(l PrincipalLookup) string {
 }
 
 func (r *PrincipalResolver) lookup(ctx context.Context, l PrincipalLookup) (string, error) {
-	if id, ok := r.file[l.Key]; ok {
+	if id, ok := r.file[strings.ToLower(l.Key)]; ok {
 		return id, nil
 	}
 	dir, err := r.dir()

@@ -142,7 +142,7 @@ func TestPrincipalLookupFailures(t *testing.T) {
 func TestPrincipalsFileFallback(t *testing.T) {
 	emu, c := directory(t, fabrictest.ReaderID, fabrictest.ReaderSecret)
 	plan := "ws = fabric.workspace(name = \"w\")\nfabric.role_assignment(workspace = ws, principal = principal.group(name = \"Data Engineers\"), role = \"Viewer\")\n"
-	p, err := refreshPlan(t, emu, c, plan, `{"Data Engineers": "`+emulator.DefaultGroupID+`"}`)
+	p, err := refreshPlan(t, emu, c, plan, `{"data engineers": "`+emulator.DefaultGroupID+`"}`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,5 +156,9 @@ func TestPrincipalsFileFallback(t *testing.T) {
 	}
 	if _, err := NewPrincipalResolver(nil, writeTree(t, map[string]string{"p.json": `{"x": "not-a-guid"}`})+"/p.json"); err == nil || !strings.Contains(err.Error(), "not an object id") {
 		t.Fatalf("bad principals file: %v", err)
+	}
+	twice := `{"Team": "` + emulator.DefaultGroupID + `", "TEAM": "3c4d5e6f-0000-4000-8000-00000000a001"}`
+	if _, err := NewPrincipalResolver(nil, writeTree(t, map[string]string{"p.json": twice})+"/p.json"); err == nil || !strings.Contains(err.Error(), "given twice") {
+		t.Fatalf("a name given twice with different ids: %v", err)
 	}
 }

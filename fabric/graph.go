@@ -87,8 +87,20 @@ func (g *Graph) list(ctx context.Context, op, collection, filter, sel string) ([
 		}
 		out = append(out, page.Value...)
 		next = page.NextLink
+		if next != "" && !sameOrigin(g.base, next) {
+			// The next request carries the identity's Graph token: it goes only where the first did.
+			return nil, &Error{Operation: op, ErrorCode: "UnexpectedNextLink",
+				Message: fmt.Sprintf("Microsoft Graph's @odata.nextLink leads away from %s; fabplan sends its token nowhere else", g.base)}
+		}
 	}
 	return out, nil
+}
+
+// sameOrigin reports whether next has base's scheme and host.
+func sameOrigin(base, next string) bool {
+	b, err1 := url.Parse(base)
+	n, err2 := url.Parse(next)
+	return err1 == nil && err2 == nil && strings.EqualFold(b.Scheme, n.Scheme) && strings.EqualFold(b.Host, n.Host)
 }
 
 // UsersByUPN returns the users whose userPrincipalName is upn (none or one).
