@@ -39,7 +39,12 @@ type FaultRule struct {
 type FaultConfig struct {
 	Latency          time.Duration `json:"latency,omitempty"` // added to every call
 	Jitter           time.Duration `json:"jitter,omitempty"`  // plus a uniform random 0..Jitter
-	ErrorRate        float64       `json:"errorRate,omitempty"`
+	ErrorRate        float64       `json:"errorRate,omitempty"` // a 500, 502 or 503, each as likely
+	// Error500Rate, Error502Rate and Error503Rate give each status a rate of its own (their sum at most
+	// 1), for a service that fails one way more than another; they add to ErrorRate.
+	Error500Rate float64 `json:"error500Rate,omitempty"`
+	Error502Rate float64 `json:"error502Rate,omitempty"`
+	Error503Rate float64 `json:"error503Rate,omitempty"`
 	ResetRate        float64       `json:"resetRate,omitempty"`        // connection reset before applying
 	LostResponseRate float64       `json:"lostResponseRate,omitempty"` // applied, then connection reset
 	LROFailureRate   float64       `json:"lroFailureRate,omitempty"`   // operations that end Failed
@@ -107,7 +112,11 @@ func parseDur(name string, raw json.RawMessage) (time.Duration, error) {
 }
 
 func (f FaultConfig) validate() error {
+	if sum := f.Error500Rate + f.Error502Rate + f.Error503Rate; sum > 1 {
+		return fmt.Errorf("emulator faults: error500Rate + error502Rate + error503Rate is %v, more than 1", sum)
+	}
 	for name, v := range map[string]float64{"errorRate": f.ErrorRate, "resetRate": f.ResetRate,
+		"error500Rate": f.Error500Rate, "error502Rate": f.Error502Rate, "error503Rate": f.Error503Rate,
 		"lostResponseRate": f.LostResponseRate, "lroFailureRate": f.LROFailureRate, "tokenFailureRate": f.TokenFailureRate} {
 		if v < 0 || v > 1 || math.IsNaN(v) {
 			return fmt.Errorf("emulator faults: %s %v is not between 0 and 1", name, v)
@@ -309,11 +318,30 @@ func (f *faultSet) roll(path string, s surface) decision {
 			d.resetBefore = true
 		case c.ErrorRate > 0 && f.rng.Float64() < c.ErrorRate:
 			d.status = []int{500, 502, 503}[f.rng.IntN(3)]
-		case c.LostResponseRate > 0 && f.rng.Float64() < c.LostResponseRate:
-			d.resetAfter = true
+		default:
+			if d.status = f.drawStatus(c); d.status == 0 {
+				d.resetAfter = c.LostResponseRate > 0 && f.rng.Float64() < c.LostResponseRate
+			}
 		}
 	}
 	return d
+}
+
+// drawStatus draws from the per-status rates: 500, 502, 503, or 0 for none. It draws nothing when they
+// are all 0, so that a seed gives the same faults as before they existed. f.mu is held.
+func (f *faultSet) drawStatus(c FaultConfig) int {
+	if c.Error500Rate+c.Error502Rate+c.Error503Rate == 0 {
+		return 0
+	}
+	switch u := f.rng.Float64(); {
+	case u < c.Error500Rate:
+		return 500
+	case u < c.Error500Rate+c.Error502Rate:
+		return 502
+	case u < c.Error500Rate+c.Error502Rate+c.Error503Rate:
+		return 503
+	}
+	return 0
 }
 
 // lroFails draws whether a new operation will end Failed.

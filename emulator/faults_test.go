@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"context"
+	"math"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -294,5 +295,44 @@ func TestRandomResetsAndLatency(t *testing.T) {
 	}
 	if err := e.SetFaultConfig(FaultConfig{ErrorRate: 2}); err == nil {
 		t.Errorf("an error rate of 2 was accepted")
+	}
+}
+
+// Each 5xx status can have a rate of its own, from the Go API, a faults file or the flags.
+func TestPerStatusErrorRates(t *testing.T) {
+	e := start(t, Options{Seed: 11, Faults: FaultConfig{Error502Rate: 0.2, Error503Rate: 0.4}})
+	c := raw(t, e, DefaultSPObjectID)
+	counts := map[int]int{}
+	const n = 300
+	for range n {
+		counts[c.do("GET", "/v1/capacities", nil).status]++
+	}
+	if counts[500] != 0 || len(counts) != 3 {
+		t.Fatalf("statuses %v: want only 200, 502 and 503", counts)
+	}
+	// Binomial with n = 300: ±6 standard deviations keeps a seeded run far from the edges.
+	for status, p := range map[int]float64{502: 0.2, 503: 0.4} {
+		sd := math.Sqrt(n * p * (1 - p))
+		if got := float64(counts[status]); math.Abs(got-n*p) > 6*sd {
+			t.Errorf("%d answered %v times in %d, want about %v", status, got, n, n*p)
+		}
+	}
+	if _, err := ParseFaults([]byte(`{"random":{"error500Rate":0.7,"error503Rate":0.7}}`)); err == nil || !strings.Contains(err.Error(), "more than 1") {
+		t.Errorf("rates summing over 1: %v", err)
+	}
+	var cfg Config
+	fs := pflag.NewFlagSet("emulator", pflag.ContinueOnError)
+	cfg.RegisterFlags(fs)
+	if err := fs.Parse([]string{"--error-500-rate", "0.1", "--error-502-rate", "0.2", "--error-503-rate", "0.3"}); err != nil {
+		t.Fatal(err)
+	}
+	if opts, err := cfg.Options(); err != nil || opts.Faults.Error500Rate != 0.1 || opts.Faults.Error502Rate != 0.2 || opts.Faults.Error503Rate != 0.3 {
+		t.Errorf("flags gave %+v, %v", opts.Faults, err)
+	}
+	if err := fs.Parse([]string{"--error-503-rate", "1.5"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cfg.Options(); err == nil {
+		t.Error("--error-503-rate 1.5 accepted")
 	}
 }
