@@ -37,18 +37,18 @@ type FaultRule struct {
 // FaultConfig is the random part of fault injection, drawn from the seeded RNG. Rates are probabilities per
 // request (0..1) and apply to Fabric, Graph and Key Vault calls; TokenFailureRate applies to the token endpoint.
 type FaultConfig struct {
-	Latency          time.Duration `json:"latency,omitempty"` // added to every call
-	Jitter           time.Duration `json:"jitter,omitempty"`  // plus a uniform random 0..Jitter
-	ErrorRate        float64       `json:"errorRate,omitempty"` // a 500, 502 or 503, each as likely
+	Latency   time.Duration `json:"latency,omitempty"`   // added to every call
+	Jitter    time.Duration `json:"jitter,omitempty"`    // plus a uniform random 0..Jitter
+	ErrorRate float64       `json:"errorRate,omitempty"` // a 500, 502 or 503, each as likely
 	// Error500Rate, Error502Rate and Error503Rate give each status a rate of its own (their sum at most
 	// 1), for a service that fails one way more than another; they add to ErrorRate.
-	Error500Rate float64 `json:"error500Rate,omitempty"`
-	Error502Rate float64 `json:"error502Rate,omitempty"`
-	Error503Rate float64 `json:"error503Rate,omitempty"`
-	ResetRate        float64       `json:"resetRate,omitempty"`        // connection reset before applying
-	LostResponseRate float64       `json:"lostResponseRate,omitempty"` // applied, then connection reset
-	LROFailureRate   float64       `json:"lroFailureRate,omitempty"`   // operations that end Failed
-	TokenFailureRate float64       `json:"tokenFailureRate,omitempty"` // token endpoint answers 503
+	Error500Rate     float64 `json:"error500Rate,omitempty"`
+	Error502Rate     float64 `json:"error502Rate,omitempty"`
+	Error503Rate     float64 `json:"error503Rate,omitempty"`
+	ResetRate        float64 `json:"resetRate,omitempty"`        // connection reset before applying
+	LostResponseRate float64 `json:"lostResponseRate,omitempty"` // applied, then connection reset
+	LROFailureRate   float64 `json:"lroFailureRate,omitempty"`   // operations that end Failed
+	TokenFailureRate float64 `json:"tokenFailureRate,omitempty"` // token endpoint answers 503
 	// ThrottleRate is the sustained Fabric requests per second allowed per identity (0 = no throttling);
 	// ThrottleBurst the bucket size (default max(1, rate)).
 	ThrottleRate  float64 `json:"throttleRate,omitempty"`
