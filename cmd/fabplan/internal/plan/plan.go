@@ -67,6 +67,12 @@ With --detailed-exitcode: 0 no changes, 1 error (any, once the flags are parsed)
 			return detailedError(opts.DetailedExitCode, err)
 		},
 	}
+	// A bad flag is an error like any other under --detailed-exitcode: exit 2 would tell CI
+	// "changes". pflag stops at the first bad flag, so --detailed-exitcode may come after it:
+	// the raw arguments say whether it was asked for.
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return detailedError(detailedRequested(os.Args[1:]), cli.Usagef(err))
+	})
 	f.BindConnectionFlags(cmd.Flags())
 	// The state directory's journals say which objects fabplan created: only those are pruned.
 	f.BindStateFlags(cmd.Flags())
@@ -83,6 +89,19 @@ With --detailed-exitcode: 0 no changes, 1 error (any, once the flags are parsed)
 // BindTargets adds the repeatable --target flag.
 func BindTargets(cmd *cobra.Command, targets *[]string) {
 	cmd.Flags().StringArrayVar(targets, "target", nil, "only this resource and what it depends on, by `ADDRESS` as the plan prints it (repeatable)")
+}
+
+// detailedRequested reports whether args ask for --detailed-exitcode (before any "--").
+func detailedRequested(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "--detailed-exitcode", "--detailed-exitcode=true", "--detailed-exitcode=1":
+			return true
+		}
+	}
+	return false
 }
 
 // detailedError maps every error to exit code 1 under --detailed-exitcode, where 2 means changes.
