@@ -164,9 +164,28 @@ func (r *Resolver) Resolve(ctx context.Context, name string) (string, Source, er
 	return v, src, nil
 }
 
+// reservedEnv reports whether an environment variable holds the deployer's own credentials (the
+// identity fabplan, azidentity or Terraform sign in with) or a CI system's token. secret() never
+// reads one from the environment or a .env file: a plan could otherwise copy the identity that
+// deploys it into what it deploys, where anyone who may read a notebook would find it. Key Vault
+// may hold a secret of any name; the vault's access policy decides who reads it.
+func reservedEnv(key string) bool {
+	switch key {
+	case "AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PASSWORD", "AZURE_PASSWORD", "AZURE_FEDERATED_TOKEN",
+		"AZURE_FEDERATED_TOKEN_FILE", "IDENTITY_HEADER", "MSI_SECRET", "ARM_CLIENT_SECRET", "ARM_OIDC_TOKEN",
+		"ACTIONS_ID_TOKEN_REQUEST_TOKEN", "ACTIONS_RUNTIME_TOKEN", "GITHUB_TOKEN", "GH_TOKEN",
+		"SYSTEM_ACCESSTOKEN", "AZURE_DEVOPS_EXT_PAT", "CI_JOB_TOKEN", "CI_JOB_JWT", "CI_JOB_JWT_V2":
+		return true
+	}
+	return false
+}
+
 // fallback returns the value from the environment or the .env file, if either has one.
 func (r *Resolver) fallback(name string) (string, Source, bool) {
 	key := EnvName(name)
+	if reservedEnv(key) {
+		return "", "", false
+	}
 	if v := r.opts.Getenv(key); v != "" {
 		return v, FromEnv, true
 	}
@@ -192,6 +211,11 @@ func (r *Resolver) lookup(ctx context.Context, name string) (string, Source, err
 	if r.opts.Vault == nil {
 		if v, src, ok := r.fallback(name); ok {
 			return v, src, nil
+		}
+		if reservedEnv(EnvName(name)) {
+			return "", "", &Error{Name: name, Cause: CauseReserved,
+				Detail: EnvName(name) + " holds the deployer's credentials or the CI system's token, which a plan never reads",
+				Fix:    "store the value in Key Vault (FABPLAN_KEY_VAULT_URL), or under another name in the environment or the .env file"}
 		}
 		where := "the environment"
 		if r.opts.EnvFile != nil {
@@ -240,6 +264,7 @@ const (
 	CauseOther        Cause = "error"
 	CauseTooShort     Cause = "value too short"
 	CauseConfig       Cause = "misconfigured"
+	CauseReserved     Cause = "reserved name"
 )
 
 // ConfigError is what a Vault returns when it cannot be used as configured (a bad URL, an unusable

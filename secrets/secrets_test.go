@@ -111,6 +111,32 @@ func TestResolveOrder(t *testing.T) {
 	}
 }
 
+// TestReservedEnvNeverRead: a plan cannot read the deployer's credentials or a CI token through the
+// environment or a .env file, even when the vault fails; a vault may hold a secret of that name.
+func TestReservedEnvNeverRead(t *testing.T) {
+	ctx := context.Background()
+	getenv := env(map[string]string{"AZURE_CLIENT_SECRET": "SENTINEL-deployer-secret", "GITHUB_TOKEN": "SENTINEL-gh-token"})
+	dir := t.TempDir()
+	envPath := filepath.Join(dir, ".env")
+	os.WriteFile(envPath, []byte("SYSTEM_ACCESSTOKEN=SENTINEL-ado-token\n"), 0o600)
+	ef, err := secrets.ReadEnvFile(envPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := secrets.New(secrets.Options{Getenv: getenv, EnvFile: ef})
+	for _, name := range []string{"azure-client-secret", "github-token", "system-accesstoken"} {
+		v, _, err := r.Resolve(ctx, name)
+		var se *secrets.Error
+		if !errors.As(err, &se) || se.Cause != secrets.CauseReserved || v != "" || strings.Contains(err.Error(), "SENTINEL") {
+			t.Fatalf("%s: %q, %v; want a reserved-name error without the value", name, v, err)
+		}
+	}
+	r = secrets.New(secrets.Options{Vault: downVault(t), Getenv: getenv, Fallback: secrets.FallbackAllow})
+	if v, _, err := r.Resolve(ctx, "azure-client-secret"); err == nil || v != "" {
+		t.Fatalf("vault down: %q, %v; want the vault's error, not the environment's credential", v, err)
+	}
+}
+
 func TestVaultFailures(t *testing.T) {
 	ctx := context.Background()
 	forbidden := vault(t, fabrictest.ReaderID, fabrictest.ReaderSecret)
