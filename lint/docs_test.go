@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/bazelbuild/buildtools/warn"
@@ -27,6 +28,21 @@ func TestDocsListEveryCheck(t *testing.T) {
 	}
 	if !slices.Equal(documented, ids) {
 		t.Errorf("docs/lint.md documents %v\nChecks() has %v", documented, ids)
+	}
+	// Each section opens with the check's severity and shows an example.
+	sections := regexp.MustCompile(`(?m)^#### `).Split(string(b), -1)[1:]
+	for i, sec := range sections {
+		if i >= len(ids) {
+			break
+		}
+		c, _ := LookupCheck(ids[i])
+		id, body, _ := strings.Cut(sec, "\n")
+		if !strings.HasPrefix(strings.TrimSpace(body), "**"+c.Severity.String()+".**") {
+			t.Errorf("docs/lint.md: %s does not open with **%s.**", id, c.Severity)
+		}
+		if !strings.Contains(body, "```python\n") {
+			t.Errorf("docs/lint.md: %s has no example", id)
+		}
 	}
 }
 
