@@ -19,8 +19,6 @@ import (
 	"github.com/google/uuid"
 )
 
-var _ http.Handler = (*Emulator)(nil)
-
 // maxBody bounds every request body; larger bodies are refused with a 400 before they are parsed.
 const maxBody = 8 << 20
 

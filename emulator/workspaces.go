@@ -19,12 +19,13 @@ const (
 	roleAdmin
 )
 
-var roleNames = [...]string{"", "Viewer", "Contributor", "Member", "Admin"}
+// roleNames is a function rather than a package array, so that nothing can rename a role at run time.
+func roleNames() [5]string { return [...]string{"", "Viewer", "Contributor", "Member", "Admin"} }
 
-func (r role) String() string { return roleNames[r] }
+func (r role) String() string { return roleNames()[r] }
 
 func parseRole(s string) (role, bool) {
-	for i, n := range roleNames {
+	for i, n := range roleNames() {
 		if i > 0 && strings.EqualFold(n, s) {
 			return role(i), true
 		}

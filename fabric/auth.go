@@ -194,8 +194,6 @@ type cachedToken struct {
 	refused string
 }
 
-var _ azcore.TokenCredential = (*tokenCache)(nil)
-
 func newTokenCache(cred azcore.TokenCredential) *tokenCache {
 	return &tokenCache{cred: cred, m: map[string]*cachedToken{}}
 }

@@ -101,5 +101,3 @@ func (h *redactingHandler) scrub(s string) string {
 	}
 	return s
 }
-
-var _ slog.Handler = (*redactingHandler)(nil)
