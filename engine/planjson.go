@@ -97,7 +97,7 @@ func NewDocument(p *Plan, src Source, version string) *Document {
 		Changes: make([]DocChange, 0, len(p.Changes)), Unmanaged: []DocUnmanaged{}}
 	for _, c := range p.Changes {
 		dc := DocChange{Address: c.Addr, Kind: c.Kind, Action: c.Action, ID: c.ID, Reason: c.Reason,
-			DependsOn: c.Deps, Attributes: make([]DocAttr, 0, len(c.Attrs)), LiveDigest: LiveDigest(c.Live)}
+			DependsOn: c.Deps, Attributes: make([]DocAttr, 0, len(c.Attrs)), LiveDigest: LiveDigest(c.Live, sensitiveAttrs(c.Attrs))}
 		if c.Pos.IsValid() {
 			pos := c.Pos
 			dc.Pos = &pos
@@ -157,12 +157,21 @@ func docAttr(action Action, a AttrChange) DocAttr {
 }
 
 // LiveDigest summarizes the live state a change was computed from: whether the object exists,
-// its id and its attributes. `run --plan` compares digests to find what changed since the plan.
-func LiveDigest(l Live) string {
+// its id and its attributes, except the sensitive ones. `run --plan` compares digests to find
+// what changed since the plan.
+//
+// A sensitive attribute's live value (a definition with a secret in it) is left out: the plan
+// file would otherwise hold a hash of it, against which secret guesses could be checked
+// offline. Nothing a reviewer saw is lost: the plan showed it only as (sensitive), and a drift
+// that changes the action still makes the saved plan stale.
+func LiveDigest(l Live, sensitive map[string]bool) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%t\x00%s\x00", l.Exists, l.ID)
 	keys := make([]string, 0, len(l.Attrs))
 	for k := range l.Attrs {
+		if sensitive[k] {
+			continue
+		}
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
@@ -170,6 +179,20 @@ func LiveDigest(l Live) string {
 		fmt.Fprintf(h, "%s\x00%s\x00", k, l.Attrs[k])
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+// sensitiveAttrs names the attributes of a change that are sensitive.
+func sensitiveAttrs(attrs []AttrChange) map[string]bool {
+	var m map[string]bool
+	for _, a := range attrs {
+		if a.Sensitive {
+			if m == nil {
+				m = map[string]bool{}
+			}
+			m[a.Name] = true
+		}
+	}
+	return m
 }
 
 // Write encodes the document as indented JSON.

@@ -220,6 +220,20 @@ func TestSensitiveAttributeKeepsNoParts(t *testing.T) {
 	if a := d.Changes[0].Attributes[0]; !a.Changed || !a.Sensitive || a.Old != nil || a.New != nil {
 		t.Errorf("sensitive attribute %+v", a)
 	}
+
+	// The live digest leaves the sensitive live value out (it would let secret guesses be checked
+	// against the plan file) and keeps every other attribute in.
+	withSecret := func(def, desc string) string {
+		c := p.Changes[0]
+		c.Live.Attrs = map[string]string{"definition": def, "description": desc}
+		return NewDocument(&Plan{Changes: []Change{c}}, Source{File: "p.star"}, "").Changes[0].LiveDigest
+	}
+	if withSecret("sha256:aaaaaaaaaaaa", "d") != withSecret("sha256:bbbbbbbbbbbb", "d") {
+		t.Error("the live digest depends on a sensitive attribute's live value")
+	}
+	if withSecret("sha256:aaaaaaaaaaaa", "d") == withSecret("sha256:aaaaaaaaaaaa", "e") {
+		t.Error("the live digest ignores a non-sensitive attribute")
+	}
 }
 
 // TestDocsNameTheFormatVersion: docs/plan-json.md states the version fabplan writes, so a bump
