@@ -49,7 +49,7 @@ type FaultConfig struct {
 	LostResponseRate float64 `json:"lostResponseRate,omitempty"` // applied, then connection reset
 	LROFailureRate   float64 `json:"lroFailureRate,omitempty"`   // operations that end Failed
 	TokenFailureRate float64 `json:"tokenFailureRate,omitempty"` // token endpoint answers 503
-	// ThrottleRate is the sustained Fabric requests per second allowed per identity (0 = no throttling);
+	// ThrottleRate is the sustained Fabric and Graph requests per second allowed per identity (0 = no throttling);
 	// ThrottleBurst the bucket size (default max(1, rate)).
 	ThrottleRate  float64 `json:"throttleRate,omitempty"`
 	ThrottleBurst int     `json:"throttleBurst,omitempty"`

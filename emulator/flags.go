@@ -61,7 +61,7 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet) {
 	fs.Float64Var(&c.Faults.LostResponseRate, "lost-response-rate", c.Faults.LostResponseRate, "probability that a request is applied and its response lost")
 	fs.Float64Var(&c.Faults.LROFailureRate, "lro-failure-rate", c.Faults.LROFailureRate, "probability that a long-running operation ends Failed")
 	fs.Float64Var(&c.Faults.TokenFailureRate, "token-failure-rate", c.Faults.TokenFailureRate, "probability that the token endpoint answers 503")
-	fs.Float64Var(&c.Faults.ThrottleRate, "throttle-rate", c.Faults.ThrottleRate, "Fabric requests per second per identity before 429 RequestBlocked (0: off)")
+	fs.Float64Var(&c.Faults.ThrottleRate, "throttle-rate", c.Faults.ThrottleRate, "Fabric and Graph requests per second per identity before 429 (0: off)")
 	fs.IntVar(&c.Faults.ThrottleBurst, "throttle-burst", c.Faults.ThrottleBurst, "token bucket size per identity (default: the rate)")
 }
 
