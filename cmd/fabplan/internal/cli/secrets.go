@@ -62,7 +62,7 @@ func (f *Factory) bindSecretFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&f.EnvFile, "env-file", "", "a .env file secret() falls back to (default: .env beside the plan, when it exists)")
 	fs.StringVar(&f.SecretFallback, "secret-fallback", "auto", "when Key Vault fails, may the environment or .env file stand in: auto (yes, except under CI=true), allow or refuse")
 	fs.DurationVar(&f.SecretTTL, "secret-ttl", secrets.DefaultTTL, "how long a resolved secret is reused within the run")
-	fs.StringVar(&f.KVAuth, "kv-auth", "", "identity for Key Vault when it differs from the Fabric one (same modes as --auth)")
+	fs.StringVar(&f.KVAuth, "kv-auth", "", "identity for Key Vault when it differs from the Fabric one (same modes as --auth; FABPLAN_KV_TENANT_ID, FABPLAN_KV_CLIENT_ID, FABPLAN_KV_CLIENT_SECRET and FABPLAN_KV_FEDERATED_TOKEN_FILE replace the AZURE_* settings)")
 	fs.DurationVar(&f.KVTimeout, "kv-timeout", 30*time.Second, "bound on one Key Vault read, retries included")
 	fs.StringVar(&f.GraphURL, "graph-url", "", "Microsoft Graph base URL incl. version (env FABPLAN_GRAPH_URL; default https://graph.microsoft.com/v1.0)")
 	fs.StringVar(&f.PrincipalsFile, "principals", "", "JSON file mapping principal names (UPN, group name, app id) to object ids; used before Microsoft Graph")
@@ -189,12 +189,34 @@ func (f *Factory) KeyVault() (*fabric.KeyVault, error) {
 }
 
 // KeyVaultCredential is --kv-auth's identity; nil when Key Vault uses the Fabric identity.
+//
+// It takes the AZURE_* settings, except those FABPLAN_KV_* variables replace: without them, Key
+// Vault could only be read in another mode of the same identity, never as a second one (a service
+// principal with vault access beside a deployer without it). A managed identity for Key Vault is
+// the one FABPLAN_KV_CLIENT_ID names, or the system-assigned one: AZURE_CLIENT_ID then names the
+// Fabric identity, not a user-assigned identity of this host.
 func (f *Factory) KeyVaultCredential() (azcore.TokenCredential, error) {
 	if f.KVAuth == "" {
 		return nil, nil
 	}
 	auth := fabric.AuthConfigFromEnv(f.Getenv)
 	auth.Mode = f.KVAuth
+	for _, o := range []struct {
+		env string
+		to  *string
+	}{
+		{"FABPLAN_KV_TENANT_ID", &auth.TenantID},
+		{"FABPLAN_KV_CLIENT_ID", &auth.ClientID},
+		{"FABPLAN_KV_CLIENT_SECRET", &auth.ClientSecret},
+		{"FABPLAN_KV_FEDERATED_TOKEN_FILE", &auth.TokenFile},
+	} {
+		if v := f.Getenv(o.env); v != "" {
+			*o.to = v
+		}
+	}
+	if auth.Mode == fabric.AuthManagedIdentity {
+		auth.ClientID = f.Getenv("FABPLAN_KV_CLIENT_ID")
+	}
 	if f.AuthorityHost != "" {
 		auth.AuthorityHost = f.AuthorityHost
 	}
