@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -667,6 +668,19 @@ func TestControlEndpoints(t *testing.T) {
 	ctl.do("GET", "/_emulator/faults", nil).json(t, &faults)
 	if len(faults.Rules) != 1 || faults.Rules[0].Nth != 3 || faults.Rules[0].Status != 503 {
 		t.Errorf("GET /_emulator/faults: %+v", faults)
+	}
+	var info Info
+	ctl.do("GET", "/_emulator/info", nil).json(t, &info)
+	if info.FabricURL != e.FabricURL() || info.TenantID != DefaultTenantID || info.ClientID != DefaultClientID || info.CAFile != e.CAFile() {
+		t.Errorf("GET /_emulator/info: %+v", info)
+	}
+	// Control endpoints answer loopback callers only: the emulator may listen on a shared address.
+	req := httptest.NewRequest("GET", e.URL()+"/_emulator/info", nil)
+	req.RemoteAddr = "10.1.2.3:4567"
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, req)
+	if rec.Code != 403 || strings.Contains(rec.Body.String(), DefaultClientSecret) {
+		t.Errorf("a non-loopback caller got %d %s", rec.Code, rec.Body)
 	}
 	if len(e.Requests()) == 0 {
 		t.Fatal("no requests logged")
