@@ -56,6 +56,8 @@ With --detailed-exitcode: 0 no changes, 1 error (any, once the flags are parsed)
 				err = cli.Usagef(fmt.Errorf("plan takes one plan file, got %d arguments", len(args)))
 			} else if opts.Parallelism < 1 {
 				err = cli.Usagef(fmt.Errorf("--parallelism must be at least 1"))
+			} else if opts.Out != "" && sameFile(opts.Out, args[0]) {
+				err = cli.Usagef(fmt.Errorf("--out %s is the plan file itself; save the plan to another file", opts.Out))
 			} else {
 				opts.PlanFile = args[0]
 				if runF != nil {
@@ -89,6 +91,17 @@ With --detailed-exitcode: 0 no changes, 1 error (any, once the flags are parsed)
 // BindTargets adds the repeatable --target flag.
 func BindTargets(cmd *cobra.Command, targets *[]string) {
 	cmd.Flags().StringArrayVar(targets, "target", nil, "only this resource and what it depends on, by `ADDRESS` as the plan prints it (repeatable)")
+}
+
+// sameFile reports whether two paths name the same existing file (--out must not overwrite the
+// plan it is computed from).
+func sameFile(a, b string) bool {
+	sa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	sb, err := os.Stat(b)
+	return err == nil && os.SameFile(sa, sb)
 }
 
 // detailedRequested reports whether args ask for --detailed-exitcode (before any "--").
