@@ -38,6 +38,6 @@
 //
 // A comment `# fabplan:disable=ID[,ID...]` suppresses the named checks: at the end of a line
 // of code, on that line; on a line of its own before the first statement, in the whole file;
-// on a line of its own elsewhere, on the next line of code. A reason may follow after a space.
-// An id that is not a check is itself reported (suppress-unknown).
+// on a line of its own elsewhere, in the statement that follows (all its lines). A reason may
+// follow after a space. An id that is not a check is itself reported (suppress-unknown).
 package lint

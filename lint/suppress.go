@@ -15,7 +15,8 @@ const suppressPrefix = "fabplan:disable="
 // suppressions are the disable comments of one file.
 //   - At the end of a line of code, a comment suppresses the ids on that line.
 //   - On a line of its own before the first statement, it suppresses the ids in the whole file.
-//   - On a line of its own elsewhere, it suppresses the ids on the next line of code.
+//   - On a line of its own elsewhere, it suppresses the ids in the statement that follows (all
+//     its lines).
 type suppressions struct {
 	file  map[string]bool
 	lines map[int]map[string]bool
@@ -35,6 +36,16 @@ func collectSuppressions(f *syntax.File, src []byte, known func(string) bool) (s
 		start, _ := f.Stmts[0].Span()
 		firstStmt = int(start.Line)
 	}
+	// A comment on a line of its own covers the whole statement that follows, however many
+	// lines it spans: findings point at an argument's line, the comment sits above the call.
+	stmtEnd := map[int]int{}
+	syntax.Walk(f, func(n syntax.Node) bool {
+		if st, ok := n.(syntax.Stmt); ok {
+			start, end := st.Span()
+			stmtEnd[int(start.Line)] = max(stmtEnd[int(start.Line)], int(end.Line))
+		}
+		return true
+	})
 	var bad []Finding
 	seen := map[syntax.Position]bool{}
 	syntax.Walk(f, func(n syntax.Node) bool {
@@ -70,7 +81,10 @@ func collectSuppressions(f *syntax.File, src []byte, known func(string) bool) (s
 						s.file[id] = true
 					}
 				default:
-					s.add(nextCodeLine(lines, line), ids)
+					next := nextCodeLine(lines, line)
+					for l := next; l <= max(next, stmtEnd[next]); l++ {
+						s.add(l, ids)
+					}
 				}
 			}
 		}
