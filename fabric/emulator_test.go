@@ -398,3 +398,61 @@ func TestEmulatorLostGitConnectAnswer(t *testing.T) {
 		t.Errorf("connecting an already connected workspace to another branch: %v", err)
 	}
 }
+
+// A commit or an update whose answer was lost is found in the Git status, not sent again (a second
+// commit would fail with NoChangesToCommit, a second update with WorkspaceHeadMismatch).
+func TestEmulatorLostGitCommitAndUpdateAnswers(t *testing.T) {
+	e := startEmulator(t, emulator.Options{ImmediateTypes: []string{"Notebook"}})
+	c := emulatorClient(t, e, nil)
+	repo := GitProviderDetails{GitProviderType: "AzureDevOps", OrganizationName: "contoso", ProjectName: "fabric",
+		RepositoryName: "estate", BranchName: "main", DirectoryName: "/"}
+	creds := &GitCredentials{Source: "ConfiguredConnection", ConnectionID: emulator.DefaultConnectionID}
+	var ids []string
+	for _, name := range []string{"dev", "test"} {
+		ws, err := c.CreateWorkspace(bg, WorkspaceCreate{DisplayName: name, CapacityID: emulator.DefaultCapacityID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.ConnectGit(bg, ws.ID, repo, creds); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.InitializeGitConnection(bg, ws.ID, ""); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, ws.ID)
+	}
+	dev, test := ids[0], ids[1]
+	if _, err := c.CreateItem(bg, dev, ItemCreate{Type: "Notebook", DisplayName: "etl"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, verb := range []string{"commitToGit", "updateFromGit"} {
+		if err := e.AddFault(emulator.FaultRule{Method: "POST", Path: "/v1/workspaces/*/git/" + verb, Action: "reset_after"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := c.GitStatus(bg, dev)
+	if err != nil || len(st.Changes) != 1 {
+		t.Fatalf("status before the commit: %+v %v", st, err)
+	}
+	if err := c.CommitToGit(bg, dev, GitCommit{Mode: "All", WorkspaceHead: st.WorkspaceHead, Comment: "etl"}); err != nil {
+		t.Fatalf("commit after a lost answer: %v", err)
+	}
+	st, err = c.GitStatus(bg, test)
+	if err != nil || len(st.Changes) != 1 || st.Changes[0].RemoteChange != "Added" {
+		t.Fatalf("the other workspace does not see the commit: %+v %v", st, err)
+	}
+	if err := c.UpdateFromGit(bg, test, GitUpdate{RemoteCommitHash: st.RemoteCommitHash, WorkspaceHead: st.WorkspaceHead}); err != nil {
+		t.Fatalf("update after a lost answer: %v", err)
+	}
+	if items, err := c.ListItems(bg, test, "Notebook"); err != nil || len(items) != 1 || items[0].DisplayName != "etl" {
+		t.Fatalf("items after the update: %+v %v", items, err)
+	}
+	for _, p := range []string{"/v1/workspaces/" + dev + "/git/commitToGit", "/v1/workspaces/" + test + "/git/updateFromGit"} {
+		if n := len(records(e, "POST", p)); n != 1 {
+			t.Errorf("POST %s sent %d times, want once (reconciled)", p, n)
+		}
+	}
+	if s := c.Stats(); s.Reconciled != 2 {
+		t.Errorf("%d calls reconciled, want 2", s.Reconciled)
+	}
+}

@@ -133,21 +133,11 @@ func (c *Client) ConnectGit(ctx context.Context, ws string, provider GitProvider
 		GitProviderDetails GitProviderDetails `json:"gitProviderDetails"`
 		MyGitCredentials   *GitCredentials    `json:"myGitCredentials,omitempty"`
 	}{provider, creds}
-	_, err := createReconciled(ctx, c, "ConnectGit",
-		func(ctx context.Context) (struct{}, bool, error) {
-			conn, err := c.GetGitConnection(ctx, ws)
-			ok := err == nil && conn.GitConnectionState != "NotConnected" && conn.GitProviderDetails != nil &&
-				sameGitTarget(*conn.GitProviderDetails, provider)
-			return struct{}{}, ok, err
-		},
-		func(ctx context.Context) (struct{}, error) {
-			resp, err := c.send(ctx, http.MethodPost, gitPath(ws, "connect"), body)
-			if err != nil {
-				return struct{}{}, err
-			}
-			return struct{}{}, c.await(ctx, resp, nil)
-		})
-	return err
+	return c.gitReconciled(ctx, "ConnectGit", ws, "connect", body, func(ctx context.Context) (bool, error) {
+		conn, err := c.GetGitConnection(ctx, ws)
+		return err == nil && conn.GitConnectionState != "NotConnected" && conn.GitProviderDetails != nil &&
+			sameGitTarget(*conn.GitProviderDetails, provider), err
+	})
 }
 
 // sameGitTarget reports whether two provider details name the same branch directory; Fabric compares
@@ -184,14 +174,61 @@ func (c *Client) GitStatus(ctx context.Context, ws string) (GitStatus, error) {
 	return out, err
 }
 
-// CommitToGit commits workspace changes to the branch.
+// CommitToGit commits workspace changes to the branch. Sent twice, a commit fails the second time
+// (NoChangesToCommit, or WorkspaceHeadMismatch for a stale head), so a lost answer is reconciled: the
+// commit happened if the Git status no longer shows the workspace changes it was to commit.
 func (c *Client) CommitToGit(ctx context.Context, ws string, in GitCommit) error {
-	return c.gitCall(ctx, "CommitToGit", http.MethodPost, ws, "commitToGit", in, nil)
+	return c.gitReconciled(ctx, "CommitToGit", ws, "commitToGit", in, c.gitStatusShows(ws, func(st GitStatus) bool {
+		for _, ch := range st.Changes {
+			if ch.WorkspaceChange != "" && (in.Mode != "Selective" || selected(in.Items, ch.ItemMetadata.ItemIdentifier)) {
+				return false
+			}
+		}
+		return true
+	}))
 }
 
-// UpdateFromGit brings the workspace to the branch's commit.
+// UpdateFromGit brings the workspace to the branch's commit. Like a commit it cannot be sent twice,
+// so a lost answer is reconciled: the update happened if the workspace head is that commit.
 func (c *Client) UpdateFromGit(ctx context.Context, ws string, in GitUpdate) error {
-	return c.gitCall(ctx, "UpdateFromGit", http.MethodPost, ws, "updateFromGit", in, nil)
+	return c.gitReconciled(ctx, "UpdateFromGit", ws, "updateFromGit", in, c.gitStatusShows(ws, func(st GitStatus) bool {
+		return in.RemoteCommitHash != "" && st.WorkspaceHead == in.RemoteCommitHash
+	}))
+}
+
+// gitReconciled sends a Git operation that must not be replayed blindly; done tells whether an
+// operation whose answer was lost took effect.
+func (c *Client) gitReconciled(ctx context.Context, op, ws, verb string, body any, done func(context.Context) (bool, error)) error {
+	_, err := createReconciled(ctx, c, op,
+		func(ctx context.Context) (struct{}, bool, error) {
+			ok, err := done(ctx)
+			return struct{}{}, ok, err
+		},
+		func(ctx context.Context) (struct{}, error) {
+			resp, err := c.send(ctx, http.MethodPost, gitPath(ws, verb), body)
+			if err != nil {
+				return struct{}{}, err
+			}
+			return struct{}{}, c.await(ctx, resp, nil)
+		})
+	return err
+}
+
+// gitStatusShows reads the workspace's Git status and asks done about it.
+func (c *Client) gitStatusShows(ws string, done func(GitStatus) bool) func(context.Context) (bool, error) {
+	return func(ctx context.Context) (bool, error) {
+		st, err := c.GitStatus(ctx, ws)
+		return err == nil && done(st), err
+	}
+}
+
+func selected(items []GitItemIdentifier, id GitItemIdentifier) bool {
+	for _, it := range items {
+		if it.ObjectID != "" && it.ObjectID == id.ObjectID || it.LogicalID != "" && it.LogicalID == id.LogicalID {
+			return true
+		}
+	}
+	return false
 }
 
 // GetMyGitCredentials reads the caller's Git credentials for the workspace.
