@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -164,21 +165,21 @@ func (r *Resolver) Resolve(ctx context.Context, name string) (string, Source, er
 	return v, src, nil
 }
 
-// reservedEnv reports whether an environment variable holds the deployer's own credentials (the
-// identity fabplan, azidentity or Terraform sign in with) or a CI system's token. secret() never
-// reads one from the environment or a .env file: a plan could otherwise copy the identity that
-// deploys it into what it deploys, where anyone who may read a notebook would find it. Key Vault
-// may hold a secret of any name; the vault's access policy decides who reads it.
-func reservedEnv(key string) bool {
-	switch key {
-	case "AZURE_CLIENT_SECRET", "FABPLAN_KV_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PASSWORD", "AZURE_PASSWORD", "AZURE_FEDERATED_TOKEN",
-		"AZURE_FEDERATED_TOKEN_FILE", "IDENTITY_HEADER", "MSI_SECRET", "ARM_CLIENT_SECRET", "ARM_OIDC_TOKEN",
-		"ACTIONS_ID_TOKEN_REQUEST_TOKEN", "ACTIONS_RUNTIME_TOKEN", "GITHUB_TOKEN", "GH_TOKEN",
-		"SYSTEM_ACCESSTOKEN", "AZURE_DEVOPS_EXT_PAT", "CI_JOB_TOKEN", "CI_JOB_JWT", "CI_JOB_JWT_V2":
-		return true
-	}
-	return false
+// CredentialEnv lists the environment variables that hold the deployer's own credentials (the
+// identity fabplan, azidentity or Terraform sign in with) or a CI system's token.
+//
+// secret() never reads one from the environment or a .env file: a plan could otherwise copy the
+// identity that deploys it into what it deploys, where anyone who may read a notebook would find
+// it. Key Vault may hold a secret of any name; the vault's access policy decides who reads it. The
+// CLI also registers their values with its Redactor, so that none reaches an output either.
+func CredentialEnv() []string {
+	return []string{"AZURE_CLIENT_SECRET", "FABPLAN_KV_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PASSWORD", "AZURE_PASSWORD",
+		"AZURE_FEDERATED_TOKEN", "IDENTITY_HEADER", "MSI_SECRET", "ARM_CLIENT_SECRET",
+		"ARM_OIDC_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_TOKEN", "ACTIONS_RUNTIME_TOKEN", "GITHUB_TOKEN", "GH_TOKEN",
+		"SYSTEM_ACCESSTOKEN", "AZURE_DEVOPS_EXT_PAT", "CI_JOB_TOKEN", "CI_JOB_JWT", "CI_JOB_JWT_V2"}
 }
+
+func reservedEnv(key string) bool { return slices.Contains(CredentialEnv(), key) }
 
 // fallback returns the value from the environment or the .env file, if either has one.
 func (r *Resolver) fallback(name string) (string, Source, bool) {

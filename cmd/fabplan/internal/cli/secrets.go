@@ -39,9 +39,18 @@ type SecretSettings struct {
 }
 
 // Redactor is the process's redactor: every secret value resolved by this process is scrubbed from
-// everything written through IOStreams (stdout, stderr, logs, errors) and from the journal.
+// everything written through IOStreams (stdout, stderr, logs, errors) and from the journal. It
+// starts out knowing the values of the credential variables in the environment (the client secret,
+// a CI token; secrets.CredentialEnv), which fabplan never prints either.
 func (f *Factory) Redactor() *secrets.Redactor {
-	f.redactOnce.Do(func() { f.redactor = secrets.NewRedactor() })
+	f.redactOnce.Do(func() {
+		f.redactor = secrets.NewRedactor()
+		for _, k := range secrets.CredentialEnv() {
+			if v := f.Getenv(k); v != "" {
+				f.redactor.Add(k, v)
+			}
+		}
+	})
 	return f.redactor
 }
 
