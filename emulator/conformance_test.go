@@ -735,3 +735,48 @@ func TestRoleAssignmentPrincipalTypes(t *testing.T) {
 		}
 	}
 }
+
+// The spec lets initializeConnection and git/status answer 200 or a 202 operation; a slow emulator
+// answers 202, and fabric-sdk-go's pollers get the same results through the operation.
+func TestGitStatusAndInitializeAsOperations(t *testing.T) {
+	t.Parallel() // the pollers wait out a Retry-After
+	e := start(t, Options{ImmediateTypes: []string{"Notebook"}, LRODelay: 30 * time.Millisecond})
+	sp := raw(t, e, DefaultSPObjectID)
+	wsID := newWorkspace(t, sp, map[string]any{"displayName": "slow-git", "capacityId": DefaultCapacityID})
+	wantStatus(t, sp.do("POST", "/v1/workspaces/"+wsID+"/git/connect", map[string]any{
+		"gitProviderDetails": map[string]any{"gitProviderType": "AzureDevOps", "organizationName": "contoso", "projectName": "data",
+			"repositoryName": "fabric", "branchName": "main", "directoryName": "/"},
+		"myGitCredentials": map[string]string{"source": "ConfiguredConnection", "connectionId": DefaultConnectionID}}), 200)
+	wantStatus(t, sp.do("POST", "/v1/workspaces/"+wsID+"/items", map[string]any{"displayName": "etl", "type": "Notebook"}), 201)
+
+	ctx := context.Background()
+	git := sdk(t, e).NewGitClient()
+	ip, err := git.BeginInitializeConnection(ctx, wsID, &core.GitClientBeginInitializeConnectionOptions{
+		GitInitializeConnectionRequest: &core.InitializeGitConnectionRequest{InitializationStrategy: to.Ptr(core.InitializationStrategyPreferWorkspace)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	init, err := ip.PollUntilDone(ctx, &runtimePollOptions)
+	if err != nil || init.RequiredAction == nil || *init.RequiredAction != core.RequiredActionCommitToGit {
+		t.Fatalf("initialize through the operation: %+v %v", init, err)
+	}
+	sp2, err := git.BeginGetStatus(ctx, wsID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sp2.PollUntilDone(ctx, &runtimePollOptions)
+	if err != nil || len(st.Changes) != 1 || *st.Changes[0].ItemMetadata.DisplayName != "etl" {
+		t.Fatalf("status through the operation: %+v %v", st, err)
+	}
+	for _, p := range []string{"initializeConnection", "status"} {
+		var statuses []int
+		for _, r := range e.Requests() {
+			if strings.HasSuffix(r.Path, "/git/"+p) {
+				statuses = append(statuses, r.Status)
+			}
+		}
+		if fmt.Sprint(statuses) != "[202]" {
+			t.Errorf("%s answered %v, want one 202", p, statuses)
+		}
+	}
+}

@@ -339,15 +339,19 @@ func (e *Emulator) gitInitialize(c *call) (*response, error) {
 			return nil, badRequest("MissingInitializationPolicy", "Both the workspace and the branch have content; choose PreferRemote or PreferWorkspace")
 		}
 	}
-	ws.Git.Initialized = true
-	ws.Git.LastSync = c.now
-	if action == "CommitToGit" || len(remoteItems) == 0 {
-		// The workspace starts from the branch head: what it has beyond that is its uncommitted change.
-		ws.Git.Head, ws.Git.Synced = r.headHash(), remoteItems
-	} else {
-		ws.Git.Head, ws.Git.Synced = "", map[string]*gitEntry{}
-	}
-	return ok(initializeResponse{RequiredAction: action, WorkspaceHead: ws.Git.Head, RemoteCommitHash: r.headHash()})
+	// The spec allows 200 or a 202 operation; a slow emulator (--lro-delay) takes the long way, so that
+	// clients meet both.
+	return c.finish(e.opts.LRODelay == 0, http.StatusOK, func() any {
+		ws.Git.Initialized = true
+		ws.Git.LastSync = c.now
+		if action == "CommitToGit" || len(remoteItems) == 0 {
+			// The workspace starts from the branch head: what it has beyond that is its uncommitted change.
+			ws.Git.Head, ws.Git.Synced = r.headHash(), remoteItems
+		} else {
+			ws.Git.Head, ws.Git.Synced = "", map[string]*gitEntry{}
+		}
+		return initializeResponse{RequiredAction: action, WorkspaceHead: ws.Git.Head, RemoteCommitHash: r.headHash()}
+	})
 }
 
 type gitChange struct {
@@ -436,7 +440,9 @@ func (e *Emulator) gitStatus(c *call) (*response, error) {
 	if changes == nil {
 		changes = []gitChange{}
 	}
-	return ok(gitStatusJSON{WorkspaceHead: ws.Git.Head, RemoteCommitHash: e.remote(ws).headHash(), Changes: changes})
+	// 200 at once, or (with --lro-delay) a 202 operation whose result is the status, as the spec allows.
+	st := gitStatusJSON{WorkspaceHead: ws.Git.Head, RemoteCommitHash: e.remote(ws).headHash(), Changes: changes}
+	return c.finish(e.opts.LRODelay == 0, http.StatusOK, func() any { return st })
 }
 
 type commitRequest struct {
