@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -149,11 +150,28 @@ func (t TokenClaims) Who() string {
 	return "unknown identity"
 }
 
-// Token gets a token for scope from cred and reads its claims.
+// tokenError is a credential's failure to get a token as an *Error whose AuthenticationFailed is
+// true, condensed to the credential and the explanation of Entra (AADSTS) or of a managed identity
+// endpoint ({"message": ...}): azidentity's own text carries the whole HTTP exchange.
+func tokenError(op string, err error) *Error {
+	msg := authMessage(err)
+	if m := serviceMessage.FindStringSubmatch(err.Error()); m != nil && !strings.Contains(msg, "AADSTS") {
+		var text string
+		if json.Unmarshal([]byte(m[1]), &text) == nil {
+			msg += " " + text
+		}
+	}
+	return &Error{Operation: op, ErrorCode: codeAuthenticationFailed, Message: msg, Err: err}
+}
+
+// serviceMessage finds a "message" in the response body azidentity quotes in its error.
+var serviceMessage = regexp.MustCompile(`"message":\s*("(?:[^"\\]|\\.)*")`)
+
+// Token gets a token for scope from cred and reads its claims; a failure is tokenError's.
 func Token(ctx context.Context, cred azcore.TokenCredential, scope string) (TokenClaims, error) {
 	tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{scope}})
 	if err != nil {
-		return TokenClaims{}, err
+		return TokenClaims{}, tokenError("", err)
 	}
 	return parseClaims(tok.Token), nil
 }

@@ -3,10 +3,12 @@ package fabric_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/fabplan/fabplan/emulator"
 	"github.com/fabplan/fabplan/fabric"
+	"github.com/fabplan/fabplan/fabric/fabrictest"
 )
 
 func TestGraphLookups(t *testing.T) {
@@ -74,5 +76,39 @@ func TestTokenClaimsIdentityType(t *testing.T) {
 		if got := tc.c.IsUser(); got != tc.user {
 			t.Errorf("%+v: IsUser = %v", tc.c, got)
 		}
+	}
+}
+
+// TestTokenErrorsCondensed: a credential that gets no token gives one line naming the credential
+// and the explanation of Entra or of the managed identity endpoint, without the HTTP exchange.
+func TestTokenErrorsCondensed(t *testing.T) {
+	emu := fabrictest.Start(t, nil)
+	for _, kv := range emu.ManagedIdentityEnv() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	for _, tc := range []struct {
+		name string
+		cfg  fabric.AuthConfig
+		want string
+	}{
+		{"wrong client secret", fabric.AuthConfig{TenantID: emu.TenantID(), ClientID: emulator.DefaultClientID, ClientSecret: "wrong-secret"},
+			"ClientSecretCredential authentication failed. AADSTS7000215: Invalid client secret provided."},
+		{"unknown managed identity", fabric.AuthConfig{Mode: fabric.AuthManagedIdentity, ClientID: "00000000-0000-4000-8000-00000000dead"},
+			"ManagedIdentityCredential authentication failed. No managed identity matches the request."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.cfg.AuthorityHost, tc.cfg.HTTPClient = emu.AuthorityHost(), emu.HTTPClient()
+			cred, err := fabric.NewCredential(tc.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = fabric.Token(context.Background(), cred, fabric.KeyVaultScope)
+			var fe *fabric.Error
+			if !errors.As(err, &fe) || !fe.AuthenticationFailed() || !strings.Contains(fe.Message, tc.want) ||
+				strings.Contains(err.Error(), "RESPONSE") || strings.Contains(err.Error(), "wrong-secret") {
+				t.Fatalf("got %v; want one AuthenticationFailed line with %q", err, tc.want)
+			}
+		})
 	}
 }

@@ -102,16 +102,16 @@ func vaultCallError(err error) error {
 }
 
 // vaultCredential is the identity azsecrets' challenge policy asks for tokens. That policy returns
-// a credential's failure as is, with azidentity's whole token response in its text; this marks it
-// as an authentication failure, condensed, so that it is told apart from a vault that failed (the
-// vault was never asked).
+// a credential's failure as is; this makes it tokenError's, so that it is told apart from a vault
+// that failed (the vault was never asked).
 type vaultCredential struct{ azcore.TokenCredential }
 
 func (c vaultCredential) GetToken(ctx context.Context, o policy.TokenRequestOptions) (azcore.AccessToken, error) {
 	tok, err := c.TokenCredential.GetToken(ctx, o)
 	if err != nil {
-		return tok, &Error{Operation: "KeyVaultGetSecret", ErrorCode: codeAuthenticationFailed, Message: authMessage(err), Err: err,
-			Hint: "check the identity settings (--auth or --kv-auth, AZURE_TENANT_ID, AZURE_CLIENT_ID, the secret or token file) and that it may sign in to the vault's tenant"}
+		e := tokenError("KeyVaultGetSecret", err)
+		e.Hint = "check the identity settings (--auth or --kv-auth, AZURE_TENANT_ID, AZURE_CLIENT_ID, the secret or token file) and that it may sign in to the vault's tenant"
+		return tok, e
 	}
 	return tok, nil
 }
