@@ -45,7 +45,7 @@ func TestChecksFire(t *testing.T) {
 		{CheckOneOf, "", []string{"plan.star:1", "plan.star:2"}, nil},
 		{CheckArgType, "", []string{"plan.star:1", "plan.star:2", "plan.star:3", "plan.star:6", "plan.star:7"}, nil},
 		{CheckArgEnum, "", []string{"plan.star:2", "plan.star:3"}, nil},
-		{CheckSecretLiteral, "", []string{"plan.star:4", "plan.star:5", "plan.star:6"}, nil},
+		{CheckSecretLiteral, "", []string{"plan.star:4", "plan.star:5", "plan.star:6", "plan.star:8"}, nil},
 		{CheckSecretEntropy, "", []string{"plan.star:1"}, nil},
 		{CheckGUIDLiteral, "", []string{"plan.star:1", "plan.star:6"}, nil},
 		{CheckPrune, "", []string{"plan.star:1"}, nil},

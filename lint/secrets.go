@@ -15,6 +15,7 @@ import (
 func secretFindings(u *unit, sigs *signatures) []Finding {
 	var out []Finding
 	reported := map[*syntax.Literal]bool{}
+	assigned := assignedValues(u.file)
 	literal := func(e syntax.Expr) (*syntax.Literal, string, bool) {
 		lit, ok := e.(*syntax.Literal)
 		if !ok || lit.Token != syntax.STRING {
@@ -24,13 +25,26 @@ func secretFindings(u *unit, sigs *signatures) []Finding {
 		return lit, s, s != ""
 	}
 	secretValue := func(name string, v syntax.Expr) {
+		// A variable assigned once from a literal is that literal: pw = "..."; f(password = pw).
+		// The finding goes where the secret is used, naming the variable.
+		at, via := syntax.Node(v), ""
+		if id, ok := v.(*syntax.Ident); ok && assigned[id.Binding] != nil {
+			v, via = assigned[id.Binding], id.Name
+		}
 		lit, _, ok := literal(v)
 		if !ok || reported[lit] {
 			return
 		}
 		reported[lit] = true
-		out = append(out, u.finding(lit, CheckSecretLiteral,
-			fmt.Sprintf("%s is given as a literal; store it in Key Vault and pass secret(\"<name>\") so it never sits in the plan", name)))
+		if via == "" {
+			at = lit
+			via = "as a literal"
+		} else {
+			start, _ := lit.Span()
+			via = fmt.Sprintf("%s, a literal (line %d)", via, start.Line)
+		}
+		out = append(out, u.finding(at, CheckSecretLiteral,
+			fmt.Sprintf("%s is given %s; store it in Key Vault and pass secret(\"<name>\") so it never sits in the plan", name, via)))
 	}
 	syntax.Walk(u.file, func(n syntax.Node) bool {
 		switch n := n.(type) {
