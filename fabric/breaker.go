@@ -109,7 +109,16 @@ func (p breakerPolicy) Do(req *policy.Request) (*http.Response, error) {
 		return resp, nil
 	})
 	switch {
-	case errors.Is(err, gobreaker.ErrOpenState), errors.Is(err, gobreaker.ErrTooManyRequests):
+	case errors.Is(err, gobreaker.ErrTooManyRequests):
+		// Half-open: one probe is on its way; the others fail fast rather than pile onto a service
+		// that may still be down.
+		return nil, &Error{
+			ErrorCode: CodeCircuitBreakerOpen,
+			Message:   fmt.Sprintf("circuit breaker %q is half-open: one probe request is testing the service, this call was not sent", name),
+			Hint:      "Fabric kept failing for this API; run again in a moment (or --no-breaker to keep trying)",
+			Err:       err,
+		}
+	case errors.Is(err, gobreaker.ErrOpenState):
 		at := p.b.halfOpenAt(name)
 		return nil, &Error{
 			ErrorCode: CodeCircuitBreakerOpen,

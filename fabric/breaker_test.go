@@ -3,7 +3,9 @@ package fabric
 import (
 	"bytes"
 	"log/slog"
+	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -95,5 +97,47 @@ func TestAPIFamily(t *testing.T) {
 		if got := apiFamily(path); got != want {
 			t.Errorf("apiFamily(%s) = %s, want %s", path, got, want)
 		}
+	}
+}
+
+// While the half-open probe is out, other calls fail fast and say so; they are not told a half-open
+// time that has passed.
+func TestBreakerHalfOpenLetsOneProbeThrough(t *testing.T) {
+	f := newFakeFabric(t)
+	c := f.client(t, func(cfg *Config) { cfg.BreakerCooldown = 100 * time.Millisecond; cfg.NoRetry = true })
+	release := make(chan struct{})
+	probing := make(chan struct{})
+	var n atomic.Int64
+	f.hook = func(w http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Path != "/v1/capacities" {
+			return false
+		}
+		switch n.Add(1) {
+		case 1, 2, 3, 4, 5:
+			fabricError(w, 503, "ServiceUnavailable", "down")
+			return true
+		case 6:
+			close(probing)
+			<-release
+		}
+		return false
+	}
+	for range 5 {
+		c.ListCapacities(bg)
+	}
+	time.Sleep(150 * time.Millisecond) // gobreaker's own clock
+	done := make(chan error)
+	go func() { _, err := c.ListCapacities(bg); done <- err }()
+	<-probing
+	_, err := c.ListCapacities(bg)
+	close(release)
+	if ErrorCode(err) != CodeCircuitBreakerOpen || !strings.Contains(err.Error(), "is half-open: one probe request") {
+		t.Errorf("a call during the probe: %v", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("probe: %v", err)
+	}
+	if _, err := c.ListCapacities(bg); err != nil {
+		t.Fatalf("closed after the probe: %v", err)
 	}
 }
