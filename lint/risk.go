@@ -56,7 +56,7 @@ func riskFindings(u *unit, sigs *signatures, dataBearing func(itemType string) b
 			return
 		}
 		out = append(out, u.finding(prune, CheckPrune,
-			"prune=True deletes every item fabplan created in this workspace that the plan no longer declares; check nothing needed was removed, then suppress this line to confirm"))
+			"prune=True deletes the items fabplan created in this workspace that the plan no longer declares (data-bearing ones only with allow_destroy=True); check nothing needed was removed, then suppress this line to confirm"))
 		// Without allow_destroy, prune leaves data-bearing items alone (the plan lists them as not
 		// managed); with it, dropping one from the plan deletes its data for good.
 		if v, ok := a.arg("allow_destroy"); ok && a.argTrue("allow_destroy") {
