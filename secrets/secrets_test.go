@@ -71,18 +71,27 @@ func offlineClient(t *testing.T) *fabric.Client {
 	return c
 }
 
+// envFile writes text to a .env file and parses it.
+func envFile(t *testing.T, text string) *secrets.EnvFile {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), ".env")
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ef, err := secrets.ReadEnvFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ef
+}
+
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
 func TestResolveOrder(t *testing.T) {
 	ctx := context.Background()
 	kv := vault(t, "", "")
-	dir := t.TempDir()
-	envPath := filepath.Join(dir, ".env")
-	os.WriteFile(envPath, []byte("# comment\nexport API_KEY='from-dotenv-file'\nDB_PASSWORD=\"dotenv-db\"\n"), 0o600)
-	ef, err := secrets.ReadEnvFile(envPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ef := envFile(t, "# comment\nexport API_KEY='from-dotenv-file'\nDB_PASSWORD=\"dotenv-db\"\n")
+	envPath := ef.Path
 	getenv := env(map[string]string{"DB_PASSWORD": "env-db", "TOKEN": "env-token"})
 
 	r := secrets.New(secrets.Options{Vault: kv, Getenv: getenv, EnvFile: ef})
@@ -101,7 +110,7 @@ func TestResolveOrder(t *testing.T) {
 			t.Errorf("%s: %q %s %v; want %q from %s", name, v, src, err, want[0], want[1])
 		}
 	}
-	_, _, err = r.Resolve(ctx, "missing")
+	_, _, err := r.Resolve(ctx, "missing")
 	var se *secrets.Error
 	if !errors.As(err, &se) || se.Cause != secrets.CauseNotFound || !strings.Contains(err.Error(), "MISSING") || !strings.Contains(err.Error(), envPath) {
 		t.Fatalf("missing: %v; want not found naming MISSING and the .env file", err)
@@ -116,14 +125,7 @@ func TestResolveOrder(t *testing.T) {
 func TestReservedEnvNeverRead(t *testing.T) {
 	ctx := context.Background()
 	getenv := env(map[string]string{"AZURE_CLIENT_SECRET": "SENTINEL-deployer-secret", "GITHUB_TOKEN": "SENTINEL-gh-token"})
-	dir := t.TempDir()
-	envPath := filepath.Join(dir, ".env")
-	os.WriteFile(envPath, []byte("SYSTEM_ACCESSTOKEN=SENTINEL-ado-token\n"), 0o600)
-	ef, err := secrets.ReadEnvFile(envPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := secrets.New(secrets.Options{Getenv: getenv, EnvFile: ef})
+	r := secrets.New(secrets.Options{Getenv: getenv, EnvFile: envFile(t, "SYSTEM_ACCESSTOKEN=SENTINEL-ado-token\n")})
 	for _, name := range []string{"azure-client-secret", "github-token", "system-accesstoken"} {
 		v, _, err := r.Resolve(ctx, name)
 		var se *secrets.Error
