@@ -30,8 +30,8 @@ func NewRedactor() *Redactor { return &Redactor{} }
 // Add registers a value under a name. The value is matched as is and in the escaped forms it takes
 // where fabplan writes text: JSON with and without HTML escaping (plan JSON, the journal), a Go
 // quoted string (%q in messages, and slog's text log, which quotes values with spaces or quotes),
-// and that quoted string inside JSON (a message with %q in a journal record). For most values the
-// forms coincide with the raw one.
+// and that quoted string inside JSON (a message with %q in a journal record), and each line of a
+// value of several lines. For most values the forms coincide with the raw one.
 func (r *Redactor) Add(name, value string) {
 	if len(value) < MinLength {
 		return
@@ -40,6 +40,13 @@ func (r *Redactor) Add(name, value string) {
 	quoted := strconv.Quote(value)
 	patterns := []string{value, jsonString(value, true), jsonString(value, false), quoted[1 : len(quoted)-1],
 		jsonString(quoted[1:len(quoted)-1], true), jsonString(quoted[1:len(quoted)-1], false)}
+	// A value of several lines (a PEM key) reaches output re-indented or cut into lines (doctor's
+	// details, wrapped messages): each of its lines is matched on its own as well.
+	for _, line := range strings.FieldsFunc(value, func(r rune) bool { return r == '\n' || r == '\r' }) {
+		if line = strings.TrimSpace(line); len(line) >= MinLength && line != value {
+			patterns = append(patterns, line)
+		}
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, p := range patterns {

@@ -278,6 +278,16 @@ func TestRedactedForms(t *testing.T) {
 	}
 }
 
+// TestRedactedLines: a value of several lines is scrubbed also when each line is re-indented.
+func TestRedactedLines(t *testing.T) {
+	red := secrets.NewRedactor()
+	red.Add("tls-key", "-----BEGIN KEY-----\nSENTINELline1\r\nSENTINELline2\n-----END KEY-----\n")
+	got := red.Redact("detail:\n    -----BEGIN KEY-----\n    SENTINELline1\n    SENTINELline2\n    -----END KEY-----")
+	if strings.Contains(got, "SENTINEL") {
+		t.Fatalf("re-indented lines left in %q", got)
+	}
+}
+
 func mustJSON(t *testing.T, v any) string {
 	t.Helper()
 	b, err := json.Marshal(v)
