@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -340,4 +342,37 @@ func TestConcurrentClients(t *testing.T) {
 	if created != 40 || dup != 40 {
 		t.Errorf("created %d, duplicates %d; want 40 and 40", created, dup)
 	}
+}
+
+// net/http's own complaints (here: a client that does not speak TLS) go to Options.Logger, never to
+// the process's stderr.
+func TestServerErrorsGoToTheLogger(t *testing.T) {
+	var buf bytes.Buffer
+	var mu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(lockedWriter{&mu, &buf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e := start(t, Options{Logger: logger})
+	conn, err := net.Dial("tcp", strings.TrimPrefix(e.URL(), "https://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprint(conn, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	io.ReadAll(conn) // the server answers plain HTTP with a 400 and hangs up
+	conn.Close()
+	e.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(buf.String(), "TLS handshake error") {
+		t.Errorf("the server's error is not in the emulator's log:\n%s", buf.String())
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
 }
