@@ -22,6 +22,8 @@ func directoryFixtures() *emulator.Fixtures {
 		emulator.Principal{ID: "3c4d5e6f-0000-4000-8000-00000000a001", Type: emulator.PrincipalGroup, DisplayName: "Analysts"},
 		emulator.Principal{ID: "3c4d5e6f-0000-4000-8000-00000000a002", Type: emulator.PrincipalGroup, DisplayName: "Analysts"},
 		emulator.Principal{ID: "3c4d5e6f-0000-4000-8000-00000000a003", Type: emulator.PrincipalGroup, DisplayName: "O'Brien's team"},
+		emulator.Principal{ID: "3c4d5e6f-0000-4000-8000-00000000a004", Type: emulator.PrincipalUser, DisplayName: "Guest Bob",
+			UserPrincipalName: "bob_contoso.com#EXT#@fabplan.test"},
 	)
 	return fx
 }
