@@ -35,7 +35,7 @@ func TestGraphLookups(t *testing.T) {
 	if users, err := g.UsersByUPN(ctx, "bob_contoso.com#EXT#@fabplan.test"); err != nil || len(users) != 1 || users[0].ID != "3c4d5e6f-0000-4000-8000-00000000a004" {
 		t.Fatalf("a guest's UPN = %+v, %v; want Bob (# encoded as %%23, not cut off as a fragment)", users, err)
 	}
-		sps, err := g.ServicePrincipalsByAppID(ctx, emulator.DefaultClientID)
+	sps, err := g.ServicePrincipalsByAppID(ctx, emulator.DefaultClientID)
 	if err != nil || len(sps) != 1 || sps[0].ID != emulator.DefaultSPObjectID {
 		t.Fatalf("ServicePrincipalsByAppID = %+v, %v; want the deployer's object id", sps, err)
 	}
