@@ -3,12 +3,15 @@ package fabric
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/fabplan/fabplan/emulator"
+	"github.com/golang-jwt/jwt/v5"
 )
 
 // These tests run the verified-by list against the emulator's fault injection, through the
@@ -455,4 +458,63 @@ func TestEmulatorLostGitCommitAndUpdateAnswers(t *testing.T) {
 	if s := c.Stats(); s.Reconciled != 2 {
 		t.Errorf("%d calls reconciled, want 2", s.Reconciled)
 	}
+}
+
+// The identities that are not a client secret sign in to the emulator's Entra through azidentity and
+// act in Fabric as themselves.
+func TestEmulatorAuthModes(t *testing.T) {
+	e := startEmulator(t, emulator.Options{})
+	call := func(t *testing.T, a AuthConfig) string {
+		t.Helper()
+		a.TenantID, a.AuthorityHost, a.HTTPClient = e.TenantID(), e.AuthorityHost(), e.HTTPClient()
+		cred, err := NewCredential(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := newTestClient(t, Config{BaseURL: e.FabricURL(), Credential: cred, HTTPClient: e.HTTPClient()}, nil)
+		before := len(records(e, "POST", "/v1/workspaces"))
+		if _, err := c.CreateWorkspace(bg, WorkspaceCreate{DisplayName: "by-" + a.Mode}); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range records(e, "POST", "/v1/workspaces")[before:] {
+			if r.Status == 201 {
+				return r.Principal
+			}
+		}
+		return ""
+	}
+	t.Run(AuthWorkloadIdentity, func(t *testing.T) {
+		// The emulator checks the assertion's subject and lifetime, not its signature.
+		tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": emulator.DefaultClientID,
+			"aud": "api://AzureADTokenExchange", "exp": time.Now().Add(time.Hour).Unix()}).SignedString([]byte("test-only"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		file := filepath.Join(t.TempDir(), "federated-token")
+		if err := os.WriteFile(file, []byte(tok), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if p := call(t, AuthConfig{Mode: AuthWorkloadIdentity, ClientID: emulator.DefaultClientID, TokenFile: file}); p != "fabplan-deployer" {
+			t.Errorf("created by %q", p)
+		}
+	})
+	t.Run(AuthDeviceCode, func(t *testing.T) {
+		prompt := func(string) {
+			if err := e.ApproveDeviceCode("", emulator.DefaultUserUPN, false); err != nil {
+				t.Error(err)
+			}
+		}
+		if p := call(t, AuthConfig{Mode: AuthDeviceCode, DeviceCodePrompt: prompt}); p != emulator.DefaultUserUPN {
+			t.Errorf("created by %q", p)
+		}
+	})
+	t.Run(AuthManagedIdentity, func(t *testing.T) {
+		for _, kv := range e.ManagedIdentityEnv() {
+			k, v, _ := strings.Cut(kv, "=")
+			t.Setenv(k, v)
+		}
+		if p := call(t, AuthConfig{Mode: AuthManagedIdentity, ClientID: emulator.DefaultMIClientID}); p != "fabplan-runner-identity" {
+			t.Errorf("created by %q", p)
+		}
+	})
 }
