@@ -210,8 +210,18 @@ func TestEmulatorLROOutcomes(t *testing.T) {
 		t.Fatal(err)
 	}
 	it, err := c.CreateItem(bg, ws.ID, ItemCreate{Type: "Notebook", DisplayName: "ok"})
-	if err != nil || it.ID == "" {
+	if err != nil || it.ID == "" || it.DisplayName != "ok" || it.Type != "Notebook" {
 		t.Fatalf("succeeded LRO: %+v %v", it, err)
+	}
+	// The item came from the operation's result, not from a look-up after it.
+	results := 0
+	for _, r := range e.Requests() {
+		if r.Method == "GET" && strings.HasPrefix(r.Path, "/v1/operations/") && strings.HasSuffix(r.Path, "/result") && r.Status == 200 {
+			results++
+		}
+	}
+	if results != 1 || len(records(e, "GET", "/v1/workspaces/"+ws.ID+"/items")) != 0 {
+		t.Errorf("%d results read, want the one result and no item list", results)
 	}
 	if err := e.SetFaultConfig(emulator.FaultConfig{LROFailureRate: 1}); err != nil {
 		t.Fatal(err)
