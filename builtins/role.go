@@ -14,8 +14,9 @@ import (
 
 // fabric.role_assignment
 
-// Roles are the workspace roles.
-var Roles = []string{"Admin", "Member", "Contributor", "Viewer"}
+// workspaceRoles are Fabric's workspace roles. A function, not a package variable, so that no
+// caller can change the enum every evaluation checks against.
+func workspaceRoles() []string { return []string{"Admin", "Member", "Contributor", "Viewer"} }
 
 type roleAssignmentBuiltin struct{}
 
@@ -26,7 +27,7 @@ func (roleAssignmentBuiltin) Spec() Spec {
 		Params: []Param{
 			{Name: "workspace", Type: "workspace", Required: true, Doc: "The workspace, from fabric.workspace(...)."},
 			{Name: "principal", Type: "principal", Required: true, Doc: "From principal.user/group/service_principal(...)."},
-			{Name: "role", Type: "string", Required: true, Enum: Roles, Doc: "Workspace role."},
+			{Name: "role", Type: "string", Required: true, Enum: workspaceRoles(), Doc: "Workspace role."},
 		},
 	}
 }
