@@ -3,6 +3,7 @@ package fabric
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -162,5 +163,39 @@ func TestConnectionErrorsAndTimeoutsAreRetried(t *testing.T) {
 	}
 	if got := f.count("GET /v1/capacities"); got != 3 {
 		t.Fatalf("%d attempts, want 3", got)
+	}
+}
+
+// The codes users hit most carry a remediation hint, shown on its own line; other codes carry none.
+func TestErrorHints(t *testing.T) {
+	answer := func(status int, code string) *Error {
+		resp := &http.Response{StatusCode: status, Header: http.Header{"Content-Type": {"application/json"}},
+			Body: io.NopCloser(strings.NewReader(`{"errorCode":"` + code + `","message":"m","requestId":"r"}`))}
+		return responseError("Op", resp)
+	}
+	for _, tc := range []struct {
+		status int
+		code   string
+		want   string // a word the hint must contain
+	}{
+		{403, "InsufficientPrivileges", "role"},
+		{400, "PrincipalTypeNotSupported", "user identity"},
+		{403, "FeatureNotAvailable", "capacity"},
+		{403, "TenantSwitchDisabled", "Tenant settings"},
+		{400, "WorkspaceHasNoCapacityAssigned", "capacity"},
+		{400, "ItemDisplayNameNotAvailableYet", "another name"},
+		{429, "RequestBlocked", "--parallelism"},
+		{401, "TokenExpired", "clock"},
+	} {
+		e := answer(tc.status, tc.code)
+		if !strings.Contains(e.Hint, tc.want) || !strings.Contains(e.Error(), "\nhint: "+e.Hint) {
+			t.Errorf("%s: hint %q (error %q), want one mentioning %q", tc.code, e.Hint, e.Error(), tc.want)
+		}
+		if e.StatusCode != tc.status || e.ErrorCode != tc.code || e.RequestID != "r" || e.Operation != "Op" {
+			t.Errorf("%s: %+v", tc.code, e)
+		}
+	}
+	if e := answer(404, "ItemNotFound"); e.Hint != "" || strings.Contains(e.Error(), "hint:") {
+		t.Errorf("a code without a hint got one: %q", e.Error())
 	}
 }
