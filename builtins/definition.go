@@ -44,6 +44,9 @@ type definitionValue struct {
 	sensitive bool
 	// refs are tokens replaced by live ids, once known.
 	refs []refToken
+	// template holds, for a sensitive definition, its parts with <secret:name> where the values
+	// go: safe to fingerprint in plans.
+	template []fabric.Part
 }
 
 func (definitionBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, error) {
@@ -59,6 +62,9 @@ func (definitionBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, err
 		return newHandle("definition", "", starlark.StringDict{"path": starlark.String(rel)}, &definitionValue{path: dir, format: c.str("format")}), nil
 	}
 	var replace [][2][]byte
+	// template is replace with every secret value swapped for <secret:name>: what the definition
+	// is made of, without the values, so that a saved plan can tell an edit of its files.
+	var template [][2][]byte
 	var refs []refToken
 	sensitive := false
 	if d, ok := c.value("replace").(*starlark.Dict); ok {
@@ -70,16 +76,18 @@ func (definitionBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, err
 				continue
 			}
 			v, ok2 := starlark.AsString(kv[1])
+			shown := v
 			if s, isSecret := kv[1].(*Secret); isSecret {
 				if v, err = ev.reveal(s); err != nil {
 					return nil, fmt.Errorf("fabric.definition: replace %q: %w", k, err)
 				}
-				ok2, sensitive = true, true
+				ok2, sensitive, shown = true, true, s.String()
 			}
 			if !ok1 || !ok2 {
 				return nil, fmt.Errorf("fabric.definition: replace must map strings to strings, secret() or an id such as ws.id, got %s: %s", kv[0].Type(), kv[1].Type())
 			}
 			replace = append(replace, [2][]byte{[]byte(k), []byte(v)})
+			template = append(template, [2][]byte{[]byte(k), []byte(shown)})
 		}
 	}
 	def := &definitionValue{path: dir, format: c.str("format"), sensitive: sensitive, refs: refs}
@@ -91,11 +99,18 @@ func (definitionBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, err
 		if err != nil {
 			return err
 		}
+		name, _ := filepath.Rel(dir, p)
+		name = filepath.ToSlash(name)
+		if sensitive {
+			shown := data
+			for _, r := range template {
+				shown = bytes.ReplaceAll(shown, r[0], r[1])
+			}
+			def.template = append(def.template, fabric.Part{Path: name, Payload: shown})
+		}
 		for _, r := range replace {
 			data = bytes.ReplaceAll(data, r[0], r[1])
 		}
-		name, _ := filepath.Rel(dir, p)
-		name = filepath.ToSlash(name)
 		if name == ".platform" {
 			def.platform = data
 			return nil

@@ -195,6 +195,7 @@ func (r *itemResource) Diff(live engine.Live, rt *engine.Runtime) engine.Change 
 			parts, known := r.definition.render(rt)
 			ch.Attrs = append(ch.Attrs, r.definition.hideSecrets(engine.AttrChange{Name: "definition", New: definitionDigest(parts),
 				Unknown: !known, Parts: engine.PlannedParts(parts)}, false))
+			ch.Attrs = append(ch.Attrs, r.definition.templateAttr(false)...)
 		}
 		return ch
 	}
@@ -211,6 +212,7 @@ func (r *itemResource) Diff(live engine.Live, rt *engine.Runtime) engine.Change 
 			def.Parts = engine.DiffParts(l.Definition.Parts, parts)
 		}
 		ch.Attrs = append(ch.Attrs, r.definition.hideSecrets(def, liveSensitive(rt, live.ID)))
+		ch.Attrs = append(ch.Attrs, r.definition.templateAttr(true)...)
 	}
 	return engine.Compare(ch.Attrs)
 }

@@ -98,6 +98,22 @@ func (d *definitionValue) hideSecrets(a engine.AttrChange, liveSensitive bool) e
 	return a
 }
 
+// templateAttr fingerprints a sensitive definition's files with <secret:name> where the values go.
+// Plans cannot show or hash the definition itself, so without it a saved plan could not tell that
+// someone edited the files between `plan --out` and `run --plan`. It describes the plan's side
+// only: on an existing item it is never a change in itself.
+func (d *definitionValue) templateAttr(exists bool) []engine.AttrChange {
+	if !d.sensitive {
+		return nil
+	}
+	digest := definitionDigest(d.template)
+	a := engine.AttrChange{Name: "definition_template", New: digest}
+	if exists {
+		a.Old = digest
+	}
+	return []engine.AttrChange{a}
+}
+
 // journalled is the pre-image of a definition the journal may hold for undo. A definition that
 // takes secrets, or one whose live version held secrets when fabplan last wrote it
 // (liveSensitive), is live with secret values in it (the current ones, or earlier ones this run
