@@ -26,7 +26,7 @@ func (definitionBuiltin) Spec() Spec {
 		Name: "fabric.definition",
 		Doc:  "Reads an item definition from a folder beside the plan (Fabric's Git folder layout: .platform plus parts), replacing environment-specific tokens.",
 		Params: []Param{
-			{Name: "path", Type: "string", Required: true, Doc: "Folder, relative to the plan file."},
+			{Name: "path", Type: "string", Required: true, Doc: "Folder, relative to the file whose code names it (the plan, or a library it loads); it may not leave the plan root."},
 			{Name: "format", Type: "string", Doc: "Definition format, e.g. ipynb, TMDL, PBIR; default: the item type's default."},
 			{Name: "replace", Type: "dict", Doc: "Token -> string, secret(\"name\") or an id known only after apply (ws.id, lake.id: the item then depends on that resource); every occurrence in every part is replaced (secret values are resolved at evaluation and redacted from all output)."},
 		},

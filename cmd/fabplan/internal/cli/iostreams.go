@@ -14,7 +14,7 @@ type IOStreams struct {
 	In     io.Reader
 	Out    io.Writer
 	ErrOut io.Writer
-	// Color is true when Out is a terminal and NO_COLOR is unset.
+	// Color is true when Out is a terminal and NO_COLOR is unset or empty (no-color.org).
 	Color bool
 	// Interactive is true when In and ErrOut are terminals (prompts are possible).
 	Interactive bool
@@ -22,7 +22,7 @@ type IOStreams struct {
 
 // System returns the process's streams.
 func System() *IOStreams {
-	_, noColor := os.LookupEnv("NO_COLOR")
+	noColor := os.Getenv("NO_COLOR") != ""
 	outTTY := isatty.IsTerminal(os.Stdout.Fd())
 	return &IOStreams{
 		In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
