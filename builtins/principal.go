@@ -341,10 +341,13 @@ func (r *PrincipalResolver) lookup(ctx context.Context, l PrincipalLookup) (stri
 func (r *PrincipalResolver) graphError(l PrincipalLookup, err error) error {
 	var fe *fabric.Error
 	if errors.As(err, &fe) && (fe.ErrorCode == "Authorization_RequestDenied" || fe.StatusCode == 403) {
+		fallback := fmt.Sprintf("pass --principals principals.json mapping %q to its object id", l.Key)
+		if r.fileName != "" {
+			fallback = fmt.Sprintf("add %q with its object id to %s", l.Key, r.fileName)
+		}
 		return &PrincipalError{Lookup: l, Forbidden: true, Err: err,
 			Msg: fmt.Sprintf("Microsoft Graph refused the lookup (403 %s). The identity needs the Graph application permission %s "+
-				"(or Directory.Read.All) with admin consent; or pass --principals principals.json mapping %q to its object id",
-				fe.ErrorCode, l.Permission(), l.Key)}
+				"(or Directory.Read.All) with admin consent; or %s", fe.ErrorCode, l.Permission(), fallback)}
 	}
 	return &PrincipalError{Lookup: l, Err: err, Msg: "looking it up in Microsoft Graph failed: " + err.Error()}
 }

@@ -112,6 +112,9 @@ func TestPrincipalLookupFailures(t *testing.T) {
 		{name: "no such user", plan: `principal.user(upn = "bob@fabplan.test")`, want: []string{`user "bob@fabplan.test"`, "found none"}},
 		{name: "forbidden", plan: `principal.group(name = "Data Engineers")`, reader: true, forbidden: true,
 			want: []string{"403 Authorization_RequestDenied", "GroupMember.Read.All", "--principals principals.json", `"Data Engineers"`}},
+		{name: "forbidden, not in the principals file", plan: `principal.group(name = "Data Engineers")`, reader: true, forbidden: true,
+			file: `{"Someone Else": "` + emulator.DefaultUserID + `"}`,
+			want: []string{"403 Authorization_RequestDenied", `add "Data Engineers" with its object id to `}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var emu *emulator.Emulator

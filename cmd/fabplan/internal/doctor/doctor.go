@@ -310,7 +310,11 @@ func checkPlan(ctx context.Context, opts *Options, client *fabric.Client, claims
 			var pe *builtins.PrincipalError
 			fix := ""
 			if errors.As(err, &pe) && pe.Forbidden {
-				fix = fmt.Sprintf("grant the Graph application permission %s (or Directory.Read.All) with admin consent, or pass --principals principals.json", lookups[i].Permission())
+				fallback := "pass --principals principals.json"
+				if f.PrincipalsFile != "" {
+					fallback = "add it to " + f.PrincipalsFile
+				}
+				fix = fmt.Sprintf("grant the Graph application permission %s (or Directory.Read.All) with admin consent, or %s", lookups[i].Permission(), fallback)
 			}
 			rep.fail(name, err, fix)
 			continue
