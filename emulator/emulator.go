@@ -49,6 +49,10 @@ type Options struct {
 	// DeviceCodeAutoApprove approves a device code after this many pending polls (0 = approval only through
 	// POST /_emulator/devicecode/approve).
 	DeviceCodeAutoApprove int
+	// StrictRequests refuses request bodies with fields the emulator does not know (400 InvalidInput with
+	// an UnknownField detail). Fabric ignores unknown fields, and so does the emulator by default; a
+	// client's tests turn this on so that a misspelt field fails instead of being silently dropped.
+	StrictRequests bool
 	// Clock replaces time.Now (tests advance it instead of sleeping). nil = time.Now.
 	Clock func() time.Time
 }

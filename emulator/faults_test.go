@@ -323,10 +323,10 @@ func TestPerStatusErrorRates(t *testing.T) {
 	var cfg Config
 	fs := pflag.NewFlagSet("emulator", pflag.ContinueOnError)
 	cfg.RegisterFlags(fs)
-	if err := fs.Parse([]string{"--error-500-rate", "0.1", "--error-502-rate", "0.2", "--error-503-rate", "0.3"}); err != nil {
+	if err := fs.Parse([]string{"--error-500-rate", "0.1", "--error-502-rate", "0.2", "--error-503-rate", "0.3", "--strict-requests"}); err != nil {
 		t.Fatal(err)
 	}
-	if opts, err := cfg.Options(); err != nil || opts.Faults.Error500Rate != 0.1 || opts.Faults.Error502Rate != 0.2 || opts.Faults.Error503Rate != 0.3 {
+	if opts, err := cfg.Options(); err != nil || opts.Faults.Error500Rate != 0.1 || opts.Faults.Error502Rate != 0.2 || opts.Faults.Error503Rate != 0.3 || !opts.StrictRequests {
 		t.Errorf("flags gave %+v, %v", opts.Faults, err)
 	}
 	if err := fs.Parse([]string{"--error-503-rate", "1.5"}); err != nil {

@@ -27,6 +27,7 @@ type Config struct {
 	TokenLifetime         time.Duration
 	DeviceCodeAutoApprove int
 	RequireCapacity       bool
+	StrictRequests        bool
 
 	Faults FaultConfig
 }
@@ -51,6 +52,7 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.TokenLifetime, "token-lifetime", max(c.TokenLifetime, time.Hour), "lifetime of issued access tokens")
 	fs.IntVar(&c.DeviceCodeAutoApprove, "device-code-auto-approve", c.DeviceCodeAutoApprove, "approve device codes after this many pending polls (0: only via POST /_emulator/devicecode/approve)")
 	fs.BoolVar(&c.RequireCapacity, "require-capacity", c.RequireCapacity, "refuse Fabric (non-Power BI) items in workspaces without a capacity, as Fabric does")
+	fs.BoolVar(&c.StrictRequests, "strict-requests", c.StrictRequests, "refuse request bodies with fields the emulator does not know (Fabric ignores them), to catch a client's misspelt fields")
 	fs.DurationVar(&c.Faults.Latency, "latency", c.Faults.Latency, "latency added to every call")
 	fs.DurationVar(&c.Faults.Jitter, "jitter", c.Faults.Jitter, "random extra latency, uniform in 0..jitter")
 	fs.Float64Var(&c.Faults.ErrorRate, "error-rate", c.Faults.ErrorRate, "probability of a random 500/502/503")
@@ -72,7 +74,7 @@ func (c *Config) Options() (Options, error) {
 		Addr: c.Addr, Dir: c.Dir, StateFile: c.StateFile, Seed: c.Seed, Faults: c.Faults,
 		LRODelay: c.LRODelay, RetryAfter: c.RetryAfter, PageSize: c.PageSize, ImmediateTypes: c.ImmediateTypes,
 		NameReservation: c.NameReservation, CapacityAssignDelay: c.CapacityAssignDelay, TokenLifetime: c.TokenLifetime,
-		DeviceCodeAutoApprove: c.DeviceCodeAutoApprove, RequireCapacity: c.RequireCapacity,
+		DeviceCodeAutoApprove: c.DeviceCodeAutoApprove, RequireCapacity: c.RequireCapacity, StrictRequests: c.StrictRequests,
 	}
 	if c.RetryAfter < 0 {
 		return o, fmt.Errorf("--retry-after %d: must be at least 1", c.RetryAfter)

@@ -376,3 +376,18 @@ func (l lockedWriter) Write(b []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(b)
 }
+
+// Fabric ignores fields it does not know, and so does the emulator, unless StrictRequests asks it to
+// refuse them (for a client's tests, so that a misspelt field cannot go unnoticed).
+func TestStrictRequests(t *testing.T) {
+	body := `{"displayName":"w","descripton":"typo"}`
+	lenient := raw(t, start(t, Options{}), DefaultSPObjectID)
+	wantStatus(t, lenient.do("POST", "/v1/workspaces", body), 201)
+	strict := raw(t, start(t, Options{StrictRequests: true}), DefaultSPObjectID)
+	r := strict.do("POST", "/v1/workspaces", body)
+	wantError(t, r, 400, "InvalidInput")
+	if !strings.Contains(string(r.body), `unknown field \"descripton\"`) || !strings.Contains(string(r.body), "UnknownField") {
+		t.Errorf("the error does not name the field: %s", r.body)
+	}
+	wantStatus(t, strict.do("POST", "/v1/workspaces", `{"displayName":"w","description":"right"}`), 201)
+}

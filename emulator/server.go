@@ -348,7 +348,15 @@ func (c *call) decode(v any) error {
 		return invalidInput("The request body is empty")
 	}
 	dec := json.NewDecoder(bytes.NewReader(c.body))
+	if c.e.opts.StrictRequests {
+		dec.DisallowUnknownFields()
+	}
 	if err := dec.Decode(v); err != nil {
+		if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			ae := invalidInput("The request has an unknown field %s", field)
+			ae.More = []errorDetail{{ErrorCode: "UnknownField", Message: "StrictRequests is on: " + field + " is not a field this emulator knows for the request"}}
+			return ae
+		}
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
 			field := te.Field

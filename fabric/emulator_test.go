@@ -20,6 +20,7 @@ import (
 func startEmulator(t testing.TB, o emulator.Options) *emulator.Emulator {
 	t.Helper()
 	o.Dir = t.TempDir()
+	o.StrictRequests = true // a misspelt field in a request body fails the test
 	e, err := emulator.Start(o)
 	if err != nil {
 		t.Fatal(err)

@@ -14,7 +14,8 @@ const ReaderID, ReaderSecret = "6d7e8f90-0000-4000-8000-0000000be11b", "emulator
 // Start starts an emulator with fx (nil = the default tenant), closed when the test ends.
 func Start(t testing.TB, fx *emulator.Fixtures) *emulator.Emulator {
 	t.Helper()
-	emu, err := emulator.Start(emulator.Options{Fixtures: fx})
+	// StrictRequests: a misspelt field in a request body fails the test instead of being dropped.
+	emu, err := emulator.Start(emulator.Options{Fixtures: fx, StrictRequests: true})
 	if err != nil {
 		t.Fatal(err)
 	}
