@@ -233,6 +233,9 @@ func check(ctx context.Context, opts *Options) *Report {
 	return rep
 }
 
+const capacityFix = "check the capacity's name in the plan (names match exactly); a capacity admin adds the identity " +
+	"as a contributor, and an Inactive capacity is resumed in the Azure portal"
+
 // fabricFix says what to do when a Fabric call that any deployer needs failed; "" when the error
 // carries a hint of its own, which fail then uses.
 func fabricFix(err error) string {
@@ -297,7 +300,7 @@ func checkPlan(ctx context.Context, opts *Options, client *fabric.Client, claims
 		name := "capacity " + strings.TrimPrefix(string(r.Addr()), "capacity.")
 		live, err := r.Refresh(ctx, rt)
 		if err != nil {
-			rep.fail(name, fmt.Errorf("%s: %w", r.Pos(), err), "")
+			rep.fail(name, fmt.Errorf("%s: %w", r.Pos(), err), capacityFix)
 			continue
 		}
 		rep.pass(name, fmt.Sprintf("%s, %s, %s; usable by the identity", live.Attrs["state"], live.Attrs["sku"], live.Attrs["region"]))
