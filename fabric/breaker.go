@@ -115,7 +115,7 @@ func (p breakerPolicy) Do(req *policy.Request) (*http.Response, error) {
 		return nil, &Error{
 			ErrorCode: CodeCircuitBreakerOpen,
 			Message:   fmt.Sprintf("circuit breaker %q is half-open: one probe request is testing the service, this call was not sent", name),
-			Hint:      "Fabric kept failing for this API; run again in a moment (or --no-breaker to keep trying)",
+			Hint:      "the service kept failing for this API and is being probed; run again in a moment, or pass --no-circuit-breaker to keep trying",
 			Err:       err,
 		}
 	case errors.Is(err, gobreaker.ErrOpenState):
