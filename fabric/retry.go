@@ -166,8 +166,10 @@ func (p retryPolicy) Do(req *policy.Request) (*http.Response, error) {
 	for {
 		tryCtx, cancel := context.WithTimeout(ctx, p.r.tryTime)
 		resp, err := req.Clone(tryCtx).Next()
+		// Ask before cancel: afterwards every attempt would look timed out.
+		timedOut := errors.Is(tryCtx.Err(), context.DeadlineExceeded)
 		cancel()
-		if err != nil && ctx.Err() == nil && tryCtx.Err() != nil {
+		if err != nil && ctx.Err() == nil && timedOut {
 			err = fmt.Errorf("no answer within %s: %w", p.r.tryTime, err)
 		}
 		v := classify(ctx, ci, resp, err)
