@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -65,7 +66,8 @@ func (f FaultConfig) MarshalJSON() ([]byte, error) {
 	}{plain(f), durString(f.Latency), durString(f.Jitter)})
 }
 
-// UnmarshalJSON reads durations as Go duration strings ("150ms") or integer milliseconds.
+// UnmarshalJSON reads durations as Go duration strings ("150ms") or integer milliseconds. Unknown
+// fields are errors: a misspelt rate would otherwise leave that fault off without a word.
 func (f *FaultConfig) UnmarshalJSON(b []byte) error {
 	type plain FaultConfig
 	var aux struct {
@@ -73,7 +75,9 @@ func (f *FaultConfig) UnmarshalJSON(b []byte) error {
 		Latency json.RawMessage `json:"latency,omitempty"`
 		Jitter  json.RawMessage `json:"jitter,omitempty"`
 	}
-	if err := json.Unmarshal(b, &aux); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&aux); err != nil {
 		return err
 	}
 	*f = FaultConfig(aux.plain)

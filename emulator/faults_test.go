@@ -320,6 +320,10 @@ func TestPerStatusErrorRates(t *testing.T) {
 	if _, err := ParseFaults([]byte(`{"random":{"error500Rate":0.7,"error503Rate":0.7}}`)); err == nil || !strings.Contains(err.Error(), "more than 1") {
 		t.Errorf("rates summing over 1: %v", err)
 	}
+	// A misspelt setting is an error, not a fault silently left off.
+	if _, err := ParseFaults([]byte(`{"random":{"errorRat":0.1}}`)); err == nil || !strings.Contains(err.Error(), `"errorRat"`) {
+		t.Errorf("a misspelt random setting: %v", err)
+	}
 	var cfg Config
 	fs := pflag.NewFlagSet("emulator", pflag.ContinueOnError)
 	cfg.RegisterFlags(fs)
