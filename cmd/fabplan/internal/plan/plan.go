@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"slices"
 
 	"github.com/spf13/cobra"
@@ -154,7 +155,7 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 	doc := engine.NewDocument(res.Plan, src, f.Version)
 	if opts.Out != "" {
-		if err := Save(opts.Out, doc); err != nil {
+		if err := Save(opts.Out, doc, f.Redactor().Redact); err != nil {
 			return err
 		}
 	}
@@ -313,16 +314,18 @@ func closestAddr(got string, addrs []string) string {
 }
 
 // Save writes a plan document to a file only its owner can read (it holds the plan's variables).
-func Save(file string, d *engine.Document) error {
-	fh, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return fmt.Errorf("--out: %w", err)
-	}
-	if err := d.Write(fh); err != nil {
-		fh.Close()
+//
+// The document never holds a secret (NewDocument leaves sensitive values out); redact scrubs the
+// text once more anyway, as every other output is, so that no future field can leak one.
+func Save(file string, d *engine.Document, redact func(string) string) error {
+	var b strings.Builder
+	if err := d.Write(&b); err != nil {
 		return fmt.Errorf("--out %s: %w", file, err)
 	}
-	return fh.Close()
+	if err := os.WriteFile(file, []byte(redact(b.String())), 0o600); err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
+	return nil
 }
 
 // Load reads a saved plan.
