@@ -40,6 +40,7 @@ type Factory struct {
 	mu     sync.Mutex
 	emu    *emulator.Emulator
 	client *fabric.Client
+	logMu  sync.Mutex
 	logger *slog.Logger
 }
 
@@ -83,8 +84,9 @@ func (f *Factory) State() string {
 
 // Logger is the run's log: warnings always, details with --verbose, on stderr.
 func (f *Factory) Logger() *slog.Logger {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	// Its own lock: Client builds the logger while it holds f.mu.
+	f.logMu.Lock()
+	defer f.logMu.Unlock()
 	if f.logger == nil {
 		level := slog.LevelWarn
 		if f.Verbose {
@@ -143,9 +145,7 @@ func (f *Factory) Client() (*fabric.Client, error) {
 		return nil, err
 	}
 	cfg.Credential = cred
-	f.mu.Unlock()
 	cfg.Logger = f.Logger()
-	f.mu.Lock()
 	c, err := fabric.New(cfg)
 	if err != nil {
 		return nil, err
