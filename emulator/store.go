@@ -178,7 +178,13 @@ func (e *Emulator) saveLocked() error {
 	if err != nil {
 		return fmt.Errorf("emulator: save state: %w", err)
 	}
-	if _, err := f.Write(b); err != nil {
+	// Synced before the rename, so that a crash leaves the old state or the new one, never a
+	// renamed file whose content did not reach the disk.
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if err != nil {
 		f.Close()
 		os.Remove(f.Name())
 		return fmt.Errorf("emulator: save state: %w", err)
