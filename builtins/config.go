@@ -8,6 +8,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -129,11 +130,11 @@ func coerceVars(values map[string]any, vars map[string]string, sch *jsonschema.S
 		}
 		types := prop.Types.ToStrings()
 		switch {
-		case contains(types, "integer") || contains(types, "number"):
+		case slices.Contains(types, "integer") || slices.Contains(types, "number"):
 			if _, err := strconv.ParseFloat(s, 64); err == nil {
 				values[k] = json.Number(s)
 			}
-		case contains(types, "boolean"):
+		case slices.Contains(types, "boolean"):
 			if b, err := strconv.ParseBool(s); err == nil {
 				values[k] = b
 			}

@@ -2,6 +2,7 @@ package builtins
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -93,7 +94,7 @@ func (s Spec) bind(positional starlark.Tuple, kwargs []starlark.Tuple) (*args, e
 		if err := checkType(s.Name, p, v); err != nil {
 			return nil, err
 		}
-		if str, ok := v.(starlark.String); ok && len(p.Enum) > 0 && !contains(p.Enum, string(str)) {
+		if str, ok := v.(starlark.String); ok && len(p.Enum) > 0 && !slices.Contains(p.Enum, string(str)) {
 			a.problems = append(a.problems, fmt.Sprintf("%s: for parameter %s: %q is not one of %s%s",
 				s.Name, p.Name, string(str), strings.Join(p.Enum, ", "), suggest(string(str), p.Enum)))
 		}
@@ -190,15 +191,6 @@ func handleMaker(kind string) string {
 		return "fabric.definition"
 	}
 	return "fabric." + kind
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func (a *args) has(name string) bool { _, ok := a.vals[name]; return ok }

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -213,9 +214,9 @@ func TestItemRules(t *testing.T) {
 		body := map[string]any{"displayName": "x" + typ, "type": typ}
 		r := sp.do("POST", items, body)
 		switch {
-		case contains(notCreatable(), typ):
+		case slices.Contains(notCreatable(), typ):
 			wantError(t, r, 400, "OperationNotSupportedForItem")
-		case contains(definitionRequired(), typ):
+		case slices.Contains(definitionRequired(), typ):
 			wantError(t, r, 400, "MissingDefinitionParts")
 		default:
 			wantStatus(t, r, 201)

@@ -3,6 +3,7 @@ package emulator
 import (
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -80,7 +81,7 @@ func (c *Config) Options() (Options, error) {
 		return o, fmt.Errorf("--retry-after %d: must be at least 1", c.RetryAfter)
 	}
 	for _, t := range c.ImmediateTypes {
-		if !contains(itemTypes(), t) {
+		if !slices.Contains(itemTypes(), t) {
 			return o, fmt.Errorf("--immediate-types: %q is not an item type of the Fabric spec", t)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -103,7 +104,7 @@ func (e *Emulator) graph(w http.ResponseWriter, r *http.Request) {
 	prop, val := "", ""
 	if f := r.URL.Query().Get("$filter"); f != "" {
 		m := graphFilter.FindStringSubmatch(f)
-		if m == nil || !contains(gc.filters, m[1]) {
+		if m == nil || !slices.Contains(gc.filters, m[1]) {
 			name := f
 			if m != nil {
 				name = m[1]

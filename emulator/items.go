@@ -124,7 +124,9 @@ type platformFile struct {
 	} `json:"config"`
 }
 
-func (e *Emulator) immediate(itemType string) bool { return contains(e.opts.ImmediateTypes, itemType) }
+func (e *Emulator) immediate(itemType string) bool {
+	return slices.Contains(e.opts.ImmediateTypes, itemType)
+}
 
 // workspaceItem resolves {workspaceId}/{itemId} for a caller holding at least min.
 func (c *call) workspaceItem(min role) (*workspace, *item, error) {
@@ -324,7 +326,7 @@ func (e *Emulator) listItems(c *call) (*response, error) {
 	if c.itemType != "" {
 		typ = c.itemType
 	}
-	if typ != "" && !contains(itemTypes(), typ) {
+	if typ != "" && !slices.Contains(itemTypes(), typ) {
 		return nil, badRequest("InvalidItemType", "The item type '%s' is not valid", truncate(typ, 64))
 	}
 	recursive, err := c.queryBool("recursive", true)
@@ -410,13 +412,13 @@ func (e *Emulator) createItem(c *call) (*response, error) {
 		return nil, invalidInput("The displayName and type fields are required")
 	}
 	typ := *req.Type
-	if !contains(itemTypes(), typ) {
+	if !slices.Contains(itemTypes(), typ) {
 		return nil, badRequest("InvalidItemType", "The item type '%s' is not valid", truncate(typ, 64))
 	}
-	if contains(notCreatable(), typ) {
+	if slices.Contains(notCreatable(), typ) {
 		return nil, badRequest("OperationNotSupportedForItem", "Items of type %s cannot be created through the API", typ)
 	}
-	if e.opts.RequireCapacity && ws.CapacityID == "" && !contains(powerBITypes(), typ) {
+	if e.opts.RequireCapacity && ws.CapacityID == "" && !slices.Contains(powerBITypes(), typ) {
 		return nil, forbidden("FeatureNotAvailable", "Creating a "+typ+" needs the workspace to be on a Fabric capacity")
 	}
 	name := *req.DisplayName
@@ -445,13 +447,13 @@ func (e *Emulator) createItem(c *call) (*response, error) {
 	}
 	var def *decodedDefinition
 	switch {
-	case req.Definition != nil && contains(noDefinition(), typ):
+	case req.Definition != nil && slices.Contains(noDefinition(), typ):
 		return nil, badRequest("OperationNotSupportedForItem", "Items of type %s do not take a definition", typ)
 	case req.Definition != nil:
 		if def, err = decodeDefinition(typ, req.Definition); err != nil {
 			return nil, err
 		}
-	case contains(definitionRequired(), typ):
+	case slices.Contains(definitionRequired(), typ):
 		return nil, badRequest("MissingDefinitionParts", "Items of type %s must be created with a definition", typ)
 	}
 	return c.finish(e.immediate(typ), http.StatusCreated, func() any {
@@ -555,7 +557,7 @@ func (c *call) definedItem() (*workspace, *item, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if contains(noDefinition(), it.Type) {
+	if slices.Contains(noDefinition(), it.Type) {
 		return nil, nil, badRequest("OperationNotSupportedForItem", "Items of type %s have no public definition", it.Type)
 	}
 	return ws, it, nil

@@ -3,6 +3,7 @@ package emulator
 import (
 	"encoding/base64"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -38,22 +39,13 @@ func (e *Emulator) roleOf(ws *workspace, p *Principal) role {
 	best := roleNone
 	groups := e.fix.groupsOf(p.ID)
 	for _, ra := range ws.Roles {
-		if ra.PrincipalID == p.ID || contains(groups, ra.PrincipalID) {
+		if ra.PrincipalID == p.ID || slices.Contains(groups, ra.PrincipalID) {
 			if r, _ := parseRole(ra.Role); r > best {
 				best = r
 			}
 		}
 	}
 	return best
-}
-
-func contains(xs []string, x string) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
 }
 
 // workspace resolves the {workspaceId} of the path and checks that the caller holds at least min.
