@@ -82,10 +82,9 @@ func (e *apiError) body(requestID string) errorResponse {
 		MoreDetails:     e.More,
 		RelatedResource: e.Related,
 	}
-	if e.Status == http.StatusTooManyRequests || e.Status >= 500 {
-		t := true
-		out.IsRetriable = &t
-	}
+	// Fabric says on every error whether a retry can help: only throttling and server faults can.
+	retriable := e.Status == http.StatusTooManyRequests || e.Status >= 500
+	out.IsRetriable = &retriable
 	return out
 }
 

@@ -241,6 +241,10 @@ func TestItemRules(t *testing.T) {
 		"definition": map[string]any{"parts": []any{textPart("definition.pbir", `{"datasetReference":{"byPath":{"path":"../m"}}}`), textPart("report.json", "{}")}}}), 400, "InvalidDefinitionParts")
 	wantStatus(t, sp.do("POST", items, map[string]any{"displayName": "r", "type": "Report",
 		"definition": map[string]any{"format": "PBIR-Legacy", "parts": []any{pbir, textPart("report.json", "{}")}}}), 201)
+	// Microsoft's tooling writes "byPath": null beside byConnection.
+	nullPath := textPart("definition.pbir", `{"version":"1.0","datasetReference":{"byPath":null,"byConnection":{"connectionString":"semanticmodelid=1"}}}`)
+	wantStatus(t, sp.do("POST", items, map[string]any{"displayName": "r2", "type": "Report",
+		"definition": map[string]any{"format": "PBIR-Legacy", "parts": []any{nullPath, textPart("report.json", "{}")}}}), 201)
 	pbism := textPart("definition.pbism", `{"version":"4.0"}`)
 	wantError(t, sp.do("POST", items, map[string]any{"displayName": "m", "type": "SemanticModel",
 		"definition": map[string]any{"parts": []any{pbism, textPart("model.bim", "{}"), textPart("definition/model.tmdl", "model Model")}}}), 400, "InvalidDefinitionParts")
@@ -315,6 +319,7 @@ func TestOperationLifecycle(t *testing.T) {
 	wantStatus(t, r, 202)
 	opID := r.header.Get("x-ms-operation-id")
 	if r.header.Get("Location") != e.URL()+"/v1/operations/"+opID || r.header.Get("Retry-After") != "2" ||
+		r.header.Get("ETag") != `""` ||
 		len(r.body) != 0 || !strings.HasPrefix(r.header.Get("Content-Type"), "application/json") || r.header.Get("RequestId") == "" {
 		t.Fatalf("202 headers = %v body %q", r.header, r.body)
 	}
@@ -328,7 +333,7 @@ func TestOperationLifecycle(t *testing.T) {
 		}
 		return r
 	}
-	r = poll("NotStarted", 0)
+	r = poll("Running", 0) // never NotStarted, as on real Fabric
 	if r.header.Get("Retry-After") != "2" || r.header.Get("Location") != e.URL()+"/v1/operations/"+opID {
 		t.Errorf("running poll headers = %v", r.header)
 	}
@@ -431,6 +436,16 @@ func TestCapacityAssignmentAndIdentity(t *testing.T) {
 	info, _ = f.NewWorkspacesClient().GetWorkspace(ctx, wsID, nil)
 	if info.CapacityID != nil || info.WorkspaceIdentity != nil {
 		t.Errorf("after unassign and deprovision: %+v", info.WorkspaceInfo)
+	}
+
+	// A capacity given at create is assigned with the same delay.
+	onCap := newWorkspace(t, sp, map[string]any{"displayName": "born on capacity", "capacityId": DefaultCapacityID})
+	for _, want := range []core.CapacityAssignmentProgress{core.CapacityAssignmentProgressInProgress, core.CapacityAssignmentProgressCompleted} {
+		info, _ = f.NewWorkspacesClient().GetWorkspace(ctx, onCap, nil)
+		if *info.CapacityAssignmentProgress != want {
+			t.Errorf("workspace created on a capacity: %s, want %s", *info.CapacityAssignmentProgress, want)
+		}
+		clock.Advance(30 * time.Second)
 	}
 }
 

@@ -2,6 +2,7 @@ package emulator
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"net/url"
 	"os"
@@ -184,11 +185,19 @@ func TestStatePersists(t *testing.T) {
 	if err := e1.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
-		t.Errorf("temp files left next to the state file: %v", entries)
+	var names []string
+	entries, _ := os.ReadDir(dir)
+	for _, de := range entries {
+		names = append(names, de.Name())
+	}
+	if fmt.Sprint(names) != "[ca-key.pem ca.pem state.json token-key.pem]" {
+		t.Errorf("files next to the state file: %v", names)
 	}
 
-	e2 := start(t, Options{Dir: dir, StateFile: file})
+	// Restarted on the same address with the same --dir, it keeps its CA and token key: the first
+	// emulator's client and token still work.
+	e2 := start(t, Options{Addr: strings.TrimPrefix(e1.URL(), "https://"), Dir: dir, StateFile: file})
+	wantStatus(t, c.do("GET", "/v1/workspaces/"+wsID, nil), 200)
 	after, _ := e2.StateWith(StateOptions{IDs: true})
 	if string(before) != string(after) {
 		t.Errorf("state changed across restart:\n%s\nvs\n%s", before, after)

@@ -145,18 +145,46 @@ func (c *call) workspaceItem(min role) (*workspace, *item, error) {
 	return ws, it, nil
 }
 
+// collectionName is the segment of a type's own collection: the type with a lower-case first word, in the
+// plural as the spec writes it (notebooks, kqlDatabases, variableLibraries, reflexes).
+func collectionName(itemType string) string {
+	i := 0 // the leading capitals: "KQLDatabase" -> "kql", "Notebook" -> "n"
+	for i < len(itemType) && itemType[i] >= 'A' && itemType[i] <= 'Z' {
+		i++
+	}
+	if i > 1 && i < len(itemType) {
+		i-- // the last capital starts the next word
+	}
+	name := strings.ToLower(itemType[:i]) + itemType[i:]
+	switch {
+	case strings.HasSuffix(name, "y") && !strings.ContainsAny(name[len(name)-2:len(name)-1], "aeiou"):
+		return name[:len(name)-1] + "ies"
+	case strings.HasSuffix(name, "x") || strings.HasSuffix(name, "s") || strings.HasSuffix(name, "ch"):
+		return name + "es"
+	}
+	return name + "s"
+}
+
+// itemTypeOfCollection is the item type a collection segment names; Fabric matches it case-insensitively.
+func itemTypeOfCollection(segment string) (string, bool) {
+	for _, t := range itemTypes() {
+		if strings.EqualFold(collectionName(t), segment) {
+			return t, true
+		}
+	}
+	return "", false
+}
+
 // typed serves a type-specific item collection (notebooks, lakehouses, semanticModels, ...) with the
 // generic item handler, restricted to the collection's type.
 func typed(h fabricHandler) fabricHandler {
 	return func(c *call) (*response, error) {
-		coll := strings.ToLower(c.r.PathValue("collection"))
-		for _, t := range itemTypes() {
-			if strings.ToLower(t)+"s" == coll {
-				c.itemType = t
-				return h(c)
-			}
+		t, ok := itemTypeOfCollection(c.r.PathValue("collection"))
+		if !ok {
+			return nil, errf(http.StatusNotFound, "NotFound", "The emulator does not serve %s %s", c.r.Method, c.r.URL.Path)
 		}
-		return nil, errf(http.StatusNotFound, "NotFound", "The emulator does not serve %s %s", c.r.Method, c.r.URL.Path)
+		c.itemType = t
+		return h(c)
 	}
 }
 
@@ -245,8 +273,11 @@ func checkRequiredParts(itemType string, d *decodedDefinition) error {
 			if err := json.Unmarshal(p.Payload, &pbir); err != nil {
 				return badRequest("InvalidDefinitionParts", "definition.pbir is not valid JSON")
 			}
-			if _, byPath := pbir.DatasetReference["byPath"]; byPath {
-				return badRequest("InvalidDefinitionParts", "definition.pbir must reference its semantic model byConnection; byPath is not supported by the API")
+			// Microsoft's tooling writes PBIR-Legacy with "byPath": null beside byConnection; only a real
+			// path is refused, since a path means nothing to the service.
+			if p, byPath := pbir.DatasetReference["byPath"]; byPath && string(bytes.TrimSpace(p)) != "null" {
+				return badRequest("InvalidDefinitionParts", "definition.pbir references its semantic model byPath, which "+
+					"only Power BI Desktop resolves; the API needs datasetReference.byConnection")
 			}
 		}
 	case "SemanticModel":

@@ -9,7 +9,8 @@ import (
 
 // operation is a long-running operation. The change it stands for is applied when the request is accepted
 // (unless the operation is drawn to fail, in which case nothing is applied); its status only reports, moving
-// NotStarted -> Running -> Succeeded|Failed as the clock passes Created..Done.
+// Running -> Succeeded|Failed as the clock passes Created..Done. It is never NotStarted: real Fabric
+// answered no first poll that way in 1,095 recorded polls.
 type operation struct {
 	ID        string          `json:"id"`
 	Principal string          `json:"principal"`
@@ -21,10 +22,9 @@ type operation struct {
 }
 
 const (
-	opNotStarted = "NotStarted"
-	opRunning    = "Running"
-	opSucceeded  = "Succeeded"
-	opFailed     = "Failed"
+	opRunning   = "Running"
+	opSucceeded = "Succeeded"
+	opFailed    = "Failed"
 )
 
 func (op *operation) status(now time.Time) (string, int) {
@@ -36,8 +36,6 @@ func (op *operation) status(now time.Time) (string, int) {
 			return opFailed, 100
 		}
 		return opSucceeded, 100
-	case elapsed < total/10:
-		return opNotStarted, 0
 	default:
 		return opRunning, min(99, int(elapsed*100/total))
 	}
@@ -118,12 +116,9 @@ func (e *Emulator) getOperation(c *call) (*response, error) {
 		return nil, err
 	}
 	st, pct := op.status(c.now)
-	updated := op.Created
-	if st != opNotStarted {
-		updated = c.now
-		if op.Done.Before(updated) {
-			updated = op.Done
-		}
+	updated := c.now
+	if op.Done.Before(updated) {
+		updated = op.Done
 	}
 	body := operationStateJSON{Status: st, CreatedTimeUtc: fabricTime(op.Created),
 		LastUpdatedTimeUtc: fabricTime(updated), PercentComplete: pct}

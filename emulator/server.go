@@ -123,6 +123,13 @@ func (e *Emulator) route(w http.ResponseWriter, r *http.Request) {
 	if strings.HasSuffix(r.URL.Path, "/") && clean != "/" {
 		clean += "/"
 	}
+	// Fabric accepts a trailing slash (GET .../environments/ is the list); the mux routes the path without it.
+	if surfaceOf(r.URL.Path) == surfaceFabric && clean == r.URL.Path && strings.HasSuffix(clean, "/") && clean != "/v1/" {
+		r2 := r.Clone(r.Context())
+		r2.URL.Path = strings.TrimSuffix(clean, "/")
+		r2.URL.RawPath = ""
+		r, clean = r2, r2.URL.Path
+	}
 	// An unclean path (empty or dot segments) is no resource; the mux would answer it with a redirect.
 	if _, pattern := e.mux.Handler(r); pattern == "" || clean != r.URL.Path {
 		rec := recordOf(r)
@@ -320,6 +327,8 @@ func writeResponse(w http.ResponseWriter, requestID string, resp *response) {
 	if resp.body == nil {
 		if resp.status == http.StatusAccepted {
 			h.Set("Content-Type", "application/json; charset=utf-8")
+			// Real 202s carry an empty entity tag.
+			h["ETag"] = []string{`""`}
 		}
 		w.WriteHeader(resp.status)
 		return

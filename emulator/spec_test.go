@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -18,8 +19,39 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
-// specDir is the official Fabric REST API specification, next to the repository (see the project guide).
-const specDir = "../../shared/fabric-specs"
+// specEnv names a directory holding the official Fabric REST API specification (a copy of
+// microsoft/fabric-rest-api-specs); without it the spec is looked for as shared/fabric-specs beside the
+// repository or beside any directory above it (a worktree, a CI clone in another folder).
+const specEnv = "FABPLAN_FABRIC_SPECS"
+
+// findSpecDir locates the spec or says, in full, how to provide it.
+func findSpecDir() (string, error) {
+	has := func(d string) bool {
+		_, err := os.Stat(filepath.Join(d, "platform", "swagger.json"))
+		return err == nil
+	}
+	if d := os.Getenv(specEnv); d != "" {
+		if !has(d) {
+			return "", fmt.Errorf("%w: %s=%s has no platform/swagger.json", errNoSpec, specEnv, d)
+		}
+		return d, nil
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for d := wd; ; d = filepath.Dir(d) {
+		if c := filepath.Join(d, "shared", "fabric-specs"); has(c) {
+			return c, nil
+		}
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	return "", fmt.Errorf("%w: no shared/fabric-specs beside %s or any directory above it; put a copy of "+
+		"microsoft/fabric-rest-api-specs there or set %s to one (the emulator's responses are checked against it)",
+		errNoSpec, wd, specEnv)
+}
 
 const specBase = "https://fabric-specs.invalid/"
 
@@ -28,6 +60,7 @@ type specOp struct {
 	file         string // the swagger file, relative to the spec directory
 	method, path string
 	re           *regexp.Regexp
+	beta         bool // the operation is the ?beta=true variant
 	params       int
 	responses    map[string]bool // status codes (and "default") that have a schema
 }
@@ -40,7 +73,7 @@ type specValidator struct {
 	compiled map[string]*jsonschema.Schema
 }
 
-// errNoSpec means the spec is not there; any other loading error fails the tests.
+// errNoSpec means the spec could not be found.
 var errNoSpec = errors.New("no Fabric spec")
 
 var (
@@ -49,16 +82,20 @@ var (
 	specErr  error
 )
 
-// loadSpec compiles the spec once per test binary; nil with a reason when the spec is not there.
+// loadSpec compiles the spec once per test binary.
 func loadSpec() (*specValidator, error) {
-	specOnce.Do(func() { specVal, specErr = newSpecValidator(specDir) })
+	specOnce.Do(func() {
+		dir, err := findSpecDir()
+		if err != nil {
+			specErr = err
+			return
+		}
+		specVal, specErr = newSpecValidator(dir)
+	})
 	return specVal, specErr
 }
 
 func newSpecValidator(dir string) (*specValidator, error) {
-	if _, err := os.Stat(filepath.Join(dir, "platform", "swagger.json")); err != nil {
-		return nil, fmt.Errorf("%w at %s (%v): response bodies are not validated", errNoSpec, dir, err)
-	}
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft4)
 	c.UseRegexpEngine(lenientRegexp)
@@ -96,7 +133,11 @@ func newSpecValidator(dir string) (*specValidator, error) {
 	for file, swagger := range swaggers {
 		paths, _ := swagger["paths"].(map[string]any)
 		for p, item := range paths {
-			if strings.Contains(p, "?") {
+			// "?beta=true" paths are the preview variant of an operation, "?beta=false" the default one.
+			key := p
+			p, query, _ := strings.Cut(p, "?")
+			beta := query == "beta=true"
+			if query != "" && query != "beta=true" && query != "beta=false" {
 				continue
 			}
 			params := strings.Count(p, "{")
@@ -107,7 +148,8 @@ func newSpecValidator(dir string) (*specValidator, error) {
 				if !ok {
 					continue
 				}
-				so := &specOp{file: file, method: strings.ToUpper(m), path: p, re: re, params: params, responses: map[string]bool{}}
+				so := &specOp{file: file, method: strings.ToUpper(m), path: key, beta: beta, re: re, params: params,
+					responses: map[string]bool{}}
 				for code, r := range op["responses"].(map[string]any) {
 					if s, ok := r.(map[string]any)["schema"].(map[string]any); ok && s["type"] != "file" {
 						so.responses[code] = true
@@ -135,8 +177,17 @@ type anyString string
 func (a anyString) String() string          { return string(a) }
 func (a anyString) MatchString(string) bool { return true }
 
-func (v *specValidator) find(method, path string) *specOp {
+// find is the operation of a request target (path and query).
+func (v *specValidator) find(method, target string) *specOp {
+	path, query, _ := strings.Cut(target, "?")
+	q, _ := url.ParseQuery(query)
+	beta := strings.EqualFold(q.Get("beta"), "true")
 	for _, op := range v.ops {
+		if op.method == method && op.beta == beta && op.re.MatchString(path) {
+			return op
+		}
+	}
+	for _, op := range v.ops { // an operation that has no preview variant
 		if op.method == method && op.re.MatchString(path) {
 			return op
 		}
@@ -148,9 +199,11 @@ func pointerEscape(s string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
 }
 
-// validate checks one response; it returns "" when the body conforms or the spec has no schema for it.
-func (v *specValidator) validate(method, path string, status int, body []byte) (bool, string) {
-	op := v.find(method, path)
+// validate checks one response to a request target (path and query); it reports whether the spec has a
+// schema for it and what does not conform ("" when all does).
+func (v *specValidator) validate(method, target string, status int, body []byte) (bool, string) {
+	path, _, _ := strings.Cut(target, "?")
+	op := v.find(method, target)
 	if op == nil {
 		return false, ""
 	}
@@ -205,7 +258,7 @@ func (s *schemaCheck) RoundTrip(req *http.Request) (*http.Response, error) {
 	if rerr != nil || len(bytes.TrimSpace(body)) == 0 {
 		return resp, err
 	}
-	checked, problem := s.v.validate(req.Method, req.URL.Path, resp.StatusCode, body)
+	checked, problem := s.v.validate(req.Method, req.URL.RequestURI(), resp.StatusCode, body)
 	s.mu.Lock()
 	if checked {
 		s.validated++
@@ -218,15 +271,11 @@ func (s *schemaCheck) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // checkedClient returns an HTTP client for the emulator whose responses are validated against the spec; the
-// test fails at its end if any body does not conform. Without the spec it logs why and validates nothing.
+// test fails at its end if any body does not conform, and at once when the spec cannot be found.
 func checkedClient(t testing.TB, e *Emulator) *http.Client {
 	t.Helper()
 	hc := e.HTTPClient()
 	v, err := loadSpec()
-	if errors.Is(err, errNoSpec) {
-		t.Logf("skipping schema validation: %v", err)
-		return hc
-	}
 	if err != nil {
 		t.Fatalf("loading the Fabric spec: %v", err)
 	}
@@ -246,7 +295,7 @@ func checkedClient(t testing.TB, e *Emulator) *http.Client {
 func TestSpecValidatorCatchesBadBodies(t *testing.T) {
 	v, err := loadSpec()
 	if err != nil {
-		t.Skip(err)
+		t.Fatal(err)
 	}
 	if checked, p := v.validate("GET", "/v1/workspaces/"+DefaultCapacityID, 200, []byte(`{"id":"x"}`)); !checked || p == "" {
 		t.Errorf("a workspace without displayName passed validation (checked=%v)", checked)
@@ -263,5 +312,23 @@ func TestSpecValidatorCatchesBadBodies(t *testing.T) {
 	}
 	if len(ops) < 50 {
 		t.Errorf("only %d operations read from the spec", len(ops))
+	}
+}
+
+// The spec check never skips: without the spec the tests fail and say where it was looked for.
+func TestSpecDirIsFoundOrNamed(t *testing.T) {
+	if d, err := findSpecDir(); err != nil || !strings.HasSuffix(filepath.ToSlash(d), "fabric-specs") {
+		t.Fatalf("the spec beside the repository was not found: %q %v", d, err)
+	}
+	empty := t.TempDir()
+	t.Setenv(specEnv, empty)
+	if _, err := findSpecDir(); !errors.Is(err, errNoSpec) || !strings.Contains(err.Error(), empty) {
+		t.Errorf("%s pointing at an empty directory: %v", specEnv, err)
+	}
+	t.Setenv(specEnv, "")
+	t.Chdir(empty)
+	if _, err := findSpecDir(); !errors.Is(err, errNoSpec) || !strings.Contains(err.Error(), specEnv) ||
+		!strings.Contains(err.Error(), "shared/fabric-specs") {
+		t.Errorf("no spec anywhere: %v", err)
 	}
 }

@@ -219,6 +219,10 @@ func (e *Emulator) createWorkspace(c *call) (*response, error) {
 			return nil, err
 		}
 		ws.CapacityID = cp.ID
+		// A capacity given at create is assigned like assignToCapacity's: in progress for the delay.
+		if e.opts.CapacityAssignDelay > 0 {
+			ws.Progress, ws.ProgressUntil = "InProgress", c.now.Add(e.opts.CapacityAssignDelay)
+		}
 	}
 	ws.Roles = []*roleAssignment{{PrincipalID: c.who.ID, PrincipalType: c.who.Type, Role: "Admin", Seq: e.nextSeq()}}
 	e.st.Workspaces[ws.ID] = ws
