@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -41,6 +42,10 @@ func (configBuiltin) Spec() Spec {
 func (configBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, error) {
 	values, source, err := ev.configValues()
 	if err != nil {
+		var re *ruleError
+		if errors.As(err, &re) {
+			return nil, &ruleError{re.rule, fmt.Errorf("config: %v", err)}
+		}
 		return nil, fmt.Errorf("config: %v", err)
 	}
 	if c.has("schema") {
@@ -48,7 +53,15 @@ func (configBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, error) 
 		if err != nil {
 			return nil, fmt.Errorf("config: schema: %v", err)
 		}
-		sch, err := compileSchema(path)
+		b, err := ev.readInside(path)
+		if err != nil {
+			var ee *escapeError
+			if errors.As(err, &ee) {
+				return nil, &ruleError{RuleSymlink, fmt.Errorf("config: schema: %v", err)}
+			}
+			return nil, fmt.Errorf("config: schema %s: %v", path, errors.Unwrap(err))
+		}
+		sch, err := compileSchema(path, b)
 		if err != nil {
 			return nil, fmt.Errorf("config: %v", err)
 		}
@@ -77,14 +90,31 @@ func (ev *evaluation) configValues() (map[string]any, string, error) {
 			dir = filepath.Join(filepath.Dir(ev.entry), "env")
 		}
 		path := filepath.Join(dir, ev.opts.Env+".json")
+		// An --env-dir outside the plan root is the user's choice; links inside it still may not
+		// lead out of it.
+		realDir, shownDir := ev.realRoot, ev.root
+		if ev.opts.EnvDir != "" && !within(ev.realRoot, RealPath(dir)) {
+			realDir, shownDir = RealPath(dir), dir
+		}
+		if err := CheckInside(realDir, shownDir, path); err != nil {
+			return nil, "", &ruleError{RuleSymlink, err}
+		}
 		b, err := os.ReadFile(path)
 		if err != nil {
 			return nil, "", fmt.Errorf("--env %s: cannot read %s; create it, or pass another --env or --env-dir", ev.opts.Env, path)
+		}
+		if line, col, msg, ok := CheckText(b); !ok {
+			return nil, "", &ruleError{RuleText, fmt.Errorf("%s:%d:%d: %s", path, line, col, msg)}
 		}
 		dec := json.NewDecoder(bytes.NewReader(b))
 		dec.UseNumber()
 		if err := dec.Decode(&values); err != nil {
 			return nil, "", fmt.Errorf("%s: not a JSON object: %v", path, err)
+		}
+		if _, err := dec.Token(); err != io.EOF {
+			line, col := lineCol(b, int(dec.InputOffset()))
+			return nil, "", fmt.Errorf("%s:%d:%d: unexpected data after the JSON object; an environment file holds one object",
+				path, line, col)
 		}
 		source = path
 	}
@@ -97,13 +127,8 @@ func (ev *evaluation) configValues() (map[string]any, string, error) {
 	return values, source, nil
 }
 
-func compileSchema(path string) (*jsonschema.Schema, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("schema %s: %v", path, errors.Unwrap(err))
-	}
-	defer f.Close()
-	doc, err := jsonschema.UnmarshalJSON(f)
+func compileSchema(path string, b []byte) (*jsonschema.Schema, error) {
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
 	if err != nil {
 		return nil, fmt.Errorf("schema %s is not JSON: %v", path, err)
 	}

@@ -2,8 +2,8 @@ package builtins
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -28,7 +28,8 @@ func (definitionBuiltin) Spec() Spec {
 		Params: []Param{
 			{Name: "path", Type: "string", Required: true, Doc: "Folder, relative to the file whose code names it (the plan, or a library it loads); it may not leave the plan root."},
 			{Name: "format", Type: "string", Doc: "Definition format, e.g. ipynb, TMDL, PBIR; default: the item type's default."},
-			{Name: "replace", Type: "dict", Doc: "Token -> string, secret(\"name\") or an id known only after apply (ws.id, lake.id: the item then depends on that resource); every occurrence in every part is replaced (secret values are resolved at evaluation and redacted from all output)."},
+			{Name: "replace", Type: "dict", Doc: "Token -> string, secret(\"name\") or an id known only after apply (ws.id, lake.id: the item then depends on that resource); every occurrence in every part is replaced (secret values are resolved at evaluation and redacted from all output). A key that occurs in no file is an error."},
+			{Name: "keep_tokens", Type: "list", Doc: "{{NAME}} tokens meant to stay in the parts as written; any other {{NAME}} left after replace is an error."},
 		},
 	}
 }
@@ -47,6 +48,8 @@ type definitionValue struct {
 	// template holds, for a sensitive definition, its parts with <secret:name> where the values
 	// go: safe to fingerprint in plans.
 	template []fabric.Part
+	// platformType is the item type .platform names, if it names one; platformFile is its path.
+	platformType, platformFile string
 }
 
 func (definitionBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, error) {
@@ -55,24 +58,28 @@ func (definitionBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, err
 	if err != nil {
 		return nil, fmt.Errorf("fabric.definition: %v", err)
 	}
+	def := &definitionValue{path: dir, format: c.str("format")}
+	handle := newHandle("definition", "", starlark.StringDict{"path": starlark.String(rel)}, def)
+	if err := ev.checkReal(dir); err != nil {
+		ev.diags = append(ev.diags, diag(c.pos, RuleSymlink, "fabric.definition: %v", err))
+		return handle, nil
+	}
 	st, err := os.Stat(dir)
 	if err != nil || !st.IsDir() {
 		ev.diags = append(ev.diags, engine.Diagnostic{Pos: c.pos,
 			Message: fmt.Sprintf("fabric.definition: folder %s does not exist; create it beside the plan with the item's parts", dir)})
-		return newHandle("definition", "", starlark.StringDict{"path": starlark.String(rel)}, &definitionValue{path: dir, format: c.str("format")}), nil
+		return handle, nil
 	}
 	var replace [][2][]byte
 	// template is replace with every secret value swapped for <secret:name>: what the definition
 	// is made of, without the values, so that a saved plan can tell an edit of its files.
 	var template [][2][]byte
-	var refs []refToken
-	sensitive := false
 	if d, ok := c.value("replace").(*starlark.Dict); ok {
 		for _, kv := range d.Items() {
 			k, ok1 := starlark.AsString(kv[0])
 			if ref, isRef := kv[1].(*Ref); isRef && ok1 {
 				// Known after apply: substituted when the item is planned and applied.
-				refs = append(refs, refToken{token: []byte(k), ref: ref})
+				def.refs = append(def.refs, refToken{token: []byte(k), ref: ref})
 				continue
 			}
 			v, ok2 := starlark.AsString(kv[1])
@@ -81,51 +88,101 @@ func (definitionBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, err
 				if v, err = ev.reveal(s); err != nil {
 					return nil, fmt.Errorf("fabric.definition: replace %q: %w", k, err)
 				}
-				ok2, sensitive, shown = true, true, s.String()
+				ok2, def.sensitive, shown = true, true, s.String()
 			}
 			if !ok1 || !ok2 {
 				return nil, fmt.Errorf("fabric.definition: replace must map strings to strings, secret() or an id such as ws.id, got %s: %s", kv[0].Type(), kv[1].Type())
+			}
+			if k == "" {
+				return nil, fmt.Errorf("fabric.definition: replace has an empty key")
 			}
 			replace = append(replace, [2][]byte{[]byte(k), []byte(v)})
 			template = append(template, [2][]byte{[]byte(k), []byte(shown)})
 		}
 	}
-	def := &definitionValue{path: dir, format: c.str("format"), sensitive: sensitive, refs: refs}
-	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
+	keep, err := stringList(c.value("keep_tokens"))
+	if err != nil {
+		return nil, fmt.Errorf("fabric.definition: keep_tokens: %v", err)
+	}
+	files, err := ev.readTree(dir)
+	if err != nil {
+		var ee *escapeError
+		if errors.As(err, &ee) {
+			ev.diags = append(ev.diags, diag(c.pos, RuleSymlink, "fabric.definition: %v", err))
+			return handle, nil
 		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
+		return nil, fmt.Errorf("fabric.definition: %v", err)
+	}
+	used := make([]bool, len(replace)+len(def.refs))
+	size := 0
+	for _, f := range files {
+		data, shown := f.data, filepath.Join(dir, filepath.FromSlash(f.rel))
+		for i, r := range replace {
+			used[i] = used[i] || bytes.Contains(data, r[0])
 		}
-		name, _ := filepath.Rel(dir, p)
-		name = filepath.ToSlash(name)
-		if sensitive {
-			shown := data
+		for i, r := range def.refs {
+			used[len(replace)+i] = used[len(replace)+i] || bytes.Contains(data, r.token)
+		}
+		if def.sensitive {
+			tmpl := data
 			for _, r := range template {
-				shown = bytes.ReplaceAll(shown, r[0], r[1])
+				tmpl = bytes.ReplaceAll(tmpl, r[0], r[1])
 			}
-			def.template = append(def.template, fabric.Part{Path: name, Payload: shown})
+			def.template = append(def.template, fabric.Part{Path: f.rel, Payload: tmpl})
 		}
 		for _, r := range replace {
 			data = bytes.ReplaceAll(data, r[0], r[1])
 		}
-		if name == ".platform" {
+		ev.diags = append(ev.diags, def.checkPart(shown, f, data, keep, c.pos)...)
+		size += partRequestSize(f.rel, data)
+		if f.rel == ".platform" {
 			def.platform = data
-			return nil
+			continue
 		}
-		def.parts = append(def.parts, fabric.Part{Path: name, Payload: data})
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("fabric.definition: reading %s: %v", dir, err)
+		def.parts = append(def.parts, fabric.Part{Path: f.rel, Payload: data})
+	}
+	for i, u := range used {
+		if u {
+			continue
+		}
+		key := ""
+		if i < len(replace) {
+			key = string(replace[i][0])
+		} else {
+			key = string(def.refs[i-len(replace)].token)
+		}
+		ev.diags = append(ev.diags, diag(c.pos, RuleReplaceUnused,
+			"fabric.definition: replace key %q occurs in none of the files of %s; correct the key or remove it", key, dir))
+	}
+	if size > maxRequestBody {
+		ev.diags = append(ev.diags, diag(c.pos, RuleDefinitionSize,
+			"fabric.definition: %s makes a request of about %d bytes; Fabric accepts at most %d: move large files out of the folder",
+			dir, size, maxRequestBody))
 	}
 	if len(def.parts) == 0 {
 		return nil, fmt.Errorf("fabric.definition: folder %s holds no parts", dir)
 	}
 	sort.Slice(def.parts, func(i, j int) bool { return def.parts[i].Path < def.parts[j].Path })
-	return newHandle("definition", "", starlark.StringDict{"path": starlark.String(rel)}, def), nil
+	return handle, nil
+}
+
+// stringList reads an optional list of strings.
+func stringList(v starlark.Value) ([]string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	it := v.(starlark.Iterable).Iterate()
+	defer it.Done()
+	var out []string
+	var x starlark.Value
+	for it.Next(&x) {
+		s, ok := starlark.AsString(x)
+		if !ok {
+			return nil, fmt.Errorf("got a list holding %s, want strings", x.Type())
+		}
+		out = append(out, s)
+	}
+	return out, nil
 }
 
 // RequiredParts lists, per item type, the parts Fabric cannot create the item without; each entry
@@ -162,21 +219,25 @@ var definitionRequired = map[string]bool{
 
 // missingParts returns the required parts (or alternatives) a definition lacks.
 func (d *definitionValue) missingParts(itemType string) []string {
-	return MissingParts(itemType, func(want string) bool {
-		for _, p := range d.parts {
-			switch {
-			case strings.HasSuffix(want, "/") && strings.HasPrefix(p.Path, want):
-				return true
-			case strings.Contains(want, "*"):
-				if ok, _ := path.Match(want, p.Path); ok {
-					return true
-				}
-			case p.Path == want:
+	return MissingParts(itemType, d.hasPart)
+}
+
+// hasPart reports whether the definition has a part: a path, a folder (ending in /) or a
+// pattern (with *, path.Match).
+func (d *definitionValue) hasPart(want string) bool {
+	for _, p := range d.parts {
+		switch {
+		case strings.HasSuffix(want, "/") && strings.HasPrefix(p.Path, want):
+			return true
+		case strings.Contains(want, "*"):
+			if ok, _ := path.Match(want, p.Path); ok {
 				return true
 			}
+		case p.Path == want:
+			return true
 		}
-		return false
-	})
+	}
+	return false
 }
 
 func (d *definitionValue) toFabric(rt *engine.Runtime) *fabric.Definition {

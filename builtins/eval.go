@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
+
 	"path/filepath"
 	"sort"
 	"strings"
@@ -95,11 +95,12 @@ type call struct {
 
 // evaluation is the state of one plan evaluation, carried on the Starlark thread.
 type evaluation struct {
-	opts  EvalOptions
-	root  string
-	entry string
-	graph *engine.Graph
-	diags engine.Diagnostics
+	opts     EvalOptions
+	root     string
+	realRoot string // root with symbolic links resolved: every file read must be inside it
+	entry    string
+	graph    *engine.Graph
+	diags    engine.Diagnostics
 	// trace is the backtrace of the builtin call being interpreted, when it came through helper
 	// functions; add records it with the resource.
 	trace string
@@ -190,19 +191,26 @@ func (ev *evaluation) add(r engine.Resource) {
 // Evaluate runs a plan and returns the graph of resources it declares. It calls no API. Problems
 // in the plan come back as engine.Diagnostics, each naming its file:line:col.
 func Evaluate(opts EvalOptions) (*engine.Graph, error) {
-	src, err := os.ReadFile(opts.File)
+	root := opts.Root
+	if root == "" {
+		root = filepath.Dir(opts.File)
+	}
+	ev := &evaluation{opts: opts, root: root, realRoot: RealPath(root), entry: opts.File, graph: engine.NewGraph()}
+	src, err := ev.readInside(opts.File)
 	if err != nil {
+		var ee *escapeError
+		if errors.As(err, &ee) {
+			return nil, engine.Diagnostics{diag(engine.Pos{File: opts.File}, RuleSymlink, "%v", err)}
+		}
 		msg := fmt.Sprintf("cannot read the plan: %v", errors.Unwrap(err))
 		if errors.Is(err, fs.ErrNotExist) {
 			msg = "plan file does not exist; check the path"
 		}
 		return nil, engine.Diagnostics{{Pos: engine.Pos{File: opts.File}, Message: msg}}
 	}
-	root := opts.Root
-	if root == "" {
-		root = filepath.Dir(opts.File)
+	if d := textDiagnostic(opts.File, src); d != nil {
+		return nil, engine.Diagnostics{*d}
 	}
-	ev := &evaluation{opts: opts, root: root, entry: opts.File, graph: engine.NewGraph()}
 	ev.graph.Files = []string{opts.File}
 	predeclared := ev.globals()
 
@@ -223,7 +231,8 @@ func Evaluate(opts EvalOptions) (*engine.Graph, error) {
 	}
 	ev.graph.Files = append(ev.graph.Files, loader.files()...)
 	// Every problem at once: those met during evaluation and those of the whole graph.
-	if ds := append(ev.diags, ev.graph.Validate()...); len(ds) > 0 {
+	ds := append(ev.diags, ev.graph.Validate()...)
+	if ds = append(ds, checkNameCase(ev.graph)...); len(ds) > 0 {
 		ds.Sort()
 		return nil, ds
 	}
@@ -250,6 +259,11 @@ func toDiagnostics(err error, file string) error {
 		if errors.As(evalErr.Unwrap(), &loadErr) {
 			return loadErr.diag
 		}
+		var re *ruleError
+		check := ""
+		if errors.As(evalErr.Unwrap(), &re) {
+			check = re.rule
+		}
 		pos := engine.Pos{File: file}
 		for i := len(evalErr.CallStack) - 1; i >= 0; i-- {
 			if fr := evalErr.CallStack[i]; fr.Pos.Filename() != "<builtin>" && fr.Pos.IsValid() {
@@ -261,7 +275,7 @@ func toDiagnostics(err error, file string) error {
 		if len(evalErr.CallStack) > 2 {
 			msg += "\n" + strings.TrimRight(evalErr.CallStack.String(), "\n")
 		}
-		ds = append(ds, engine.Diagnostic{Pos: pos, Message: msg})
+		ds = append(ds, engine.Diagnostic{Pos: pos, Message: msg, Check: check})
 	default:
 		return err
 	}
@@ -342,9 +356,16 @@ func (l *loader) load(th *starlark.Thread, module string) (starlark.StringDict, 
 		}
 		return e.globals, e.err
 	}
-	src, err := os.ReadFile(path)
-	if err != nil {
+	src, err := l.ev.readInside(path)
+	var ee *escapeError
+	switch {
+	case errors.As(err, &ee):
+		return nil, &loadError{engine.Diagnostics{diag(toPos(from), RuleSymlink, "load(%q): %v", module, err)}}
+	case err != nil:
 		return nil, &loadError{engine.Diagnostics{{Pos: toPos(from), Message: fmt.Sprintf("load: cannot read %s: %v", module, errors.Unwrap(err))}}}
+	}
+	if d := textDiagnostic(path, src); d != nil {
+		return nil, &loadError{engine.Diagnostics{*d}}
 	}
 	e := &loadEntry{loading: true}
 	l.cache[path] = e
@@ -366,6 +387,27 @@ func (l *loader) load(th *starlark.Thread, module string) (starlark.StringDict, 
 	e.globals = globals
 	return globals, nil
 }
+
+// textDiagnostic reports a plan or module that is not UTF-8 text without NUL bytes. It runs on
+// the bytes before Starlark sees them, so that a NUL cannot end a plan early.
+func textDiagnostic(file string, src []byte) *engine.Diagnostic {
+	line, col, msg, ok := CheckText(src)
+	if ok {
+		return nil
+	}
+	d := diag(engine.Pos{File: file, Line: line, Col: col}, RuleText, "%s", msg)
+	return &d
+}
+
+// ruleError is an error a builtin returns that breaks one of the Rules: its diagnostic carries
+// the rule's id.
+type ruleError struct {
+	rule string
+	err  error
+}
+
+func (e *ruleError) Error() string { return e.err.Error() }
+func (e *ruleError) Unwrap() error { return e.err }
 
 // resolvePath resolves a plan-relative path and refuses one that leaves the plan root.
 func (ev *evaluation) resolvePath(dir, rel string) (string, error) {

@@ -66,7 +66,7 @@ func (r *folderResource) Deps() []engine.Addr {
 	}
 	return []engine.Addr{r.workspace}
 }
-func (r *folderResource) Validate(*engine.Graph) []engine.Diagnostic { return nil }
+func (r *folderResource) Validate(*engine.Graph) []engine.Diagnostic { return validateFolder(r) }
 
 func foldersMemoKey(wsID string) string { return "folders:" + wsID }
 

@@ -3,7 +3,6 @@ package builtins
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"go.starlark.net/starlark"
 
@@ -111,18 +110,7 @@ func (r *itemResource) Deps() []engine.Addr {
 }
 
 func (r *itemResource) Validate(g *engine.Graph) []engine.Diagnostic {
-	var ds []engine.Diagnostic
-	if len(r.description) > 256 {
-		ds = append(ds, engine.Diagnostic{Pos: r.pos, Message: fmt.Sprintf("%s: description is longer than 256 characters", r.addr)})
-	}
-	if r.definition == nil && definitionRequired[r.typ] {
-		ds = append(ds, engine.Diagnostic{Pos: r.pos, Message: fmt.Sprintf("%s: a %s cannot be created without a definition; pass definition=fabric.definition(...)", r.addr, r.typ)})
-	}
-	if r.definition != nil {
-		if missing := r.definition.missingParts(r.typ); len(missing) > 0 {
-			ds = append(ds, engine.Diagnostic{Pos: r.pos, Message: fmt.Sprintf("%s: definition %s lacks required parts: %s", r.addr, r.definition.path, strings.Join(missing, "; "))})
-		}
-	}
+	ds := validateItem(r)
 	if r.folder != "" {
 		if f, ok := g.Get(r.folder); ok && f.Addr().Root() != r.workspace {
 			ds = append(ds, engine.Diagnostic{Pos: r.pos, Related: f.Pos(), Message: fmt.Sprintf("%s: folder %s is in another workspace", r.addr, r.folder)})

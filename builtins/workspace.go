@@ -81,16 +81,7 @@ func (r *workspaceResource) Deps() []engine.Addr {
 	return nil
 }
 
-func (r *workspaceResource) Validate(*engine.Graph) []engine.Diagnostic {
-	var ds []engine.Diagnostic
-	if len(r.name) > 256 {
-		ds = append(ds, engine.Diagnostic{Pos: r.pos, Message: "workspace name is longer than 256 characters"})
-	}
-	if len(r.description) > 4000 {
-		ds = append(ds, engine.Diagnostic{Pos: r.pos, Message: "workspace description is longer than 4,000 characters"})
-	}
-	return ds
-}
+func (r *workspaceResource) Validate(*engine.Graph) []engine.Diagnostic { return validateWorkspace(r) }
 
 const memoWorkspaces = "workspaces"
 

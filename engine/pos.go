@@ -35,6 +35,8 @@ type Diagnostic struct {
 	Message string
 	// Related is the other side of a conflict (for example the first declaration of a duplicate).
 	Related Pos
+	// Check is the lint check that reports this problem, when it breaks one of builtins' rules.
+	Check string
 }
 
 func (d Diagnostic) String() string {

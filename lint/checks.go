@@ -1,6 +1,10 @@
 package lint
 
-import "slices"
+import (
+	"slices"
+
+	"github.com/fabplan/fabplan/builtins"
+)
 
 // Check describes one check: the id used in output and in `# fabplan:disable=ID`, its severity,
 // what it catches and how to fix it. docs/lint.md documents each one with an example, and a
@@ -8,7 +12,7 @@ import "slices"
 type Check struct {
 	ID       string
 	Severity Severity
-	Group    string // "core", "load", "signature", "secret", "risk", "eval", "style"
+	Group    string // "core", "load", "signature", "secret", "risk", "eval", "fabric", "style"
 	Summary  string // what it catches, one sentence
 	Fix      string // what to do about it, one sentence
 }
@@ -39,6 +43,10 @@ const (
 	CheckEvalCycle         = "eval-cycle"
 	CheckEnvSchema         = "env-schema"
 	CheckSuppressUnknown   = "suppress-unknown"
+	// CheckText is builtins.RuleText: lint applies it to the files it reads itself, too.
+	CheckText = builtins.RuleText
+	// CheckSymlink is builtins.RuleSymlink, which lint applies to load() statically.
+	CheckSymlink = builtins.RuleSymlink
 )
 
 // styleWarnings are the buildtools warnings fabplan runs, with the severity it gives them. Each
@@ -101,6 +109,11 @@ func Checks() []Check {
 		{CheckEvalDuplicate, Error, "eval", "Two declarations name the same resource.", "Remove one, or give them different names."},
 		{CheckEvalCycle, Error, "eval", "Resources depend on each other in a cycle.", "Break the cycle."},
 		{CheckEnvSchema, Error, "eval", "A file env/<name>.json does not match the schema the plan passes to config(schema=...).", "Fix the value at the reported JSON path."},
+	}
+	// Fabric's rules: evaluation enforces them (before refresh), and lint reports what
+	// evaluation finds under the rule's id. One table, builtins.Rules.
+	for _, r := range builtins.Rules() {
+		cs = append(cs, Check{r.ID, Error, "fabric", r.Summary, r.Fix})
 	}
 	for _, w := range styleWarnings() {
 		cs = append(cs, Check{w.Name, w.Severity, "style", w.Summary, w.Fix})

@@ -13,6 +13,8 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"go.starlark.net/syntax"
+
+	"github.com/fabplan/fabplan/builtins"
 )
 
 // configBuiltin is the builtin whose schema argument describes env/<name>.json.
@@ -90,6 +92,9 @@ func validateEnvFile(path, schemaPath string, sch *jsonschema.Schema) []Finding 
 	src, err := os.ReadFile(path)
 	if err != nil {
 		return []Finding{{File: path, Line: 1, Col: 1, Check: CheckEnvSchema, Message: err.Error()}}
+	}
+	if line, col, msg, ok := builtins.CheckText(src); !ok {
+		return []Finding{{File: path, Line: line, Col: col, Check: CheckText, Message: msg}}
 	}
 	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(src))
 	if err != nil {

@@ -52,7 +52,7 @@ func (l *linter) evaluate() {
 		}
 		badEnv := map[string]bool{}
 		for _, f := range u.findings {
-			if f.Check == CheckEnvSchema && !l.disabled[f.Check] {
+			if (f.Check == CheckEnvSchema || f.Check == CheckText) && strings.HasSuffix(f.File, ".json") && !l.disabled[f.Check] {
 				badEnv[filepath.Clean(f.File)] = true
 			}
 		}
@@ -135,6 +135,8 @@ func evalFindings(plan, env string, err error) []Finding {
 	for _, d := range ds {
 		f := Finding{File: d.Pos.File, Line: max(d.Pos.Line, 1), Col: max(d.Pos.Col, 1), Check: CheckEval, Message: withEnv(d.Message, env)}
 		switch {
+		case d.Check != "":
+			f.Check = d.Check // one of builtins.Rules, or definition-parts
 		case d.Related.IsValid():
 			f.Check = CheckEvalDuplicate
 			f.Message += " (first declared at " + d.Related.String() + ")"

@@ -1,13 +1,16 @@
 package lint
 
 import (
+	"bytes"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/fabplan/fabplan/builtins"
 	"github.com/fabplan/fabplan/engine"
 )
 
@@ -60,6 +63,21 @@ func TestChecksFire(t *testing.T) {
 		{CheckEvalCycle, "", []string{"plan.star:1"}, fakeEvaluator(engine.Diagnostic{
 			Pos: engine.Pos{Line: 1, Col: 5}, Message: "dependency cycle: workspace.a -> workspace.b -> workspace.a"})},
 		{CheckEnvSchema, "", []string{"env/broken.json:2", "env/prod.json:2", "env/prod.json:3", "env/test.json:1", "env/test.json:1"}, nil},
+		{builtins.RuleSymlink, "", []string{"definition.star:2", "plan.star:1"}, builtinEvaluator},
+		{builtins.RuleText, "", []string{"plan.star:1"}, builtinEvaluator},
+		{builtins.RuleNameInvalid, "", []string{"plan.star:1", "plan.star:2", "plan.star:3", "plan.star:4"}, builtinEvaluator},
+		{builtins.RuleNameCase, "", []string{"plan.star:2", "plan.star:4"}, builtinEvaluator},
+		{builtins.RuleFolderDepth, "", []string{"plan.star:7"}, builtinEvaluator},
+		{builtins.RuleItemNotCreatable, "", []string{"plan.star:2"}, builtinEvaluator},
+		{builtins.RuleDefinitionRequired, "", []string{"plan.star:2"}, builtinEvaluator},
+		{builtins.RuleDefinitionUnsupport, "", []string{"plan.star:2"}, builtinEvaluator},
+		{builtins.RuleDefinitionExclusive, "", []string{"plan.star:2"}, builtinEvaluator},
+		{builtins.RuleDefinitionPlatform, "", []string{"nb/.platform:3", "plan.star:3"}, builtinEvaluator},
+		{builtins.RuleDefinitionJSON, "", []string{"p/pipeline-content.json:2", "plan.star:3"}, builtinEvaluator},
+		{builtins.RuleDefinitionNotebook, "", []string{"nb/notebook-content.ipynb:1"}, builtinEvaluator},
+		{builtins.RuleDefinitionSize, "", []string{"plan.star:2"}, builtinEvaluator},
+		{builtins.RuleReplaceUnused, "", []string{"plan.star:2"}, builtinEvaluator},
+		{builtins.RuleReplaceLeftover, "", []string{"nb/notebook-content.py:3"}, builtinEvaluator},
 		{"unused-variable", "", []string{"plan.star:2"}, nil},
 		{"uninitialized", "", []string{"plan.star:4"}, nil},
 		{"unreachable", "", []string{"plan.star:3"}, nil},
@@ -80,6 +98,9 @@ func TestChecksFire(t *testing.T) {
 		covered[tt.check] = true
 		t.Run(tt.check, func(t *testing.T) {
 			dir := filepath.Join("testdata", "fire", tt.check, tt.path)
+			if tt.check == builtins.RuleDefinitionSize {
+				dir = bigDefinition(t, dir)
+			}
 			opts := testOptions(dir)
 			if tt.eval != nil {
 				opts.NoEval, opts.eval = false, tt.eval
@@ -195,4 +216,18 @@ func textOf(r Report) string {
 		return err.Error()
 	}
 	return b.String()
+}
+
+// bigDefinition copies the definition-size fixture and adds a part too large for one request
+// (kept out of the repository).
+func bigDefinition(t *testing.T, dir string) string {
+	tmp := t.TempDir()
+	if err := os.CopyFS(tmp, os.DirFS(dir)); err != nil {
+		t.Fatal(err)
+	}
+	big := bytes.Repeat([]byte("# padding to make the notebook too large for one request\n"), 160_000)
+	if err := os.WriteFile(filepath.Join(tmp, "big", "data.py"), big, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return tmp
 }

@@ -48,6 +48,7 @@ type unit struct {
 	linted   bool   // in the set of files checked (given, or loaded from inside the root)
 	library  bool
 	badLoads map[syntax.Position]bool // loads that failed (missing or escaping): their symbols are not "unused"
+	escaped  bool                     // reached only through a symbolic link out of the plan root: not reported on
 	findings []Finding
 	supp     suppressions // the file's disable comments
 }
@@ -55,6 +56,7 @@ type unit struct {
 type loadRef struct {
 	pos      syntax.Position
 	module   string
+	name     string // the path as the loading file names it
 	abs      string
 	absolute bool  // an absolute path or a Bazel-style label: plans load by relative path only
 	target   *unit // nil when the file does not exist
@@ -134,7 +136,7 @@ func (l *linter) gather(files []string) error {
 			}
 			module, _ := ld.Module.Value.(string)
 			name := filepath.Join(filepath.Dir(u.name), filepath.FromSlash(module))
-			ref := &loadRef{pos: ld.Module.TokenPos, module: module, abs: absPath(name)}
+			ref := &loadRef{pos: ld.Module.TokenPos, module: module, name: name, abs: absPath(name)}
 			if filepath.IsAbs(module) || strings.HasPrefix(module, "//") || strings.HasPrefix(module, "@") {
 				ref.absolute = true
 				ref.abs = module
@@ -176,14 +178,19 @@ func (l *linter) add(name string) (*unit, error) {
 		return nil, err
 	}
 	u := &unit{name: name, abs: abs, src: src}
+	l.units[abs] = u
+	l.order = append(l.order, u)
+	// The bytes are checked before the parser sees them: a NUL would end the file early.
+	if line, col, msg, ok := builtins.CheckText(src); !ok {
+		u.findings = append(u.findings, Finding{File: name, Line: line, Col: col, Check: CheckText, Message: msg})
+		return u, nil
+	}
 	f, err := builtins.FileOptions.Parse(name, src, syntax.RetainComments)
 	if err != nil {
 		u.findings = append(u.findings, syntaxFindings(name, err)...)
 	} else {
 		u.file = f
 	}
-	l.units[abs] = u
-	l.order = append(l.order, u)
 	return u, nil
 }
 
@@ -245,13 +252,23 @@ func (l *linter) assignRoots() {
 		}
 		marked[u] = true
 		for _, ref := range u.loads {
-			if ref.absolute || !within(u.root, ref.abs) || ref.target == nil {
+			var linkErr error
+			if !ref.absolute && within(u.root, ref.abs) && ref.target != nil {
+				linkErr = builtins.CheckInside(builtins.RealPath(u.root), displayDir(u.root), ref.name)
+			}
+			if ref.absolute || !within(u.root, ref.abs) || ref.target == nil || linkErr != nil {
 				if u.badLoads == nil {
 					u.badLoads = map[syntax.Position]bool{}
 				}
 				u.badLoads[ref.pos] = true
 			}
 			switch {
+			case linkErr != nil:
+				u.findings = append(u.findings, Finding{File: u.name, Line: int(ref.pos.Line), Col: int(ref.pos.Col), Check: CheckSymlink,
+					Message: fmt.Sprintf("load(%q): %v", ref.module, linkErr)})
+				if !ref.target.linted {
+					ref.target.escaped = true
+				}
 			case ref.absolute:
 				u.findings = append(u.findings, Finding{File: u.name, Line: int(ref.pos.Line), Col: int(ref.pos.Col), Check: CheckLoadEscape,
 					Message: fmt.Sprintf("load(%q): plans load files by a path relative to the loading file, such as \"lib/naming.star\"", ref.module)})
@@ -415,7 +432,7 @@ func (l *linter) report() Report {
 		supp[filepath.Clean(u.name)] = u.supp
 	}
 	for _, u := range l.order {
-		if !u.linted {
+		if !u.linted && !u.escaped {
 			all = append(all, u.findings...) // from evaluation of files outside the linted set
 		}
 	}

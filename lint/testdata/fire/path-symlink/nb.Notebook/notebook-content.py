@@ -1,0 +1,1 @@
+../../../outside/notebook-content.py

@@ -1,0 +1,3 @@
+# Fabric notebook source
+lake = "{{LAKE}}"
+run = "{{RUN_ID}}"

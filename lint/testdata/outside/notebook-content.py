@@ -1,0 +1,1 @@
+secret = "not for Fabric"
