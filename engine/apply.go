@@ -63,6 +63,8 @@ type ApplyOptions struct {
 	// `fabplan rollback`).
 	NoRollback bool
 	Undo       UndoRegistry
+	// RollbackDeadline bounds the rollback of a failed run; 0 means DefaultRollbackDeadline.
+	RollbackDeadline time.Duration
 }
 
 // ApplyError is a failed apply: the step errors and, unless rollback was off, its outcome.
@@ -78,7 +80,8 @@ func (e *ApplyError) Error() string {
 	case e.Rollback == nil:
 		msg += "\nrollback is off: the changes made so far stand; undo them with `fabplan rollback`"
 	case e.Rollback.OK():
-		msg += fmt.Sprintf("\nrolled back %d change(s); live state is as before the run", e.Rollback.Undone)
+		msg += fmt.Sprintf("\nrolled back %d change(s), reconciled %d unfinished (%s); live state is as before the run",
+			e.Rollback.Undone, e.Rollback.Reconciled, e.Rollback.Status())
 	default:
 		msg += "\n" + e.Rollback.Error()
 	}
@@ -120,9 +123,13 @@ func Apply(ctx context.Context, g *Graph, p *Plan, rt *Runtime, opts ApplyOption
 		obs.ChangeStarted(c)
 		start := time.Now()
 		intentWritten := false
+		deps := make([]string, len(c.Deps))
+		for i, d := range c.Deps {
+			deps[i] = string(d)
+		}
 		intent := func(u Undo) error {
 			intentWritten = true
-			return j.Append(journal.Record{Type: journal.Intent, Step: string(c.Addr), Action: c.Action.String(), Pos: c.Pos.String(), ID: c.ID, Undo: &u})
+			return j.Append(journal.Record{Type: journal.Intent, Step: string(c.Addr), Action: c.Action.String(), Pos: c.Pos.String(), ID: c.ID, Undo: &u, Deps: deps})
 		}
 		applied, err := r.Apply(ctx, rt, c, intent)
 		if err == nil && !intentWritten {
@@ -145,7 +152,9 @@ func Apply(ctx context.Context, g *Graph, p *Plan, rt *Runtime, opts ApplyOption
 		mu.Unlock()
 		rt.SetID(c.Addr, c.ID)
 		undo := applied.Undo
-		if err := j.Append(journal.Record{Type: journal.Done, Step: string(c.Addr), Action: c.Action.String(), Pos: c.Pos.String(), ID: c.ID, Undo: &undo, Sensitive: applied.Sensitive}); err != nil {
+		done := journal.Record{Type: journal.Done, Step: string(c.Addr), Action: c.Action.String(), Pos: c.Pos.String(),
+			ID: c.ID, Undo: &undo, Sensitive: applied.Sensitive, Deps: deps, Post: postImage(c, applied.Sensitive)}
+		if err := j.Append(done); err != nil {
 			return &StepError{Addr: c.Addr, Pos: c.Pos, Action: c.Action, Err: err}
 		}
 		obs.ChangeDone(c, time.Since(start))
@@ -168,7 +177,25 @@ func Apply(ctx context.Context, g *Graph, p *Plan, rt *Runtime, opts ApplyOption
 		return ae
 	}
 	// Roll back under a context of its own: a cancelled run must still be undone.
-	res := Rollback(context.WithoutCancel(ctx), recs, j, rt, opts.Undo, obs)
+	res := Rollback(context.WithoutCancel(ctx), recs, rt, RollbackOptions{Journal: j, Undo: opts.Undo, Observer: obs,
+		Parallelism: opts.Parallelism, Deadline: opts.RollbackDeadline})
 	ae.Rollback = res
 	return ae
+}
+
+// postImage is what a change left: the attributes it set, as a later refresh reads them. Values
+// known only after apply (ids) and sensitive values are left out; so is everything of an object
+// whose content holds secrets. A delete leaves nothing.
+func postImage(c *Change, sensitive bool) map[string]string {
+	if c.Action == Delete {
+		return nil
+	}
+	post := map[string]string{}
+	for _, a := range c.Attrs {
+		if a.Unknown || a.Sensitive || (sensitive && a.Name == "definition") {
+			continue
+		}
+		post[a.Name] = a.New
+	}
+	return post
 }

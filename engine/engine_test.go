@@ -250,7 +250,7 @@ func TestCrashedRunRollsBackFromJournal(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer j2.Close()
-	res := Rollback(context.Background(), recs, j2, NewRuntime(nil), w.undo(), nil)
+	res := Rollback(context.Background(), recs, NewRuntime(nil), RollbackOptions{Journal: j2, Undo: w.undo()})
 	if !res.OK() || res.Undone != 1 || res.Reconciled != 1 || len(w.live) != 0 {
 		t.Fatalf("rollback = %+v, live = %v", res, w.live)
 	}

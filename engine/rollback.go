@@ -4,15 +4,45 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/fabplan/fabplan/engine/journal"
 	"github.com/fabplan/fabplan/fabric"
 )
 
-// RollbackResult says what a rollback did.
+// DefaultRollbackDeadline bounds a rollback attempt (--rollback-deadline): long enough to ride
+// out an outage of a few minutes with the client's retries and breaker, short enough that a CI
+// job ends with a list of what is left instead of hanging.
+const DefaultRollbackDeadline = 10 * time.Minute
+
+// defaultUndoParallelism is how many independent undos run at once when the caller says nothing.
+const defaultUndoParallelism = 4
+
+// RollbackOptions configure one rollback attempt.
+type RollbackOptions struct {
+	Journal  *journal.Journal
+	Undo     UndoRegistry
+	Observer Observer
+	// Parallelism bounds the undos in flight; independent undos run concurrently.
+	Parallelism int
+	// Deadline bounds the whole attempt; 0 means DefaultRollbackDeadline. Undos not started by
+	// then are left, and listed.
+	Deadline time.Duration
+	// By is who makes the attempt (rollback_begin records it).
+	By *journal.Target
+	// Leave maps the steps to leave alone (conflicts: changed since the run) to why.
+	Leave map[string]string
+}
+
+// RollbackResult says what a rollback attempt did.
 type RollbackResult struct {
+	Attempt int
+	// Total counts the changes the attempt set out to undo.
+	Total int
 	// Undone counts applied changes reversed.
 	Undone int
 	// Reconciled counts changes whose outcome was unknown (intent without done) that were
@@ -20,24 +50,44 @@ type RollbackResult struct {
 	Reconciled int
 	// Failures are the changes that could not be undone, each with the live id to clean up by hand.
 	Failures []UndoFailure
+	// Left are the changes left alone on purpose (Leave), with why.
+	Left []UndoFailure
 }
 
-// UndoFailure is one change rollback could not reverse.
+// UndoFailure is one change rollback could not reverse, or left alone.
 type UndoFailure struct {
 	Step string
 	ID   string
 	Pos  string
 	Op   string
 	Err  error
+	seq  int
 }
 
 // OK reports whether every change was undone.
-func (r *RollbackResult) OK() bool { return len(r.Failures) == 0 }
+func (r *RollbackResult) OK() bool { return len(r.Failures) == 0 && len(r.Left) == 0 }
+
+// Status is the exact one-line account: "5 of 7 undone; 2 left: a, b".
+func (r *RollbackResult) Status() string {
+	s := fmt.Sprintf("%d of %d undone", r.Undone+r.Reconciled, r.Total)
+	if r.OK() {
+		return s
+	}
+	var names []string
+	for _, f := range r.remaining() {
+		names = append(names, f.Step)
+	}
+	return s + fmt.Sprintf("; %d left: %s", len(names), strings.Join(names, ", "))
+}
+
+func (r *RollbackResult) remaining() []UndoFailure {
+	return append(slices.Clone(r.Failures), r.Left...)
+}
 
 func (r *RollbackResult) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "rollback incomplete: %d change(s) undone, %d could not be undone:", r.Undone, len(r.Failures))
-	for _, f := range r.Failures {
+	fmt.Fprintf(&b, "rollback incomplete: %s", r.Status())
+	for _, f := range r.remaining() {
 		id := f.ID
 		if id == "" {
 			id = "id unknown"
@@ -55,6 +105,7 @@ type pending struct {
 	id   string
 	pos  string
 	undo journal.Undo
+	deps []string
 }
 
 // pendingUndos lists, newest first, the changes a journal says are in effect or may be: every done
@@ -69,7 +120,9 @@ func pendingUndos(recs []journal.Record) []pending {
 			intents[r.Step] = r
 			last[r.Step] = r
 		case journal.Done, journal.Failed, journal.Undone:
-			last[r.Step] = r
+			if r.Step != "" {
+				last[r.Step] = r
+			}
 		}
 	}
 	var out []pending
@@ -79,13 +132,13 @@ func pendingUndos(recs []journal.Record) []pending {
 		case journal.Undone:
 			continue
 		case journal.Done:
-			p = pending{done: true, seq: r.Seq, step: step, id: r.ID, pos: r.Pos}
+			p = pending{done: true, seq: r.Seq, step: step, id: r.ID, pos: r.Pos, deps: r.Deps}
 			if r.Undo != nil {
 				p.undo = *r.Undo
 			}
 		case journal.Intent, journal.Failed:
 			in := intents[step]
-			p = pending{seq: r.Seq, step: step, id: in.ID, pos: in.Pos}
+			p = pending{seq: r.Seq, step: step, id: in.ID, pos: in.Pos, deps: in.Deps}
 			if in.Undo != nil {
 				p.undo = *in.Undo
 			}
@@ -96,33 +149,75 @@ func pendingUndos(recs []journal.Record) []pending {
 	return out
 }
 
-// Rollback undoes, newest first, every change the records say may be in effect, journalling each
-// undo. It never stops at the first error: it reports every change it could not undo.
-func Rollback(ctx context.Context, recs []journal.Record, j *journal.Journal, rt *Runtime, reg UndoRegistry, obs Observer) *RollbackResult {
+// Rollback undoes every change the records say may be in effect, in reverse dependency order:
+// a change is undone once every change that depended on it is, and independent undos run
+// concurrently. Each attempt is journalled as its own rollback_begin/rollback_end pair and each
+// undo as undone or undo_failed. It never stops at the first error: it reports every change it
+// could not undo, and every change it left alone.
+func Rollback(ctx context.Context, recs []journal.Record, rt *Runtime, opts RollbackOptions) *RollbackResult {
+	obs := opts.Observer
 	if obs == nil {
 		obs = NopObserver{}
 	}
-	res := &RollbackResult{}
+	j := opts.Journal
+	res := &RollbackResult{Attempt: 1}
+	for _, r := range recs {
+		if r.Type == journal.RollbackBegin {
+			res.Attempt++
+		}
+	}
+	var jerrs []UndoFailure
+	appendRec := func(r journal.Record, p pending) {
+		if err := j.Append(r); err != nil {
+			jerrs = append(jerrs, UndoFailure{Step: p.step, ID: p.id, Pos: p.pos, Op: "journal", Err: err, seq: p.seq})
+		}
+	}
+	appendRec(journal.Record{Type: journal.RollbackBegin, Attempt: res.Attempt, Target: opts.By}, pending{})
+
+	var todo []pending
 	for _, p := range pendingUndos(recs) {
-		if p.undo.IsZero() {
-			continue
+		if !p.undo.IsZero() {
+			todo = append(todo, p)
+		}
+	}
+	res.Total = len(todo)
+	deadline := opts.Deadline
+	if deadline <= 0 {
+		deadline = DefaultRollbackDeadline
+	}
+	ctx, cancel := context.WithTimeoutCause(ctx, deadline,
+		fmt.Errorf("the rollback deadline (%s, --rollback-deadline) passed", deadline))
+	defer cancel()
+
+	var mu sync.Mutex
+	undoOne := func(p pending) {
+		if why, ok := opts.Leave[p.step]; ok {
+			mu.Lock()
+			res.Left = append(res.Left, UndoFailure{Step: p.step, ID: p.id, Pos: p.pos, Op: p.undo.Op, Err: errors.New(why), seq: p.seq})
+			mu.Unlock()
+			return
 		}
 		var err error
-		switch fn, ok := reg[p.undo.Op]; {
+		switch fn, ok := opts.Undo[p.undo.Op]; {
+		case ctx.Err() != nil:
+			err = fmt.Errorf("not started: %w", context.Cause(ctx))
 		case p.undo.Irreversible:
 			err = errors.New("irreversible: the change deleted data and cannot be undone")
 		case !ok:
 			err = fmt.Errorf("unknown undo operation %q (journal written by another fabplan version?)", p.undo.Op)
 		default:
 			err = fn(ctx, rt, p.undo.Args)
-		}
-		if err != nil {
-			res.Failures = append(res.Failures, UndoFailure{Step: p.step, ID: p.id, Pos: p.pos, Op: p.undo.Op, Err: err})
-			obs.UndoFailed(Addr(p.step), p.undo.Op, err)
-			if jerr := j.Append(journal.Record{Type: journal.UndoFailed, Step: p.step, ID: p.id, Error: err.Error(), Code: fabric.ErrorCode(err)}); jerr != nil {
-				res.Failures = append(res.Failures, UndoFailure{Step: p.step, ID: p.id, Pos: p.pos, Op: "journal", Err: jerr})
+			if err != nil && ctx.Err() != nil {
+				err = fmt.Errorf("%w (%v)", err, context.Cause(ctx))
 			}
-			continue
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			res.Failures = append(res.Failures, UndoFailure{Step: p.step, ID: p.id, Pos: p.pos, Op: p.undo.Op, Err: err, seq: p.seq})
+			obs.UndoFailed(Addr(p.step), p.undo.Op, err)
+			appendRec(journal.Record{Type: journal.UndoFailed, Step: p.step, ID: p.id, Error: err.Error(), Code: fabric.ErrorCode(err)}, p)
+			return
 		}
 		if p.done {
 			res.Undone++
@@ -130,16 +225,60 @@ func Rollback(ctx context.Context, recs []journal.Record, j *journal.Journal, rt
 			res.Reconciled++
 		}
 		obs.UndoDone(Addr(p.step), p.undo.Op)
-		if jerr := j.Append(journal.Record{Type: journal.Undone, Step: p.step, ID: p.id, Undo: &p.undo}); jerr != nil {
-			res.Failures = append(res.Failures, UndoFailure{Step: p.step, ID: p.id, Pos: p.pos, Op: "journal", Err: jerr})
+		appendRec(journal.Record{Type: journal.Undone, Step: p.step, ID: p.id, Undo: &p.undo}, p)
+	}
+	inReverseDependencyOrder(todo, opts.Parallelism, undoOne)
+
+	byNewest := func(a, b UndoFailure) int { return b.seq - a.seq }
+	slices.SortFunc(res.Failures, byNewest)
+	slices.SortFunc(res.Left, byNewest)
+	outcome := &journal.RollbackOutcome{Undone: res.Undone + res.Reconciled, Left: len(res.Failures) + len(res.Left), Conflicts: len(res.Left)}
+	appendRec(journal.Record{Type: journal.RollbackEnd, Attempt: res.Attempt, Target: opts.By, Outcome: outcome}, pending{})
+	res.Failures = append(res.Failures, jerrs...)
+	return res
+}
+
+// inReverseDependencyOrder calls fn for every change (given newest first) once every change that
+// depends on it has finished, with at most n calls at once. A journal without dependencies
+// (written before they were recorded) is undone strictly newest first.
+func inReverseDependencyOrder(todo []pending, n int, fn func(pending)) {
+	if n < 1 {
+		n = defaultUndoParallelism
+	}
+	finished := make(map[string]chan struct{}, len(todo))
+	index := make(map[string]int, len(todo))
+	recorded := false
+	for i, p := range todo {
+		finished[p.step] = make(chan struct{})
+		index[p.step] = i
+		recorded = recorded || len(p.deps) > 0
+	}
+	// waits[i] are the changes to finish before todo[i]: those that depend on it.
+	waits := make([][]chan struct{}, len(todo))
+	for i, p := range todo {
+		if !recorded && i > 0 {
+			waits[i] = append(waits[i], finished[todo[i-1].step])
+		}
+		for _, d := range p.deps {
+			if k, ok := index[d]; ok && k != i {
+				waits[k] = append(waits[k], finished[p.step])
+			}
 		}
 	}
-	final := journal.RolledBack
-	if !res.OK() {
-		final = journal.Abandoned
+	sem := make(chan struct{}, n)
+	var wg sync.WaitGroup
+	for i, p := range todo {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(finished[p.step])
+			for _, w := range waits[i] {
+				<-w
+			}
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			fn(p)
+		}()
 	}
-	if err := j.Append(journal.Record{Type: final}); err != nil {
-		res.Failures = append(res.Failures, UndoFailure{Op: "journal", Err: err})
-	}
-	return res
+	wg.Wait()
 }

@@ -47,11 +47,13 @@ func (p bearerPolicy) Do(req *policy.Request) (*http.Response, error) {
 	return req.Next()
 }
 
+// AuthHint is the remediation of a failed sign-in.
+const AuthHint = "check the identity settings (--auth, AZURE_TENANT_ID, AZURE_CLIENT_ID, the secret or token file) and that the app may sign in to this tenant"
+
 func (p bearerPolicy) authorize(req *policy.Request, o policy.TokenRequestOptions) (string, error) {
 	tok, err := p.cred.GetToken(req.Raw().Context(), o)
 	if err != nil {
-		return "", &Error{ErrorCode: "AuthenticationFailed", Message: authMessage(err), Err: err,
-			Hint: "check the identity settings (--auth, AZURE_TENANT_ID, AZURE_CLIENT_ID, the secret or token file) and that the app may sign in to this tenant"}
+		return "", &Error{ErrorCode: "AuthenticationFailed", Message: authMessage(err), Err: err, Hint: AuthHint}
 	}
 	req.Raw().Header.Set("Authorization", "Bearer "+tok.Token)
 	return tok.Token, nil

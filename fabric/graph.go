@@ -193,3 +193,6 @@ func parseClaims(tok string) TokenClaims {
 
 // Credential is the identity the client acts as (for Graph, Key Vault and doctor's token checks).
 func (c *Client) Credential() azcore.TokenCredential { return c.cfg.Credential }
+
+// BaseURL is the Fabric endpoint the client calls (without /v1): journals record it as their target.
+func (c *Client) BaseURL() string { return c.base }

@@ -143,6 +143,28 @@ var scriptCommands = map[string]func(ts *testscript.TestScript, neg bool, args [
 		}
 		ts.Fatalf("no run reached %d done record(s)", n)
 	},
+	// wait-runs N: wait until the state directory holds N runs (a run has begun its journal).
+	"wait-runs": func(ts *testscript.TestScript, neg bool, args []string) {
+		n, err := strconv.Atoi(strings.Join(args, " "))
+		if neg || err != nil {
+			ts.Fatalf("usage: wait-runs N")
+		}
+		deadline := time.Now().Add(time.Minute)
+		for time.Now().Before(deadline) {
+			begun := 0
+			runs, _ := journal.List(ts.Getenv("FABPLAN_STATE_DIR"))
+			for _, r := range runs {
+				if !r.Started.IsZero() {
+					begun++
+				}
+			}
+			if begun >= n {
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		ts.Fatalf("the state directory never held %d run(s)", n)
+	},
 	// repo-copy DIR: copy DIR of the repository (e.g. plans) into the script's work directory, so
 	// that scripts exercise the example plans as they are.
 	"repo-copy": func(ts *testscript.TestScript, neg bool, args []string) {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -21,12 +22,17 @@ const (
 	Begin      Type = "begin"       // a run started
 	Intent     Type = "intent"      // a change is about to be made
 	Done       Type = "done"        // the change was made; carries the undo
-	Failed     Type = "failed"      // the change failed (the call may still have taken effect)
+	Failed     Type = "failed"      // the change (or, with no step, the run before any change) failed
 	Undone     Type = "undone"      // a change was reversed
 	UndoFailed Type = "undo_failed" // a change could not be reversed
 	Commit     Type = "commit"      // the run finished and its changes stand
 	RolledBack Type = "rolled_back" // every change of the run was reversed
-	Abandoned  Type = "abandoned"   // a rollback finished with changes it could not reverse
+	Abandoned  Type = "abandoned"   // a rollback finished with changes it could not reverse (journals before 0.2)
+
+	// Each rollback attempt is bracketed by its own records; an attempt never relabels the run,
+	// only its undone records do.
+	RollbackBegin Type = "rollback_begin" // a rollback attempt starts: its number and who makes it
+	RollbackEnd   Type = "rollback_end"   // it ends: how many changes it undid and how many are left
 )
 
 // Undo describes how to reverse one change; Op names a function registered by the builtins.
@@ -57,6 +63,22 @@ type Record struct {
 	// Begin records only.
 	Plan    string `json:"plan,omitempty"`
 	Version string `json:"version,omitempty"`
+	// Begin records: what the run acts on and what it ran. Rollback and prune refuse a journal whose
+	// target is not the current one; "last" is the last run of the same plan, env and target.
+	// Rollback records: Target.Identity is who makes the attempt.
+	Target     *Target `json:"target,omitempty"`
+	Env        string  `json:"env,omitempty"`
+	VarsDigest string  `json:"vars_digest,omitempty"`
+	PlanDigest string  `json:"plan_digest,omitempty"`
+	VCSCommit  string  `json:"vcs_commit,omitempty"`
+	// Intent and done records: the steps this change depends on; rollback undoes dependents first.
+	Deps []string `json:"deps,omitempty"`
+	// Done records: the object's attributes just after the change, sensitive ones left out.
+	// Rollback compares live state with them: an object changed since is a conflict.
+	Post map[string]string `json:"post,omitempty"`
+	// Rollback records: the attempt's number and, on rollback_end, its outcome.
+	Attempt int              `json:"attempt,omitempty"`
+	Outcome *RollbackOutcome `json:"outcome,omitempty"`
 }
 
 // FileName is the journal's name inside a run directory.
@@ -79,6 +101,11 @@ func RunsDir(stateDir string) string { return filepath.Join(stateDir, "runs") }
 
 // Create starts the journal of a new run and writes its begin record.
 func Create(stateDir, runID, plan, version string) (*Journal, error) {
+	return Start(stateDir, runID, Record{Plan: plan, Version: version})
+}
+
+// Start starts the journal of a new run with begin as its first record.
+func Start(stateDir, runID string, begin Record) (*Journal, error) {
 	dir := filepath.Join(RunsDir(stateDir), runID)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("journal: create run directory: %w", err)
@@ -89,7 +116,8 @@ func Create(stateDir, runID, plan, version string) (*Journal, error) {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
 	j := &Journal{f: f, run: runID, path: path, now: time.Now}
-	if err := j.Append(Record{Type: Begin, Plan: plan, Version: version}); err != nil {
+	begin.Type = Begin
+	if err := j.Append(begin); err != nil {
 		f.Close()
 		return nil, err
 	}
@@ -202,36 +230,111 @@ const (
 
 // Summary describes one run.
 type Summary struct {
-	ID      string
-	Plan    string
-	Started time.Time
-	State   State
-	Changes int // changes applied (done records)
-	Undone  int // of those, how many were reversed
+	ID         string
+	Plan       string
+	Env        string
+	Target     *Target // nil in journals written before targets were recorded
+	PlanDigest string
+	Started    time.Time
+	State      State
+	Changes    int // changes applied (steps with a done record)
+	Undone     int // of those, how many are reversed now
+	// Unfinished counts changes whose outcome is unknown (an intent with no done) not yet undone.
+	Unfinished int
+	// Attempts counts rollback attempts; Last is the outcome of the latest one that ended.
+	Attempts int
+	Last     *RollbackOutcome
+	// Interrupted means the run ended, or is still going, before it started any change.
+	Interrupted bool
+	// Error is why a run that failed before any change failed (a failed record with no step).
+	Error string
 }
 
-// Summarize derives a run's summary from its records.
+// Left counts the changes that are, or may be, still in effect.
+func (s Summary) Left() int { return s.Changes - s.Undone + s.Unfinished }
+
+// Summarize derives a run's summary from its records. The state follows from what was undone, not
+// from who tried: a rollback attempt that undid nothing (say, by an identity that may not) leaves
+// a committed run committed.
 func Summarize(runID string, recs []Record) Summary {
 	s := Summary{ID: runID, State: StateRunning}
+	last := map[string]Type{} // step -> its latest intent, done, failed or undone record
 	done := map[string]bool{}
+	var runIdentity string
+	var committed, legacyRolledBack, legacyAbandoned, ownAttemptLeft bool
+	intents := 0
 	for _, r := range recs {
 		switch r.Type {
 		case Begin:
-			s.Plan, s.Started = r.Plan, r.Time
+			s.Plan, s.Started, s.Env, s.Target, s.PlanDigest = r.Plan, r.Time, r.Env, r.Target, r.PlanDigest
+			if r.Target != nil {
+				runIdentity = r.Target.Identity
+			}
+		case Intent:
+			intents++
+			last[r.Step] = r.Type
 		case Done:
-			s.Changes++
 			done[r.Step] = true
+			last[r.Step] = r.Type
+		case Failed:
+			if r.Step == "" {
+				s.Error = r.Error // the run failed before any change
+				break
+			}
+			last[r.Step] = r.Type
 		case Undone:
-			if done[r.Step] {
+			last[r.Step] = r.Type
+		case Commit:
+			committed = true
+		case RolledBack:
+			legacyRolledBack = true
+		case Abandoned:
+			legacyAbandoned = true
+		case RollbackBegin:
+			s.Attempts++
+		case RollbackEnd:
+			out := RollbackOutcome{}
+			if r.Outcome != nil {
+				out = *r.Outcome
+			}
+			s.Last = &out
+			who := ""
+			if r.Target != nil {
+				who = r.Target.Identity
+			}
+			if out.Left > 0 && (who == "" || strings.EqualFold(who, runIdentity)) {
+				ownAttemptLeft = true
+			}
+		}
+	}
+	undoneAny := 0
+	for step, t := range last {
+		switch {
+		case t == Undone:
+			undoneAny++
+			if done[step] {
 				s.Undone++
 			}
-		case Commit:
-			s.State = StateCommitted
-		case RolledBack:
-			s.State = StateRolledBack
-		case Abandoned:
-			s.State = StateAbandoned
+		case !done[step]:
+			s.Unfinished++
 		}
+	}
+	s.Changes = len(done)
+	s.Interrupted = intents == 0 && !committed
+	switch {
+	case legacyRolledBack:
+		s.State = StateRolledBack
+	case legacyAbandoned:
+		s.State = StateAbandoned
+	case undoneAny > 0 && s.Left() == 0:
+		s.State = StateRolledBack
+	case undoneAny > 0:
+		s.State = StateAbandoned
+	case committed:
+		s.State = StateCommitted
+	case ownAttemptLeft:
+		// The run failed and its own rollback could not undo anything.
+		s.State = StateAbandoned
 	}
 	return s
 }
@@ -289,13 +392,15 @@ func Lock(stateDir string) (unlock func(), err error) {
 // Owned returns the ids of the objects fabplan created in any run of the state directory and
 // that no rollback removed: the objects prune may delete.
 func Owned(stateDir string) (map[string]bool, error) {
-	owned, _, err := Ownership(stateDir)
+	owned, _, err := Ownership(stateDir, nil)
 	return owned, err
 }
 
 // Ownership returns Owned's ids, and the ids of objects a run marked sensitive (their content
-// held secret values when fabplan last wrote it).
-func Ownership(stateDir string) (owned, sensitive map[string]bool, err error) {
+// held secret values when fabplan last wrote it). With a target, only runs against the same
+// endpoint and tenant count as evidence of ownership (any identity): an id another Fabric
+// handed out says nothing about this one.
+func Ownership(stateDir string, target *Target) (owned, sensitive map[string]bool, err error) {
 	runs, err := List(stateDir)
 	if err != nil {
 		return nil, nil, err
@@ -307,12 +412,14 @@ func Ownership(stateDir string) (owned, sensitive map[string]bool, err error) {
 			return nil, nil, err
 		}
 		created := map[string]string{} // step -> id
+		evidence := target == nil || run.Target == nil || run.Target.SameFabric(*target)
 		for _, r := range recs {
 			if r.Type == Done && r.ID != "" {
 				// The latest write of an object says whether its content is sensitive now.
 				sensitive[r.ID] = r.Sensitive
 			}
 			switch {
+			case !evidence:
 			case r.Type == Done && r.Action == "create" && r.ID != "":
 				created[r.Step] = r.ID
 				owned[r.ID] = true

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -177,9 +178,14 @@ func (f *Factory) Close() error {
 }
 
 // Runtime returns an engine runtime around the client, knowing which objects fabplan created
-// (from the state directory's journals), so that prune deletes only those.
-func (f *Factory) Runtime(client *fabric.Client) (*engine.Runtime, error) {
-	owned, sensitive, err := journal.Ownership(f.State())
+// (from the state directory's journals of runs against this Fabric), so that prune deletes only
+// those.
+func (f *Factory) Runtime(ctx context.Context, client *fabric.Client) (*engine.Runtime, error) {
+	target, err := f.Target(ctx, client)
+	if err != nil {
+		return nil, err
+	}
+	owned, sensitive, err := journal.Ownership(f.State(), &target)
 	if err != nil {
 		return nil, err
 	}

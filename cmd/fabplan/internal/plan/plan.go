@@ -145,7 +145,7 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	defer f.Close()
-	rt, err := f.Runtime(client)
+	rt, err := f.Runtime(ctx, client)
 	if err != nil {
 		return err
 	}

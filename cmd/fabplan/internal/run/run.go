@@ -20,6 +20,7 @@ import (
 	"github.com/fabplan/fabplan/cmd/fabplan/internal/view"
 	"github.com/fabplan/fabplan/engine"
 	"github.com/fabplan/fabplan/engine/journal"
+	"github.com/fabplan/fabplan/fabric"
 )
 
 // Options are the flags of `fabplan run`.
@@ -32,6 +33,8 @@ type Options struct {
 	DryRun      bool     // --dry-run: show the plan, change nothing (fabplan plan)
 	SavedPlan   string   // --plan FILE: apply exactly the plan saved by fabplan plan --out
 	Targets     []string // --target ADDRESS
+	// RollbackDeadline bounds the rollback of a failed run (--rollback-deadline).
+	RollbackDeadline time.Duration
 }
 
 // NewCmd builds the command; runF replaces the run function in tests of the flags.
@@ -80,6 +83,7 @@ that does not evaluate.`,
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "show what would change and change nothing (as fabplan plan)")
 	cmd.Flags().StringVar(&opts.SavedPlan, "plan", "", "apply exactly the plan saved in `FILE` by fabplan plan --out; refused if live state changed since")
 	cmdPlan.BindTargets(cmd, &opts.Targets)
+	cli.BindRollbackDeadline(cmd.Flags(), &opts.RollbackDeadline)
 	return cmd
 }
 
@@ -149,34 +153,47 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 	defer unlock()
 
-	rt, err := f.Runtime(client)
+	// The journal begins before refresh, so that a run killed at any point is listed and
+	// `rollback last` never skips it to undo an older run.
+	target, err := f.Target(ctx, client)
 	if err != nil {
 		return err
 	}
-	plan, err := engine.Refresh(ctx, g, rt, opts.Parallelism)
-	if err != nil {
-		return err
-	}
-	cmdPlan.Untargeted(plan, src.Targets)
-	if saved != nil {
-		if err := saved.CheckCurrent(engine.NewDocument(plan, src, f.Version)); err != nil {
-			return err
-		}
-	}
-	if !plan.HasChanges() {
-		view.Unmanaged(io.Out, engine.NewDocument(plan, src, f.Version))
-		view.NoChanges(io.Out, opts.PlanFile)
-		return nil
-	}
-	view.Plan(io.Out, plan, view.PlanOptions{Styles: view.NewStyles(io.Color)})
-
 	runID := NewRunID(time.Now())
-	j, err := journal.Create(f.State(), runID, opts.PlanFile, f.Version)
+	j, err := journal.Start(f.State(), runID, beginRecord(ctx, opts.PlanFile, f.Version, eo, g, target))
 	if err != nil {
 		return err
 	}
 	defer j.Close()
 	j.SetRedact(f.Redactor().Redact)
+	// Until Apply, nothing has changed: a failure ends the run with no change made.
+	endEarly := func(err error) error {
+		if jerr := j.Append(journal.Record{Type: journal.Failed, Error: err.Error(), Code: fabric.ErrorCode(err)}); jerr != nil {
+			return errors.Join(err, jerr)
+		}
+		return err
+	}
+
+	rt, err := f.Runtime(ctx, client)
+	if err != nil {
+		return endEarly(err)
+	}
+	plan, err := engine.Refresh(ctx, g, rt, opts.Parallelism)
+	if err != nil {
+		return endEarly(err)
+	}
+	cmdPlan.Untargeted(plan, src.Targets)
+	if saved != nil {
+		if err := saved.CheckCurrent(engine.NewDocument(plan, src, f.Version)); err != nil {
+			return endEarly(err)
+		}
+	}
+	if !plan.HasChanges() {
+		view.Unmanaged(io.Out, engine.NewDocument(plan, src, f.Version))
+		view.NoChanges(io.Out, opts.PlanFile)
+		return j.Append(journal.Record{Type: journal.Commit})
+	}
+	view.Plan(io.Out, plan, view.PlanOptions{Styles: view.NewStyles(io.Color)})
 	fmt.Fprintf(io.ErrOut, "run %s: journal %s\n", runID, j.Path())
 
 	err = engine.Apply(ctx, g, plan, rt, engine.ApplyOptions{
@@ -185,6 +202,8 @@ func Run(ctx context.Context, opts *Options) error {
 		Observer:    view.NewProgress(io.ErrOut),
 		NoRollback:  opts.NoRollback,
 		Undo:        builtins.UndoRegistry(),
+
+		RollbackDeadline: opts.RollbackDeadline,
 	})
 	view.Requests(io.ErrOut, client.Stats())
 	if err != nil {

@@ -4,6 +4,9 @@ package runs
 import (
 	"fmt"
 	"io"
+	"maps"
+	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -18,8 +21,8 @@ func NewCmd(f *cli.Factory) *cobra.Command {
 		Use:   "runs",
 		Short: "List runs and their state",
 		Long: `Lists the runs recorded in the state directory, oldest first: id, state (committed, rolled-back,
-rollback-incomplete, or incomplete for a run that is going on or crashed), plan, and how many changes it
-made and undid.
+rollback-incomplete, or incomplete for a run that is going on or crashed), plan, environment, target
+(Fabric endpoint, tenant and identity), and how many changes it made and how many of those are undone now.
 
 Exit codes: 0 success, 1 the state directory cannot be read.`,
 		Args: cobra.NoArgs,
@@ -33,7 +36,7 @@ Exit codes: 0 success, 1 the state directory cannot be read.`,
 				return nil
 			}
 			for _, s := range list {
-				fmt.Fprintf(f.IO.Out, "%s  %s  %s  %d change(s), %d undone\n", s.ID, s.State, s.Plan, s.Changes, s.Undone)
+				fmt.Fprintln(f.IO.Out, Line(s))
 			}
 			return nil
 		},
@@ -53,7 +56,7 @@ RUN is a run id from fabplan runs, or "last".
 Exit codes: 0 success, 1 no such run.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := Resolve(f.State(), args[0])
+			id, err := Resolve(f.State(), args[0], Filter{})
 			if err != nil {
 				return err
 			}
@@ -67,8 +70,57 @@ Exit codes: 0 success, 1 no such run.`,
 	}
 }
 
-// Resolve turns "last" into the newest run's id.
-func Resolve(stateDir, id string) (string, error) {
+// Line is one run as `runs` lists it.
+func Line(s journal.Summary) string {
+	env := s.Env
+	if env == "" {
+		env = "(none)"
+	}
+	target := "target unknown"
+	if s.Target != nil {
+		target = s.Target.String()
+	}
+	return fmt.Sprintf("%s  %s  %s  env %s  %s  %s", s.ID, s.State, s.Plan, env, target, Counts(s))
+}
+
+// Counts says exactly what a run changed and what of it is undone.
+func Counts(s journal.Summary) string {
+	switch {
+	case s.Error != "":
+		return "failed before any change: " + firstLine(s.Error)
+	case s.Interrupted:
+		return "interrupted before any change"
+	}
+	out := fmt.Sprintf("%d change(s), %d undone", s.Changes, s.Undone)
+	if s.Unfinished > 0 {
+		out += fmt.Sprintf(", %d unfinished", s.Unfinished)
+	}
+	if s.Attempts > 0 {
+		out += fmt.Sprintf("; %d rollback attempt(s)", s.Attempts)
+		if s.Last != nil && s.Last.Left > 0 {
+			out += fmt.Sprintf(", %d left", s.Last.Left)
+		}
+	}
+	return out
+}
+
+// Filter narrows which runs "last" may mean: runs of one plan, env and target. A zero field
+// matches anything.
+type Filter struct {
+	Plan   string
+	Env    *string
+	Target *journal.Target
+}
+
+func (flt Filter) matches(s journal.Summary) bool {
+	return (flt.Plan == "" || filepath.Clean(flt.Plan) == filepath.Clean(s.Plan)) &&
+		(flt.Env == nil || *flt.Env == s.Env) &&
+		(flt.Target == nil || s.Target == nil || s.Target.SameFabric(*flt.Target))
+}
+
+// Resolve turns "last" into the id of the newest run the filter matches. When those runs are of
+// several plans or envs, "last" is ambiguous and Resolve says which to name.
+func Resolve(stateDir, id string, flt Filter) (string, error) {
 	if id != "last" {
 		return id, nil
 	}
@@ -76,10 +128,34 @@ func Resolve(stateDir, id string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if len(list) == 0 {
+	var match []journal.Summary
+	kinds := map[string]bool{}
+	for _, s := range list {
+		if flt.matches(s) {
+			match = append(match, s)
+			kinds[fmt.Sprintf("%s --env %q", s.Plan, s.Env)] = true
+		}
+	}
+	if len(match) == 0 {
+		// The last run of this plan and env was made against another Fabric: say so, typed.
+		other := flt.Target
+		flt.Target = nil
+		for i := len(list) - 1; i >= 0 && other != nil; i-- {
+			if s := list[i]; flt.matches(s) {
+				return "", journal.CheckTarget(s.ID, s.Target, *other, true)
+			}
+		}
+		if len(list) > 0 {
+			return "", fmt.Errorf("no run in %s matches this plan, env and target (%d other run(s); fabplan runs lists them)", journal.RunsDir(stateDir), len(list))
+		}
 		return "", fmt.Errorf("no runs in %s", journal.RunsDir(stateDir))
 	}
-	return list[len(list)-1].ID, nil
+	if len(kinds) > 1 && (flt.Plan == "" || flt.Env == nil) {
+		names := slices.Sorted(maps.Keys(kinds))
+		return "", cli.Usagef(fmt.Errorf("\"last\" is ambiguous: the runs against this target are of %d plans or envs (%s); name one with --plan-file and --env, or give a run id",
+			len(names), strings.Join(names, "; ")))
+	}
+	return match[len(match)-1].ID, nil
 }
 
 // Write prints records as aligned columns.
@@ -89,10 +165,15 @@ func Write(w io.Writer, recs []journal.Record) {
 		width = max(width, len(r.Step))
 	}
 	for _, r := range recs {
-		cols := []string{fmt.Sprintf("%-12s", r.Type)}
+		cols := []string{fmt.Sprintf("%-14s", r.Type)}
 		switch r.Type {
 		case journal.Begin:
 			cols = append(cols, r.Plan)
+		case journal.RollbackBegin, journal.RollbackEnd:
+			cols = append(cols, fmt.Sprintf("attempt %d", r.Attempt))
+			if r.Outcome != nil {
+				cols = append(cols, fmt.Sprintf("%d undone, %d left", r.Outcome.Undone, r.Outcome.Left))
+			}
 		case journal.Commit, journal.RolledBack, journal.Abandoned:
 		default:
 			cols = append(cols, fmt.Sprintf("%-*s", width, r.Step), fmt.Sprintf("%-7s", r.Action))
