@@ -43,6 +43,7 @@ const (
 	CheckEvalCycle         = "eval-cycle"
 	CheckEnvSchema         = "env-schema"
 	CheckSuppressUnknown   = "suppress-unknown"
+	CheckDotenv            = "dotenv"
 	// CheckText is builtins.RuleText: lint applies it to the files it reads itself, too.
 	CheckText = builtins.RuleText
 	// CheckSymlink is builtins.RuleSymlink, which lint applies to load() statically.
@@ -100,6 +101,7 @@ func Checks() []Check {
 		{CheckArgEnum, Error, "signature", "A literal argument is not one of the values the parameter allows (role, item type, principal type, git provider, ...).", "Use one of the listed values; the closest is suggested."},
 		{CheckSecretLiteral, Error, "secret", "A password, client secret, PAT, token or key is written as a literal instead of coming from secret().", "Store the value in Key Vault (or the environment) and pass secret(\"name\")."},
 		{CheckSecretEntropy, Warning, "secret", "A string literal looks like a credential (long, random, no spaces).", "Move it to Key Vault and read it with secret(); suppress the line if it is not a secret."},
+		{CheckDotenv, Error, "secret", "The .env file beside the plan does not parse (a line that is not KEY=VALUE, an unterminated quote).", "Fix the line reported; values stay out of the message."},
 		{CheckGUIDLiteral, Warning, "secret", "A GUID literal is passed where a workspace, item, folder or capacity reference is expected.", "Pass the handle returned by the builtin that declares or looks up the resource."},
 		{CheckPrune, Warning, "risk", "prune=True deletes the items fabplan created in the workspace that the plan no longer declares.", "Make sure the plan declares everything to keep, then suppress the line to confirm."},
 		{CheckAllowDestroy, Warning, "risk", "A workspace has prune=True and allow_destroy=True, so a run deletes a data-bearing item (Lakehouse, Warehouse, Eventhouse, KQLDatabase, SQLDatabase) and its data once the plan stops declaring it.", "Drop allow_destroy unless that is intended; then suppress the line to confirm."},

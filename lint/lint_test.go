@@ -50,6 +50,7 @@ func TestChecksFire(t *testing.T) {
 		{CheckArgEnum, "", []string{"plan.star:2", "plan.star:3"}, nil},
 		{CheckSecretLiteral, "", []string{"plan.star:4", "plan.star:5", "plan.star:6", "plan.star:8"}, nil},
 		{CheckSecretEntropy, "", []string{"plan.star:1"}, nil},
+		{CheckDotenv, "", []string{".env:2"}, nil},
 		{CheckGUIDLiteral, "", []string{"plan.star:1", "plan.star:6"}, nil},
 		{CheckPrune, "", []string{"plan.star:1"}, nil},
 		{CheckAllowDestroy, "", []string{"plan.star:1", "plan.star:4"}, nil},

@@ -14,6 +14,7 @@ import (
 	"go.starlark.net/syntax"
 
 	"github.com/fabplan/fabplan/builtins"
+	"github.com/fabplan/fabplan/secrets"
 )
 
 // Options say what to lint.
@@ -404,6 +405,7 @@ func (l *linter) checkFile(u *unit) []Finding {
 	fs = append(fs, styleFindings(u)...)
 	if !u.loaded {
 		fs = append(fs, envSchemaFindings(u, l.sigs)...)
+		fs = append(fs, dotenvFindings(u)...)
 	}
 	return fs
 }
@@ -446,4 +448,26 @@ func (l *linter) report() Report {
 	}
 	r.Findings = sortFindings(r.Findings)
 	return r
+}
+
+// dotenvFindings checks the .env file beside an entry plan the way fabplan run reads it (the
+// values are never shown).
+func dotenvFindings(u *unit) []Finding {
+	path := filepath.Join(filepath.Dir(u.name), ".env")
+	if _, err := os.Lstat(path); err != nil {
+		return nil
+	}
+	_, err := secrets.ReadEnvFile(path)
+	var ee *secrets.EnvFileError
+	if !errors.As(err, &ee) {
+		return nil
+	}
+	f := Finding{File: path, Line: max(ee.Line, 1), Col: 1, Check: CheckDotenv, Message: ee.Msg}
+	switch ee.Kind {
+	case secrets.EnvFileLink:
+		f.Check, f.Message = CheckSymlink, path+" "+ee.Msg
+	case secrets.EnvFileText:
+		f.Check = CheckText
+	}
+	return []Finding{f}
 }

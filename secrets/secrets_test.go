@@ -322,12 +322,38 @@ func TestRedactingWriter(t *testing.T) {
 	}
 }
 
+// TestEnvFileLink: a .env that is a symbolic link out of its folder is refused, naming the link
+// and the target; one to a file in the same folder is read.
+func TestEnvFileLink(t *testing.T) {
+	dir, outside := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(outside, "secrets"), []byte("A=SENTINEL-outside\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "real.env"), []byte("A=inside\n"), 0o600)
+	link := filepath.Join(dir, ".env")
+	if err := os.Symlink(filepath.Join(outside, "secrets"), link); err != nil {
+		t.Skip("no symbolic links here:", err)
+	}
+	_, err := secrets.ReadEnvFile(link)
+	var ee *secrets.EnvFileError
+	if !errors.As(err, &ee) || ee.Kind != secrets.EnvFileLink || !strings.Contains(err.Error(), link) ||
+		!strings.Contains(err.Error(), filepath.Join(outside, "secrets")) || strings.Contains(err.Error(), "SENTINEL") {
+		t.Fatalf("got %v; want a link error naming %s and its target", err, link)
+	}
+	os.Remove(link)
+	os.Symlink("real.env", link)
+	if ef, err := secrets.ReadEnvFile(link); err != nil || ef.Values["A"] != "inside" {
+		t.Fatalf("a link inside the folder: %v, %v", ef, err)
+	}
+}
+
 func TestEnvFileErrors(t *testing.T) {
 	dir := t.TempDir()
 	for _, tc := range []struct{ text, want string }{
 		{"NO_EQUALS\n", ":1: want KEY=VALUE"},
 		{"\n\nA='open\n", ":3: A: unterminated single quote"},
 		{"B=\"bad\\q\"\n", ":1: B: bad double-quoted value"},
+		{"A=1\nC=x\x00y\n", ":2: holds a NUL byte"},
+		{"D=\xff\xfe\n", ":1: not valid UTF-8"},
+		{"E=\"a\\x00b\"\n", ":1: E: the value's escapes make a NUL"},
 	} {
 		p := filepath.Join(dir, ".env")
 		os.WriteFile(p, []byte(tc.text), 0o600)
