@@ -260,7 +260,7 @@ func TestItemRules(t *testing.T) {
 	sp.do("POST", items, map[string]string{"displayName": "sales", "type": "Lakehouse"}).json(t, &lh)
 	var list listBody[itemJSON]
 	sp.do("GET", items+"?type=SQLEndpoint", nil).json(t, &list)
-	if len(list.Value) != 2 {
+	if len(list.Value) != 3 { // xLakehouse's, xSQLDatabase's (xMirroredDatabase needed a definition), sales
 		t.Fatalf("SQL endpoints: %+v", list.Value)
 	}
 	var ep itemJSON

@@ -33,8 +33,13 @@ type Options struct {
 	// exercise continuation.
 	PageSize int
 	// ImmediateTypes lists item types whose create, getDefinition and updateDefinition are answered at once
-	// (201/200) instead of with a 202 long-running operation. Empty = every type is answered with a 202.
+	// (201/200) instead of with a 202 long-running operation. Without it, creates are answered as real
+	// Fabric answers them per type (201 for Lakehouse, DataPipeline, ...; 202 for Notebook, Report, ...)
+	// and getDefinition and updateDefinition with a 202.
 	ImmediateTypes []string
+	// AlwaysOperations answers every create with a 202 operation, also of the types real Fabric creates at
+	// once (unless ImmediateTypes lists them), so that a client's tests exercise its pollers everywhere.
+	AlwaysOperations bool
 	// NameReservation is how long the display name of a deleted item stays reserved
 	// (ItemDisplayNameNotAvailableYet). 0 = not reserved.
 	NameReservation time.Duration

@@ -23,6 +23,7 @@ type Config struct {
 	RetryAfter            int
 	PageSize              int
 	ImmediateTypes        []string
+	AlwaysOperations      bool
 	NameReservation       time.Duration
 	CapacityAssignDelay   time.Duration
 	TokenLifetime         time.Duration
@@ -48,6 +49,7 @@ func (c *Config) RegisterFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&c.RetryAfter, "retry-after", max(c.RetryAfter, 1), "seconds sent in Retry-After on 202s and operation polls (>= 1)")
 	fs.IntVar(&c.PageSize, "page-size", max(c.PageSize, 25), "entries per page of paged lists")
 	fs.StringSliceVar(&c.ImmediateTypes, "immediate-types", c.ImmediateTypes, "item types whose create/getDefinition/updateDefinition answer 201/200 at once instead of 202")
+	fs.BoolVar(&c.AlwaysOperations, "always-operations", c.AlwaysOperations, "answer every item create with a 202 operation, also of the types real Fabric creates at once (201)")
 	fs.DurationVar(&c.NameReservation, "name-reservation", c.NameReservation, "how long a deleted item's name stays reserved (ItemDisplayNameNotAvailableYet)")
 	fs.DurationVar(&c.CapacityAssignDelay, "capacity-assign-delay", c.CapacityAssignDelay, "how long capacityAssignmentProgress stays InProgress")
 	fs.DurationVar(&c.TokenLifetime, "token-lifetime", max(c.TokenLifetime, time.Hour), "lifetime of issued access tokens")
@@ -74,7 +76,8 @@ func (c *Config) Options() (Options, error) {
 	o := Options{
 		Addr: c.Addr, Dir: c.Dir, StateFile: c.StateFile, Seed: c.Seed, Faults: c.Faults,
 		LRODelay: c.LRODelay, RetryAfter: c.RetryAfter, PageSize: c.PageSize, ImmediateTypes: c.ImmediateTypes,
-		NameReservation: c.NameReservation, CapacityAssignDelay: c.CapacityAssignDelay, TokenLifetime: c.TokenLifetime,
+		AlwaysOperations: c.AlwaysOperations,
+		NameReservation:  c.NameReservation, CapacityAssignDelay: c.CapacityAssignDelay, TokenLifetime: c.TokenLifetime,
 		DeviceCodeAutoApprove: c.DeviceCodeAutoApprove, RequireCapacity: c.RequireCapacity, StrictRequests: c.StrictRequests,
 	}
 	if c.RetryAfter < 0 {

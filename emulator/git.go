@@ -609,21 +609,14 @@ func (e *Emulator) applyRemote(c *call, ws *workspace, id string, en *gitEntry) 
 	it := ws.itemByLogicalID(id)
 	switch {
 	case en == nil && it != nil:
-		e.removeItem(c, ws, it)
-		for _, child := range ws.Items {
-			if child.ParentID == it.ID {
-				e.removeItem(c, ws, child)
-			}
+		for _, dep := range ws.dependents(it) {
+			e.removeItem(c, ws, dep)
 		}
+		e.removeItem(c, ws, it)
 	case en != nil && it == nil:
 		it = &item{ID: e.newID(), Seq: e.nextSeq(), Type: en.Type, DisplayName: en.DisplayName, Description: en.Description,
 			LogicalID: id, Format: en.Format, Parts: en.Parts}
-		ws.Items[it.ID] = it
-		if it.Type == "Lakehouse" {
-			ep := &item{ID: e.newID(), Seq: e.nextSeq(), Type: "SQLEndpoint", DisplayName: it.DisplayName, ParentID: it.ID}
-			ep.LogicalID = e.newID()
-			ws.Items[ep.ID] = ep
-		}
+		e.addItem(ws, it, c.now)
 	case en != nil:
 		it.DisplayName, it.Description, it.Format, it.Parts = en.DisplayName, en.Description, en.Format, en.Parts
 	}

@@ -57,34 +57,16 @@ type itemJSON struct {
 	Description string `json:"description"`
 	WorkspaceID string `json:"workspaceId"`
 	FolderID    string `json:"folderId,omitempty"`
-	// Properties are the type-specific properties the type-specific collections return (lakehouses).
-	Properties *lakehouseProperties `json:"properties,omitempty"`
+	// Properties are the type-specific properties the type-specific collections return.
+	Properties any `json:"properties,omitempty"`
 }
 
-type lakehouseProperties struct {
-	OneLakeTablesPath     string                 `json:"oneLakeTablesPath"`
-	OneLakeFilesPath      string                 `json:"oneLakeFilesPath"`
-	SQLEndpointProperties *sqlEndpointProperties `json:"sqlEndpointProperties,omitempty"`
-}
-
-type sqlEndpointProperties struct {
-	ID                 string `json:"id"`
-	ConnectionString   string `json:"connectionString"`
-	ProvisioningStatus string `json:"provisioningStatus"`
-}
-
-// view is itemView plus the properties the type-specific lakehouse routes add.
+// view is itemView plus, on the type-specific routes, the type's properties.
 func (c *call) view(ws *workspace, it *item) itemJSON {
 	v := itemView(ws, it)
-	if c.itemType != "Lakehouse" {
-		return v
-	}
-	base := c.e.base + "/onelake/" + ws.ID + "/" + it.ID
-	v.Properties = &lakehouseProperties{OneLakeTablesPath: base + "/Tables", OneLakeFilesPath: base + "/Files"}
-	for _, ep := range ws.Items {
-		if ep.ParentID == it.ID {
-			v.Properties.SQLEndpointProperties = &sqlEndpointProperties{ID: ep.ID,
-				ConnectionString: strings.TrimPrefix(c.e.base, "https://"), ProvisioningStatus: "Success"}
+	if c.itemType != "" {
+		if p := c.e.properties(ws, it); p != nil {
+			v.Properties = p
 		}
 	}
 	return v
@@ -456,7 +438,7 @@ func (e *Emulator) createItem(c *call) (*response, error) {
 	if err := e.checkItemName(c, ws, typ, name, ""); err != nil {
 		return nil, err
 	}
-	if typ == "Lakehouse" {
+	if slices.Contains(withSQLEndpoint(), typ) {
 		if err := e.checkItemName(c, ws, "SQLEndpoint", name, ""); err != nil {
 			return nil, err
 		}
@@ -476,6 +458,10 @@ func (e *Emulator) createItem(c *call) (*response, error) {
 			return nil, notFound("FolderNotFound", "Folder", folderID)
 		}
 	}
+	payload, err := decodeCreationPayload(c, ws, typ, req.CreationPayload)
+	if err != nil {
+		return nil, err
+	}
 	var def *decodedDefinition
 	switch {
 	case req.Definition != nil && slices.Contains(noDefinition(), typ):
@@ -487,9 +473,9 @@ func (e *Emulator) createItem(c *call) (*response, error) {
 	case slices.Contains(definitionRequired(), typ):
 		return nil, badRequest("MissingDefinitionParts", "Items of type %s must be created with a definition", typ)
 	}
-	return c.finish(e.immediate(typ), http.StatusCreated, func() any {
+	return c.finish(e.immediateCreate(typ), http.StatusCreated, func() any {
 		it := &item{ID: e.newID(), Seq: e.nextSeq(), Type: typ, DisplayName: name, Description: req.Description,
-			FolderID: folderID}
+			FolderID: folderID, Payload: payload}
 		it.LogicalID = e.newID()
 		if def != nil {
 			it.Format, it.Parts = def.format, def.parts
@@ -499,13 +485,7 @@ func (e *Emulator) createItem(c *call) (*response, error) {
 				}
 			}
 		}
-		ws.Items[it.ID] = it
-		if typ == "Lakehouse" {
-			ep := &item{ID: e.newID(), Seq: e.nextSeq(), Type: "SQLEndpoint", DisplayName: name,
-				FolderID: folderID, ParentID: it.ID}
-			ep.LogicalID = e.newID()
-			ws.Items[ep.ID] = ep
-		}
+		e.addItem(ws, it, c.now)
 		return itemView(ws, it)
 	})
 }
@@ -558,12 +538,10 @@ func (e *Emulator) deleteItem(c *call) (*response, error) {
 	if it.ParentID != "" {
 		return nil, badRequest("OperationNotSupportedForItem", "A %s is deleted with the item that owns it", it.Type)
 	}
-	e.removeItem(c, ws, it)
-	for _, child := range ws.Items {
-		if child.ParentID == it.ID {
-			e.removeItem(c, ws, child)
-		}
+	for _, dep := range ws.dependents(it) {
+		e.removeItem(c, ws, dep)
 	}
+	e.removeItem(c, ws, it)
 	return emptyOK()
 }
 

@@ -317,9 +317,10 @@ func TestSDKTypeSpecificCollections(t *testing.T) {
 	wantError(t, sp.do("GET", "/v1/workspaces/"+wsID+"/spreadsheets", nil), 404, "NotFound")
 	var lh itemJSON
 	sp.do("POST", "/v1/workspaces/"+wsID+"/lakehouses", map[string]string{"displayName": "lake"}).json(t, &lh)
-	sp.do("GET", "/v1/workspaces/"+wsID+"/lakehouses/"+lh.ID, nil).json(t, &lh)
-	if lh.Properties == nil || lh.Properties.SQLEndpointProperties == nil || lh.Properties.SQLEndpointProperties.ProvisioningStatus != "Success" {
-		t.Errorf("lakehouse properties = %+v", lh.Properties)
+	var got struct{ Properties lakehouseProperties }
+	sp.do("GET", "/v1/workspaces/"+wsID+"/lakehouses/"+lh.ID, nil).json(t, &got)
+	if ep := got.Properties.SQLEndpointProperties; ep == nil || ep.ProvisioningStatus != "Success" {
+		t.Errorf("lakehouse properties = %+v", got.Properties)
 	}
 	if _, err := nbs.DeleteNotebook(ctx, wsID, *created.ID, nil); err != nil {
 		t.Errorf("DeleteNotebook: %v", err)

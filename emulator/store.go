@@ -66,6 +66,14 @@ type item struct {
 	Format      string `json:"format,omitempty"`
 	Parts       []part `json:"parts,omitempty"` // never includes .platform; that part is generated
 	ParentID    string `json:"parentId,omitempty"`
+
+	Created time.Time        `json:"created"`
+	Updated time.Time        `json:"updated"`
+	Payload *creationPayload `json:"creationPayload,omitempty"`
+	// ActiveValueSet is a variable library's active value set ("" = the default one).
+	ActiveValueSet string `json:"activeValueSet,omitempty"`
+	// Env is an environment's staged and published libraries and Spark compute.
+	Env *environment `json:"environment,omitempty"`
 }
 
 // part is a definition part with its payload decoded.

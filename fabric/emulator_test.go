@@ -282,7 +282,8 @@ func TestEmulatorNameNotAvailableYetIsWaitedOut(t *testing.T) {
 // Random 5xx, resets before and lost answers after applying, on every kind of call: every create
 // succeeds exactly once, through retries and reconciliation.
 func TestEmulatorRandomFaults(t *testing.T) {
-	e := startEmulator(t, emulator.Options{Seed: 7, ImmediateTypes: []string{"Notebook"},
+	// AlwaysOperations: the lakehouse creates go through operations, whose polls meet faults too.
+	e := startEmulator(t, emulator.Options{Seed: 7, ImmediateTypes: []string{"Notebook"}, AlwaysOperations: true,
 		Faults: emulator.FaultConfig{ErrorRate: 0.1, ResetRate: 0.08, LostResponseRate: 0.1}})
 	// The breaker is tested on its own; here 5 faults in a row would only make the test flaky.
 	c := emulatorClient(t, e, func(cfg *Config) { cfg.NoBreaker = true })
