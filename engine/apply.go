@@ -90,6 +90,31 @@ func (e *ApplyError) Error() string {
 
 func (e *ApplyError) Unwrap() []error { return e.Steps }
 
+// Tally counts changes by action.
+type Tally struct{ Added, Changed, Replaced, Destroyed int }
+
+// Ran counts, by action, the changes a run's journal says were applied: what a summary reports,
+// rather than what the plan meant to do.
+func Ran(recs []journal.Record) Tally {
+	var t Tally
+	for _, r := range recs {
+		if r.Type != journal.Done {
+			continue
+		}
+		switch r.Action {
+		case Create.String():
+			t.Added++
+		case Update.String():
+			t.Changed++
+		case Replace.String():
+			t.Replaced++
+		case Delete.String():
+			t.Destroyed++
+		}
+	}
+	return t
+}
+
 // Apply carries out a plan. Each mutating change is journalled (intent before the call, done
 // after) and its dependents wait for it. On failure no new change starts, the ones in flight
 // finish, and everything done is rolled back in reverse order of completion.
@@ -111,6 +136,11 @@ func Apply(ctx context.Context, g *Graph, p *Plan, rt *Runtime, opts ApplyOption
 		order = append(order, r)
 	}
 
+	// Edges a resource adds once the graph is complete (a Git connection waits for its workspace's
+	// prune deletes) must not close a cycle: the walk would never start its steps.
+	if err := acyclic(order); err != nil {
+		return err
+	}
 	var mu sync.Mutex
 	errs := walk(ctx, order, opts.Parallelism, func(ctx context.Context, r Resource) error {
 		c := byAddr[r.Addr()]

@@ -71,14 +71,20 @@ func (g *Graph) Validate() Diagnostics {
 		ds = append(ds, r.Validate(g)...)
 	}
 	if cyc := g.cycle(); cyc != nil {
-		names := make([]string, len(cyc))
-		for i, r := range cyc {
-			names[i] = fmt.Sprintf("%s (%s)", r.Addr(), r.Pos())
-		}
-		ds = append(ds, Diagnostic{Pos: cyc[0].Pos(), Message: "dependency cycle: " + strings.Join(names, " -> ")})
+		ds = append(ds, cycleDiagnostic(cyc))
 	}
 	ds.Sort()
 	return ds
+}
+
+// cycleDiagnostic names every resource of a cycle with its position, the first one again at the
+// end: a -> b -> a.
+func cycleDiagnostic(cyc []Resource) Diagnostic {
+	names := make([]string, len(cyc))
+	for i, r := range cyc {
+		names[i] = fmt.Sprintf("%s (%s)", r.Addr(), r.Pos())
+	}
+	return Diagnostic{Pos: cyc[0].Pos(), Message: "dependency cycle: " + strings.Join(names, " -> ")}
 }
 
 // cycle returns the resources of one dependency cycle, or nil.

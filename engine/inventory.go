@@ -38,5 +38,10 @@ func inventory(ctx context.Context, g *Graph, rt *Runtime, p *Plan) error {
 		ch.Addr, ch.Kind, ch.Pos, ch.Deps, ch.Live, ch.ID = r.Addr(), r.Kind(), r.Pos(), r.Deps(), live, live.ID
 		p.Changes = append(p.Changes, ch)
 	}
+	// The deletes add edges the plan's validation did not see (a delete waits for its workspace's
+	// declared resources, a Git connection for the deletes): check them before anything changes.
+	if cyc := g.cycle(); cyc != nil {
+		return Diagnostics{cycleDiagnostic(cyc)}
+	}
 	return nil
 }

@@ -1,17 +1,12 @@
 package journal
 
 import (
-	"bufio"
+	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -81,19 +76,41 @@ type Record struct {
 	Outcome *RollbackOutcome `json:"outcome,omitempty"`
 }
 
+// redacted returns r with its free-text fields passed through redact. Only text that can quote
+// what a server or a user wrote (an error message) is scrubbed: ids, addresses and undo arguments
+// are data that rollback acts on, and rewriting them would make it act on something else. No
+// secret reaches those by construction (see Applied.Sensitive in the engine).
+func (r Record) redacted(redact func(string) string) Record {
+	if redact != nil && r.Error != "" {
+		r.Error = redact(r.Error)
+	}
+	return r
+}
+
 // FileName is the journal's name inside a run directory.
 const FileName = "journal.jsonl"
+
+// file is what a journal writes to: an *os.File, or in tests one that records the order of writes
+// and syncs.
+type file interface {
+	Write(p []byte) (int, error)
+	Sync() error
+	Close() error
+}
 
 // Journal appends records to one run's file. It is safe for concurrent use.
 type Journal struct {
 	mu   sync.Mutex
-	f    *os.File
+	f    file
 	seq  int
 	run  string
 	path string
 	now  func() time.Time
-	// redact scrubs secret values from each line before it is written (SetRedact).
+	// redact scrubs secret values from each record's free text before it is written (SetRedact).
 	redact func(string) string
+	// broken is the first failed write or sync: after it the file may end in part of a line, and
+	// appending more would bury that part in the middle, where the reader refuses it.
+	broken error
 }
 
 // RunsDir is where runs live inside a state directory.
@@ -104,9 +121,12 @@ func Create(stateDir, runID, plan, version string) (*Journal, error) {
 	return Start(stateDir, runID, Record{Plan: plan, Version: version})
 }
 
-// Start starts the journal of a new run with begin as its first record.
+// Start starts the journal of a new run with begin as its first record. The new file, its run
+// directory and the runs directory are synced, so that a crash cannot lose the journal together
+// with records that were synced into it.
 func Start(stateDir, runID string, begin Record) (*Journal, error) {
-	dir := filepath.Join(RunsDir(stateDir), runID)
+	runs := RunsDir(stateDir)
+	dir := filepath.Join(runs, runID)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("journal: create run directory: %w", err)
 	}
@@ -115,31 +135,45 @@ func Start(stateDir, runID string, begin Record) (*Journal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
+	for _, d := range []string{dir, runs, stateDir} {
+		if err := syncDir(d); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("journal: sync directory %s: %w", d, err)
+		}
+	}
 	j := &Journal{f: f, run: runID, path: path, now: time.Now}
 	begin.Type = Begin
 	if err := j.Append(begin); err != nil {
 		f.Close()
 		return nil, err
 	}
-	// The new file's directory entry must survive a crash too, or the journal could vanish
-	// with the records it synced.
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
 	return j, nil
 }
 
-// Reopen appends to an existing run's journal (to record a later rollback).
+// Reopen appends to an existing run's journal (to record a later rollback). A torn last line (the
+// process died while writing it) is cut off first, so that the next record starts on a line of
+// its own instead of completing the torn one into a line nobody can read.
 func Reopen(stateDir, runID string) (*Journal, []Record, error) {
-	recs, err := Read(stateDir, runID)
+	path := filepath.Join(RunsDir(stateDir), runID, FileName)
+	recs, valid, err := readFile(path, runID)
 	if err != nil {
 		return nil, nil, err
 	}
-	path := filepath.Join(RunsDir(stateDir), runID, FileName)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, nil, fmt.Errorf("journal: %w", err)
+	}
+	if st, err := f.Stat(); err != nil || st.Size() != valid {
+		if err == nil {
+			err = f.Truncate(valid)
+		}
+		if err == nil {
+			err = f.Sync()
+		}
+		if err != nil {
+			f.Close()
+			return nil, nil, fmt.Errorf("journal: cut the torn last line of %s: %w", path, err)
+		}
 	}
 	seq := 0
 	if len(recs) > 0 {
@@ -148,8 +182,8 @@ func Reopen(stateDir, runID string) (*Journal, []Record, error) {
 	return &Journal{f: f, seq: seq, run: runID, path: path, now: time.Now}, recs, nil
 }
 
-// SetRedact makes every later record pass through redact before it reaches the file, so that a
-// secret value that found its way into an error or a pre-image is never written.
+// SetRedact makes the free text of every later record (error messages) pass through redact before
+// it reaches the file, so that a secret value quoted by an error is never written.
 func (j *Journal) SetRedact(redact func(string) string) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -162,24 +196,31 @@ func (j *Journal) RunID() string { return j.run }
 // Path is the journal file.
 func (j *Journal) Path() string { return j.path }
 
-// Append writes one record and syncs it to disk before returning.
+// Append writes one record and syncs it to disk before returning: a caller that goes on to make
+// the change the record announces knows the record survives a crash.
 func (j *Journal) Append(r Record) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if j.broken != nil {
+		return fmt.Errorf("journal: %s is not written to after an earlier failure: %w", j.path, j.broken)
+	}
+	r = r.redacted(j.redact)
 	j.seq++
 	r.Seq = j.seq
 	r.Time = j.now().UTC()
-	b, err := json.Marshal(r)
-	if err != nil {
+	// One Write of the whole line, newline included: a crash leaves at most a torn last line.
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // keep <secret:NAME> readable
+	if err := enc.Encode(r); err != nil {
 		return fmt.Errorf("journal: encode: %w", err)
 	}
-	if j.redact != nil {
-		b = []byte(j.redact(string(b)))
-	}
-	if _, err := j.f.Write(append(b, '\n')); err != nil {
+	if _, err := j.f.Write(b.Bytes()); err != nil {
+		j.broken = err
 		return fmt.Errorf("journal: write %s: %w", j.path, err)
 	}
 	if err := j.f.Sync(); err != nil {
+		j.broken = err
 		return fmt.Errorf("journal: sync %s: %w", j.path, err)
 	}
 	return nil
@@ -189,244 +230,7 @@ func (j *Journal) Append(r Record) error {
 func (j *Journal) Close() error { return j.f.Close() }
 
 // Records reads back everything this journal holds.
-func (j *Journal) Records() ([]Record, error) { return readFile(j.path, j.run) }
-
-// Read returns every record of a run, in order. A torn last line (a crash mid-write) is ignored.
-func Read(stateDir, runID string) ([]Record, error) {
-	return readFile(filepath.Join(RunsDir(stateDir), runID, FileName), runID)
-}
-
-func readFile(path, runID string) ([]Record, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("no run %q: %s does not exist (fabplan runs lists the runs)", runID, path)
-		}
-		return nil, fmt.Errorf("journal: %w", err)
-	}
-	defer f.Close()
-	var recs []Record
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<30)
-	for sc.Scan() {
-		var r Record
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			break
-		}
-		recs = append(recs, r)
-	}
-	return recs, sc.Err()
-}
-
-// State summarizes a run from its records.
-type State string
-
-const (
-	StateRunning    State = "incomplete"  // no terminal record: running, or crashed
-	StateCommitted  State = "committed"   // finished; changes stand
-	StateRolledBack State = "rolled-back" // every change reversed
-	StateAbandoned  State = "rollback-incomplete"
-)
-
-// Summary describes one run.
-type Summary struct {
-	ID         string
-	Plan       string
-	Env        string
-	Target     *Target // nil in journals written before targets were recorded
-	PlanDigest string
-	Started    time.Time
-	State      State
-	Changes    int // changes applied (steps with a done record)
-	Undone     int // of those, how many are reversed now
-	// Unfinished counts changes whose outcome is unknown (an intent with no done) not yet undone.
-	Unfinished int
-	// Attempts counts rollback attempts; Last is the outcome of the latest one that ended.
-	Attempts int
-	Last     *RollbackOutcome
-	// Interrupted means the run ended, or is still going, before it started any change.
-	Interrupted bool
-	// Error is why a run that failed before any change failed (a failed record with no step).
-	Error string
-}
-
-// Left counts the changes that are, or may be, still in effect.
-func (s Summary) Left() int { return s.Changes - s.Undone + s.Unfinished }
-
-// Summarize derives a run's summary from its records. The state follows from what was undone, not
-// from who tried: a rollback attempt that undid nothing (say, by an identity that may not) leaves
-// a committed run committed.
-func Summarize(runID string, recs []Record) Summary {
-	s := Summary{ID: runID, State: StateRunning}
-	last := map[string]Type{} // step -> its latest intent, done, failed or undone record
-	done := map[string]bool{}
-	var runIdentity string
-	var committed, legacyRolledBack, legacyAbandoned, ownAttemptLeft bool
-	intents := 0
-	for _, r := range recs {
-		switch r.Type {
-		case Begin:
-			s.Plan, s.Started, s.Env, s.Target, s.PlanDigest = r.Plan, r.Time, r.Env, r.Target, r.PlanDigest
-			if r.Target != nil {
-				runIdentity = r.Target.Identity
-			}
-		case Intent:
-			intents++
-			last[r.Step] = r.Type
-		case Done:
-			done[r.Step] = true
-			last[r.Step] = r.Type
-		case Failed:
-			if r.Step == "" {
-				s.Error = r.Error // the run failed before any change
-				break
-			}
-			last[r.Step] = r.Type
-		case Undone:
-			last[r.Step] = r.Type
-		case Commit:
-			committed = true
-		case RolledBack:
-			legacyRolledBack = true
-		case Abandoned:
-			legacyAbandoned = true
-		case RollbackBegin:
-			s.Attempts++
-		case RollbackEnd:
-			out := RollbackOutcome{}
-			if r.Outcome != nil {
-				out = *r.Outcome
-			}
-			s.Last = &out
-			who := ""
-			if r.Target != nil {
-				who = r.Target.Identity
-			}
-			if out.Left > 0 && (who == "" || strings.EqualFold(who, runIdentity)) {
-				ownAttemptLeft = true
-			}
-		}
-	}
-	undoneAny := 0
-	for step, t := range last {
-		switch {
-		case t == Undone:
-			undoneAny++
-			if done[step] {
-				s.Undone++
-			}
-		case !done[step]:
-			s.Unfinished++
-		}
-	}
-	s.Changes = len(done)
-	s.Interrupted = intents == 0 && !committed
-	switch {
-	case legacyRolledBack:
-		s.State = StateRolledBack
-	case legacyAbandoned:
-		s.State = StateAbandoned
-	case undoneAny > 0 && s.Left() == 0:
-		s.State = StateRolledBack
-	case undoneAny > 0:
-		s.State = StateAbandoned
-	case committed:
-		s.State = StateCommitted
-	case ownAttemptLeft:
-		// The run failed and its own rollback could not undo anything.
-		s.State = StateAbandoned
-	}
-	return s
-}
-
-// List returns every run in the state directory, oldest first.
-func List(stateDir string) ([]Summary, error) {
-	entries, err := os.ReadDir(RunsDir(stateDir))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("journal: %w", err)
-	}
-	var out []Summary
-	for _, e := range entries {
-		if !e.IsDir() {
-			continue
-		}
-		recs, err := Read(stateDir, e.Name())
-		if err != nil {
-			continue
-		}
-		out = append(out, Summarize(e.Name(), recs))
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].Started.Equal(out[j].Started) {
-			return out[i].Started.Before(out[j].Started)
-		}
-		return out[i].ID < out[j].ID
-	})
-	return out, nil
-}
-
-// Lock takes the state directory's lock so that two runs never share it. The lock is released
-// by the returned function, or by the kernel when the process dies.
-func Lock(stateDir string) (unlock func(), err error) {
-	if err := os.MkdirAll(stateDir, 0o700); err != nil {
-		return nil, fmt.Errorf("state directory %s: %w", stateDir, err)
-	}
-	path := filepath.Join(stateDir, "lock")
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("state directory lock: %w", err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("another fabplan run holds %s; wait for it to finish, or use another --state-dir", path)
-	}
-	return func() {
-		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		f.Close()
-	}, nil
-}
-
-// Owned returns the ids of the objects fabplan created in any run of the state directory and
-// that no rollback removed: the objects prune may delete.
-func Owned(stateDir string) (map[string]bool, error) {
-	owned, _, err := Ownership(stateDir, nil)
-	return owned, err
-}
-
-// Ownership returns Owned's ids, and the ids of objects a run marked sensitive (their content
-// held secret values when fabplan last wrote it). With a target, only runs against the same
-// endpoint and tenant count as evidence of ownership (any identity): an id another Fabric
-// handed out says nothing about this one.
-func Ownership(stateDir string, target *Target) (owned, sensitive map[string]bool, err error) {
-	runs, err := List(stateDir)
-	if err != nil {
-		return nil, nil, err
-	}
-	owned, sensitive = map[string]bool{}, map[string]bool{}
-	for _, run := range runs {
-		recs, err := Read(stateDir, run.ID)
-		if err != nil {
-			return nil, nil, err
-		}
-		created := map[string]string{} // step -> id
-		evidence := target == nil || run.Target == nil || run.Target.SameFabric(*target)
-		for _, r := range recs {
-			if r.Type == Done && r.ID != "" {
-				// The latest write of an object says whether its content is sensitive now.
-				sensitive[r.ID] = r.Sensitive
-			}
-			switch {
-			case !evidence:
-			case r.Type == Done && r.Action == "create" && r.ID != "":
-				created[r.Step] = r.ID
-				owned[r.ID] = true
-			case r.Type == Undone && created[r.Step] != "":
-				delete(owned, created[r.Step])
-			}
-		}
-	}
-	return owned, sensitive, nil
+func (j *Journal) Records() ([]Record, error) {
+	recs, _, err := readFile(j.path, j.run)
+	return recs, err
 }

@@ -101,6 +101,7 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	defer j.Close()
+	j.SetRedact(f.Redactor().Redact)
 	sum := journal.Summarize(id, recs)
 	if err := journal.CheckTarget(id, sum.Target, target, opts.OtherIdentity); err != nil {
 		return err

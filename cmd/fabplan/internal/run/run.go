@@ -213,7 +213,12 @@ func Run(ctx context.Context, opts *Options) error {
 		}
 		return err
 	}
-	view.Summary(io.Out, plan)
+	// The summary counts what the journal says ran, not what the plan meant to do.
+	recs, err := j.Records()
+	if err != nil {
+		return err
+	}
+	view.Summary(io.Out, engine.Ran(recs))
 	return nil
 }
 

@@ -189,9 +189,8 @@ func value(a *engine.DocAttr, v *string) string {
 }
 
 // Summary is the last line of a finished run.
-func Summary(w io.Writer, p *engine.Plan) {
-	add, change, replace, destroy := p.Counts()
-	fmt.Fprintf(w, "Apply complete: %d added, %d changed, %d replaced, %d destroyed.\n", add, change, replace, destroy)
+func Summary(w io.Writer, t engine.Tally) {
+	fmt.Fprintf(w, "Apply complete: %d added, %d changed, %d replaced, %d destroyed.\n", t.Added, t.Changed, t.Replaced, t.Destroyed)
 }
 
 // NoChanges is printed when live state already matches the plan.

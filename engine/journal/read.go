@@ -1,0 +1,262 @@
+package journal
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// DamagedError is a journal line that does not read back as a record, other than a torn last
+// line. Rollback must not act on a journal it cannot read whole: later records could undo or
+// supersede earlier ones.
+type DamagedError struct {
+	Path string
+	Line int
+	Err  error
+}
+
+func (e *DamagedError) Error() string {
+	return fmt.Sprintf("%s:%d: the journal is damaged: %v; only a torn last line is ignored, so nothing "+
+		"after this line can be trusted: restore the file from a backup, or repair the line by hand", e.Path, e.Line, e.Err)
+}
+
+func (e *DamagedError) Unwrap() error { return e.Err }
+
+// Read returns every record of a run, in order. A torn last line (a crash mid-write: no newline at
+// the end) is ignored; any other line that is not a record is a *DamagedError.
+func Read(stateDir, runID string) ([]Record, error) {
+	recs, _, err := readFile(filepath.Join(RunsDir(stateDir), runID, FileName), runID)
+	return recs, err
+}
+
+// readFile returns the records and the length of the file without a torn last line.
+func readFile(path, runID string) ([]Record, int64, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, 0, fmt.Errorf("no run %q: %s does not exist (fabplan runs lists the runs): %w", runID, path, fs.ErrNotExist)
+		}
+		return nil, 0, fmt.Errorf("journal: %w", err)
+	}
+	// Every record is written as one line ending in a newline, so a last line without one is a
+	// write the process did not finish, and no caller acted on it.
+	valid := bytes.LastIndexByte(b, '\n') + 1
+	var recs []Record
+	for n, line := range bytes.SplitAfter(b[:valid], []byte("\n")) {
+		if len(line) == 0 {
+			continue // SplitAfter's empty tail
+		}
+		var r Record
+		if err := json.Unmarshal(line, &r); err != nil {
+			return nil, 0, &DamagedError{Path: path, Line: n + 1, Err: err}
+		}
+		if r.Type == "" {
+			return nil, 0, &DamagedError{Path: path, Line: n + 1, Err: errors.New("a record without a type")}
+		}
+		recs = append(recs, r)
+	}
+	return recs, int64(valid), nil
+}
+
+// State summarizes a run from its records.
+type State string
+
+const (
+	StateRunning    State = "incomplete"  // no terminal record: running, or crashed
+	StateCommitted  State = "committed"   // finished; changes stand
+	StateRolledBack State = "rolled-back" // every change reversed
+	StateAbandoned  State = "rollback-incomplete"
+)
+
+// Summary describes one run.
+type Summary struct {
+	ID         string
+	Plan       string
+	Env        string
+	Target     *Target // nil in journals written before targets were recorded
+	PlanDigest string
+	Started    time.Time
+	State      State
+	Changes    int // changes applied (steps with a done record)
+	Undone     int // of those, how many are reversed now
+	// Unfinished counts changes whose outcome is unknown (an intent with no done) not yet undone.
+	Unfinished int
+	// Attempts counts rollback attempts; Last is the outcome of the latest one that ended.
+	Attempts int
+	Last     *RollbackOutcome
+	// Interrupted means the run ended, or is still going, before it started any change.
+	Interrupted bool
+	// Error is why a run that failed before any change failed (a failed record with no step).
+	Error string
+}
+
+// Left counts the changes that are, or may be, still in effect.
+func (s Summary) Left() int { return s.Changes - s.Undone + s.Unfinished }
+
+// Summarize derives a run's summary from its records. The state follows from what was undone, not
+// from who tried: a rollback attempt that undid nothing (say, by an identity that may not) leaves
+// a committed run committed.
+func Summarize(runID string, recs []Record) Summary {
+	s := Summary{ID: runID, State: StateRunning}
+	last := map[string]Type{} // step -> its latest intent, done, failed or undone record
+	done := map[string]bool{}
+	var runIdentity string
+	var committed, legacyRolledBack, legacyAbandoned, ownAttemptLeft bool
+	intents := 0
+	for _, r := range recs {
+		switch r.Type {
+		case Begin:
+			s.Plan, s.Started, s.Env, s.Target, s.PlanDigest = r.Plan, r.Time, r.Env, r.Target, r.PlanDigest
+			if r.Target != nil {
+				runIdentity = r.Target.Identity
+			}
+		case Intent:
+			intents++
+			last[r.Step] = r.Type
+		case Done:
+			done[r.Step] = true
+			last[r.Step] = r.Type
+		case Failed:
+			if r.Step == "" {
+				s.Error = r.Error // the run failed before any change
+				break
+			}
+			last[r.Step] = r.Type
+		case Undone:
+			last[r.Step] = r.Type
+		case Commit:
+			committed = true
+		case RolledBack:
+			legacyRolledBack = true
+		case Abandoned:
+			legacyAbandoned = true
+		case RollbackBegin:
+			s.Attempts++
+		case RollbackEnd:
+			out := RollbackOutcome{}
+			if r.Outcome != nil {
+				out = *r.Outcome
+			}
+			s.Last = &out
+			who := ""
+			if r.Target != nil {
+				who = r.Target.Identity
+			}
+			if out.Left > 0 && (who == "" || strings.EqualFold(who, runIdentity)) {
+				ownAttemptLeft = true
+			}
+		}
+	}
+	undoneAny := 0
+	for step, t := range last {
+		switch {
+		case t == Undone:
+			undoneAny++
+			if done[step] {
+				s.Undone++
+			}
+		case !done[step]:
+			s.Unfinished++
+		}
+	}
+	s.Changes = len(done)
+	s.Interrupted = intents == 0 && !committed
+	switch {
+	case legacyRolledBack:
+		s.State = StateRolledBack
+	case legacyAbandoned:
+		s.State = StateAbandoned
+	case undoneAny > 0 && s.Left() == 0:
+		s.State = StateRolledBack
+	case undoneAny > 0:
+		s.State = StateAbandoned
+	case committed:
+		s.State = StateCommitted
+	case ownAttemptLeft:
+		// The run failed and its own rollback could not undo anything.
+		s.State = StateAbandoned
+	}
+	return s
+}
+
+// List returns every run in the state directory, oldest first. A damaged journal is an error: a
+// run left out of the list would be left out of ownership (prune) and out of sight.
+func List(stateDir string) ([]Summary, error) {
+	entries, err := os.ReadDir(RunsDir(stateDir))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	var out []Summary
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		recs, err := Read(stateDir, e.Name())
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // a run directory whose journal was never created (a crash in Create)
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Summarize(e.Name(), recs))
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Started.Equal(out[j].Started) {
+			return out[i].Started.Before(out[j].Started)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out, nil
+}
+
+// Owned returns the ids of the objects fabplan created in any run of the state directory and
+// that no rollback removed: the objects prune may delete.
+func Owned(stateDir string) (map[string]bool, error) {
+	owned, _, err := Ownership(stateDir, nil)
+	return owned, err
+}
+
+// Ownership returns Owned's ids, and the ids of objects a run marked sensitive (their content
+// held secret values when fabplan last wrote it). With a target, only runs against the same
+// endpoint and tenant count as evidence of ownership (any identity): an id another Fabric
+// handed out says nothing about this one.
+func Ownership(stateDir string, target *Target) (owned, sensitive map[string]bool, err error) {
+	runs, err := List(stateDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	owned, sensitive = map[string]bool{}, map[string]bool{}
+	for _, run := range runs {
+		recs, err := Read(stateDir, run.ID)
+		if err != nil {
+			return nil, nil, err
+		}
+		created := map[string]string{} // step -> id
+		evidence := target == nil || run.Target == nil || run.Target.SameFabric(*target)
+		for _, r := range recs {
+			if r.Type == Done && r.ID != "" {
+				// The latest write of an object says whether its content is sensitive now.
+				sensitive[r.ID] = r.Sensitive
+			}
+			switch {
+			case !evidence:
+			case r.Type == Done && r.Action == "create" && r.ID != "":
+				created[r.Step] = r.ID
+				owned[r.ID] = true
+			case r.Type == Undone && created[r.Step] != "":
+				delete(owned, created[r.Step])
+			}
+		}
+	}
+	return owned, sensitive, nil
+}
