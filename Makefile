@@ -1,8 +1,9 @@
-# fabplan's build. Everything needs only Go.
+# fabplan's build. Everything needs only Go; the blob state tests also need Node.js with npm, and install
+# Azurite (the Azure Storage emulator) into the git-ignored .tools/azurite the first time they run.
 GO      ?= go
 BIN     := bin/fabplan
 
-.PHONY: build demo test lint bench fmt clean
+.PHONY: build demo test azurite lint bench fmt clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/fabplan
@@ -13,6 +14,10 @@ demo: build
 
 test:
 	$(GO) test ./...
+
+# Azurite for the blob state tests, installed ahead (the tests do it themselves when it is missing).
+azurite:
+	$(GO) run ./state/statetest/install
 
 lint: build
 	$(GO) vet ./...
