@@ -41,7 +41,7 @@ const (
 
 func (e *EnvFileError) Error() string {
 	if e.Line == 0 {
-		return e.Path + ": " + e.Msg
+		return e.Path + " " + e.Msg
 	}
 	return fmt.Sprintf("%s:%d: %s", e.Path, e.Line, e.Msg)
 }

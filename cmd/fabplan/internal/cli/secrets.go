@@ -116,8 +116,12 @@ func (f *Factory) Secrets(planFile string) (*secrets.Resolver, error) {
 	var envFile *secrets.EnvFile
 	if envPath != "" {
 		if envFile, err = secrets.ReadEnvFile(envPath); err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
+			var bad *secrets.EnvFileError
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
 				return nil, Usagef(fmt.Errorf("--env-file %s does not exist", envPath))
+			case errors.As(err, &bad): // bad input, like a plan that does not evaluate
+				return nil, Usagef(err)
 			}
 			return nil, err
 		}

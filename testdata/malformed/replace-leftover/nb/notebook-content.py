@@ -1,0 +1,3 @@
+# Fabric notebook source
+lake = '{{LAKEHOUSE}}'
+env = '{{ENV}}'

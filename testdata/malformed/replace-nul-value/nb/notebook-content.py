@@ -1,0 +1,2 @@
+# Fabric notebook source
+x = '{{X}}'

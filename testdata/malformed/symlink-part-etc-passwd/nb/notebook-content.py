@@ -1,0 +1,2 @@
+# Fabric notebook source
+print('hi')
