@@ -55,7 +55,7 @@ func (e *Emulator) Reset() error {
 	ids := e.st.IDCount
 	e.st = newState()
 	e.st.IDCount = ids // ids already handed out stay unique
-	e.seedSecrets()
+	e.seedState()
 	e.dirty = true
 	return e.saveLocked()
 }

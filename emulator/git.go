@@ -244,7 +244,7 @@ func (e *Emulator) checkGitCredentials(c *call, p *gitProviderDetails, cr *gitCr
 		if err != nil {
 			return err
 		}
-		if !slices.ContainsFunc(e.fix.Connections, func(x Connection) bool { return strings.EqualFold(x.ID, id) }) {
+		if e.st.Connections[id] == nil {
 			return notFound("ConnectionNotFound", "Connection", id)
 		}
 		cr.ConnectionID = id

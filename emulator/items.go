@@ -493,6 +493,10 @@ func (e *Emulator) createItem(c *call) (*response, error) {
 type updateItemRequest struct {
 	DisplayName *string `json:"displayName"`
 	Description *string `json:"description"`
+	// Properties is what a variable library's update may change.
+	Properties *struct {
+		ActiveValueSetName *string `json:"activeValueSetName"`
+	} `json:"properties"`
 }
 
 func (e *Emulator) updateItem(c *call) (*response, error) {
@@ -514,13 +518,47 @@ func (e *Emulator) updateItem(c *call) (*response, error) {
 			return nil, err
 		}
 	}
+	var valueSet *string
+	if req.Properties != nil && req.Properties.ActiveValueSetName != nil {
+		if it.Type != "VariableLibrary" {
+			return nil, invalidField("properties.activeValueSetName", "applies to variable libraries only")
+		}
+		if valueSet = req.Properties.ActiveValueSetName; !slices.Contains(valueSets(it), *valueSet) {
+			return nil, invalidField("properties.activeValueSetName", "names no value set of the library ('"+
+				truncate(*valueSet, 64)+"'); it has: "+strings.Join(valueSets(it), ", "))
+		}
+	}
 	if req.DisplayName != nil {
 		it.DisplayName = *req.DisplayName
 	}
 	if req.Description != nil {
 		it.Description = *req.Description
 	}
-	return ok(itemView(ws, it))
+	if valueSet != nil {
+		it.ActiveValueSet = *valueSet
+	}
+	it.Updated = c.now
+	return ok(c.view(ws, it))
+}
+
+// valueSets are the value sets of a variable library: the default one and one per valueSets/*.json part,
+// named by its "name" (or its file name).
+func valueSets(it *item) []string {
+	out := []string{defaultValueSet}
+	for _, p := range it.Parts {
+		dir, file := path.Split(p.Path)
+		if dir != "valueSets/" || path.Ext(file) != ".json" {
+			continue
+		}
+		var vs struct {
+			Name string `json:"name"`
+		}
+		if json.Unmarshal(p.Payload, &vs) != nil || vs.Name == "" {
+			vs.Name = strings.TrimSuffix(file, ".json")
+		}
+		out = append(out, vs.Name)
+	}
+	return out
 }
 
 func (e *Emulator) deleteItem(c *call) (*response, error) {

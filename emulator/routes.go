@@ -53,6 +53,10 @@ func (e *Emulator) routes() {
 	e.fabric("POST /v1/workspaces/{workspaceId}/items/{itemId}/getDefinition", e.getItemDefinition)
 	e.fabric("POST /v1/workspaces/{workspaceId}/items/{itemId}/updateDefinition", e.updateItemDefinition)
 	e.fabric("POST /v1/workspaces/{workspaceId}/items/{itemId}/move", e.moveItem)
+	e.fabric("GET /v1/workspaces/{workspaceId}/items/{itemId}/shortcuts", e.listShortcuts)
+	e.fabric("POST /v1/workspaces/{workspaceId}/items/{itemId}/shortcuts", e.createShortcut)
+	e.fabric("GET /v1/workspaces/{workspaceId}/items/{itemId}/shortcuts/{shortcut...}", e.getShortcut)
+	e.fabric("DELETE /v1/workspaces/{workspaceId}/items/{itemId}/shortcuts/{shortcut...}", e.deleteShortcut)
 
 	// Fabric: type-specific item collections (/notebooks, /lakehouses, /semanticModels, ...)
 	e.fabric("GET /v1/workspaces/{workspaceId}/{collection}", typed(e.listItems))
@@ -65,7 +69,10 @@ func (e *Emulator) routes() {
 
 	// Fabric: capacities, operations
 	e.fabric("GET /v1/connections", e.listConnections)
+	e.fabric("POST /v1/connections", e.createConnection)
 	e.fabric("GET /v1/connections/{connectionId}", e.getConnection)
+	e.fabric("PATCH /v1/connections/{connectionId}", e.updateConnection)
+	e.fabric("DELETE /v1/connections/{connectionId}", e.deleteConnection)
 	e.fabric("GET /v1/capacities", e.listCapacities)
 	e.fabric("GET /v1/capacities/{capacityId}", e.getCapacity)
 	e.fabric("GET /v1/operations/{operationId}", e.getOperation)

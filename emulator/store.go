@@ -22,8 +22,10 @@ type state struct {
 	Reserved   []reservation               `json:"reserved,omitempty"`
 	Secrets    map[string][]*secretVersion `json:"secrets,omitempty"` // oldest first
 	Remotes    map[string]*gitRemote       `json:"remotes,omitempty"`
-	IDCount    uint64                      `json:"idCount"`
-	Seq        uint64                      `json:"seq"`
+	// Connections are the tenant's cloud connections, seeded from the fixtures.
+	Connections map[string]*connection `json:"connections"`
+	IDCount     uint64                 `json:"idCount"`
+	Seq         uint64                 `json:"seq"`
 }
 
 type workspace struct {
@@ -74,6 +76,8 @@ type item struct {
 	ActiveValueSet string `json:"activeValueSet,omitempty"`
 	// Env is an environment's staged and published libraries and Spark compute.
 	Env *environment `json:"environment,omitempty"`
+	// Shortcuts are a lakehouse's OneLake shortcuts.
+	Shortcuts []*shortcut `json:"shortcuts,omitempty"`
 }
 
 // part is a definition part with its payload decoded.
@@ -135,12 +139,12 @@ func (e *Emulator) nextSeq() uint64 {
 // loadState reads the state file when there is one and replays the id sequence past the ids it holds.
 func (e *Emulator) loadState() error {
 	if e.opts.StateFile == "" {
-		e.seedSecrets()
+		e.seedState()
 		return nil
 	}
 	b, err := os.ReadFile(e.opts.StateFile)
 	if errors.Is(err, fs.ErrNotExist) {
-		e.seedSecrets()
+		e.seedState()
 		return nil
 	}
 	if err != nil {
@@ -163,13 +167,18 @@ func (e *Emulator) loadState() error {
 		e.ids.Uint64()
 	}
 	e.st = st
+	if st.Connections == nil { // a state file from before connections could change
+		e.seedConnections()
+	}
 	return nil
 }
 
-func (e *Emulator) seedSecrets() {
+// seedState puts the fixtures' secrets and connections into a fresh state.
+func (e *Emulator) seedState() {
 	for _, s := range e.fix.Secrets {
 		e.putSecretLocked(s.Name, s.Value)
 	}
+	e.seedConnections()
 }
 
 // saveLocked writes the state file atomically (temp file + rename) when something changed.
