@@ -190,11 +190,22 @@ func Rollback(ctx context.Context, recs []journal.Record, rt *Runtime, opts Roll
 	defer cancel()
 
 	var mu sync.Mutex
-	undoOne := func(p pending) {
-		if why, ok := opts.Leave[p.step]; ok {
-			mu.Lock()
+	left := map[string]bool{}
+	undoOne := func(p pending, dependents []string) {
+		why, ok := opts.Leave[p.step]
+		mu.Lock()
+		for _, d := range dependents {
+			if left[d] && !ok {
+				// Undoing it (deleting a workspace) would undo what was left alone with it.
+				why, ok = fmt.Sprintf("left alone because %s, which depends on it, is left alone", d), true
+			}
+		}
+		if ok {
+			left[p.step] = true
 			res.Left = append(res.Left, UndoFailure{Step: p.step, ID: p.id, Pos: p.pos, Op: p.undo.Op, Err: errors.New(why), seq: p.seq})
-			mu.Unlock()
+		}
+		mu.Unlock()
+		if ok {
 			return
 		}
 		var err error
@@ -241,7 +252,7 @@ func Rollback(ctx context.Context, recs []journal.Record, rt *Runtime, opts Roll
 // inReverseDependencyOrder calls fn for every change (given newest first) once every change that
 // depends on it has finished, with at most n calls at once. A journal without dependencies
 // (written before they were recorded) is undone strictly newest first.
-func inReverseDependencyOrder(todo []pending, n int, fn func(pending)) {
+func inReverseDependencyOrder(todo []pending, n int, fn func(p pending, dependents []string)) {
 	if n < 1 {
 		n = defaultUndoParallelism
 	}
@@ -253,15 +264,15 @@ func inReverseDependencyOrder(todo []pending, n int, fn func(pending)) {
 		index[p.step] = i
 		recorded = recorded || len(p.deps) > 0
 	}
-	// waits[i] are the changes to finish before todo[i]: those that depend on it.
-	waits := make([][]chan struct{}, len(todo))
+	// dependents[i] are the changes to finish before todo[i]: those that depend on it.
+	dependents := make([][]string, len(todo))
 	for i, p := range todo {
 		if !recorded && i > 0 {
-			waits[i] = append(waits[i], finished[todo[i-1].step])
+			dependents[i] = append(dependents[i], todo[i-1].step)
 		}
 		for _, d := range p.deps {
 			if k, ok := index[d]; ok && k != i {
-				waits[k] = append(waits[k], finished[p.step])
+				dependents[k] = append(dependents[k], p.step)
 			}
 		}
 	}
@@ -272,12 +283,12 @@ func inReverseDependencyOrder(todo []pending, n int, fn func(pending)) {
 		go func() {
 			defer wg.Done()
 			defer close(finished[p.step])
-			for _, w := range waits[i] {
-				<-w
+			for _, d := range dependents[i] {
+				<-finished[d]
 			}
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			fn(p)
+			fn(p, dependents[i])
 		}()
 	}
 	wg.Wait()

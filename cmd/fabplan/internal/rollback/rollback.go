@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -30,6 +31,9 @@ type Options struct {
 	EnvSet   bool
 	// OtherIdentity lets an identity other than the run's roll it back (same endpoint and tenant).
 	OtherIdentity bool
+	DryRun        bool // show the rollback plan and stop
+	Force         bool // undo objects changed since the run too
+	AllowDestroy  bool // delete data-bearing items a committed run created
 	Parallelism   int
 	Deadline      time.Duration
 }
@@ -44,6 +48,11 @@ func NewCmd(f *cli.Factory) *cobra.Command {
 at once): a run that crashed (changes whose outcome is unknown are reconciled against live state), or a
 committed one. RUN is a run id or "last": the last run of this target (Fabric endpoint and tenant),
 narrowed by --plan-file and --env when the state directory holds runs of several plans or envs.
+
+A rollback is a plan: it first reads the objects the run touched and shows what it will do. An object
+changed since the run (live state differs from what the run left) is a conflict: listed and left alone
+unless --force. Deleting a data-bearing item (Lakehouse, Warehouse, ...) a committed run created needs
+--allow-destroy. --dry-run shows the plan and stops.
 
 The run's journal must name the same Fabric endpoint, tenant and identity as now; another identity
 may roll it back with --other-identity. Asks for confirmation unless --yes is given; in CI (no terminal)
@@ -67,7 +76,10 @@ its id) or the run was made against another target, 2 bad arguments or no confir
 	cmd.Flags().StringVar(&opts.PlanFile, "plan-file", "", "with last: the last run of this plan `FILE`")
 	cmd.Flags().StringVar(&opts.Env, "env", "", "with last: the last run of this environment")
 	cmd.Flags().BoolVar(&opts.OtherIdentity, "other-identity", false, "roll back a run another identity made (same endpoint and tenant)")
-	cmd.Flags().IntVar(&opts.Parallelism, "parallelism", 4, "how many independent undos run at once")
+	cmd.Flags().IntVar(&opts.Parallelism, "parallelism", 4, "how many independent undos (and reads) run at once")
+	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "show what the rollback would do and change nothing")
+	cmd.Flags().BoolVar(&opts.Force, "force", false, "undo objects changed since the run too, throwing those changes away")
+	cmd.Flags().BoolVar(&opts.AllowDestroy, "allow-destroy", false, "delete data-bearing items (Lakehouse, Warehouse, ...) the run created, and their data")
 	cli.BindRollbackDeadline(cmd.Flags(), &opts.Deadline)
 	return cmd
 }
@@ -117,23 +129,32 @@ func Run(ctx context.Context, opts *Options) error {
 		fmt.Fprintf(f.IO.Out, "Run %s left nothing to undo (%s).\n", id, runs.Counts(sum))
 		return nil
 	}
-	if !opts.Yes {
-		if !f.IO.Interactive {
-			return cli.Usagef(fmt.Errorf("rollback of run %s (%s, %d change(s)) needs confirmation: pass --yes", id, sum.State, sum.Left()))
-		}
-		fmt.Fprintf(f.IO.ErrOut, "Undo %d change(s) of run %s (%s, plan %s)? [y/N] ", sum.Left(), id, sum.State, sum.Plan)
-		answer, _ := bufio.NewReader(f.IO.In).ReadString('\n')
-		if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
-			return &cli.ExitCodeError{Code: cli.ExitUsage, Err: fmt.Errorf("rollback cancelled")}
-		}
-	}
 	rt, err := f.Runtime(ctx, client)
 	if err != nil {
 		return err
 	}
+	rp, err := engine.PlanRollback(ctx, recs, rt, builtins.PreviewRegistry(), opts.Parallelism, opts.Force)
+	if err != nil {
+		return fmt.Errorf("reading live state before rolling back run %s (nothing was changed): %w", id, err)
+	}
+	showPlan(f, id, sum, rp, opts.Force)
+	if opts.DryRun {
+		return nil
+	}
+	if len(rp.Destroys) > 0 && !opts.AllowDestroy {
+		return cli.Usagef(fmt.Errorf("the rollback would delete %d data-bearing item(s) that committed run %s created, with their data: %s; pass --allow-destroy if the data may go (nothing was changed)",
+			len(rp.Destroys), id, joinAddrs(rp.Destroys)))
+	}
+	if err := confirm(f, id, sum, opts.Yes); err != nil {
+		return err
+	}
+	leave := rp.Leave()
+	if opts.Force {
+		leave = nil
+	}
 	res := engine.Rollback(context.WithoutCancel(ctx), recs, rt, engine.RollbackOptions{
 		Journal: j, Undo: builtins.UndoRegistry(), Observer: view.NewProgress(f.IO.ErrOut),
-		Parallelism: opts.Parallelism, Deadline: opts.Deadline, By: &target,
+		Parallelism: opts.Parallelism, Deadline: opts.Deadline, By: &target, Leave: leave,
 	})
 	if !res.OK() {
 		return fmt.Errorf("run %s, rollback attempt %d: %w", id, res.Attempt, res)
@@ -141,4 +162,50 @@ func Run(ctx context.Context, opts *Options) error {
 	fmt.Fprintf(f.IO.Out, "Rolled back run %s: %s (%d change(s) undone, %d unfinished change(s) reconciled).\n",
 		id, res.Status(), res.Undone, res.Reconciled)
 	return nil
+}
+
+// showPlan prints what the rollback will do, through the plan renderer, and the conflicts.
+func showPlan(f *cli.Factory, id string, sum journal.Summary, rp *engine.RollbackPlan, force bool) {
+	w := f.IO.Out
+	fmt.Fprintf(f.IO.ErrOut, "rollback of run %s: journal %s\n", id, filepath.Join(journal.RunsDir(f.State()), id, journal.FileName))
+	fmt.Fprintf(w, "Rollback of a run of %s (%s, %s):\n", sum.Plan, sum.State, runs.Counts(sum))
+	view.Plan(w, rp.Plan, view.PlanOptions{Styles: view.NewStyles(f.IO.Color)})
+	if len(rp.Destroys) > 0 {
+		fmt.Fprintf(w, "Deletes data-bearing items with their data (needs --allow-destroy): %s\n", joinAddrs(rp.Destroys))
+	}
+	if len(rp.Conflicts) == 0 {
+		return
+	}
+	if force {
+		fmt.Fprintln(w, "Changed since the run, undone anyway (--force):")
+	} else {
+		fmt.Fprintln(w, "Left alone:")
+	}
+	for _, c := range rp.Conflicts {
+		fmt.Fprintf(w, "    %s (%s): %s\n", c.Addr, c.ID, c)
+	}
+}
+
+// confirm asks on a terminal; without one, --yes is required.
+func confirm(f *cli.Factory, id string, sum journal.Summary, yes bool) error {
+	if yes {
+		return nil
+	}
+	if !f.IO.Interactive {
+		return cli.Usagef(fmt.Errorf("rollback of run %s (%s, %d change(s) to undo) needs confirmation: pass --yes", id, sum.State, sum.Left()))
+	}
+	fmt.Fprintf(f.IO.ErrOut, "Carry out this rollback of run %s? [y/N] ", id)
+	answer, _ := bufio.NewReader(f.IO.In).ReadString('\n')
+	if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+		return &cli.ExitCodeError{Code: cli.ExitUsage, Err: fmt.Errorf("rollback cancelled")}
+	}
+	return nil
+}
+
+func joinAddrs(as []engine.Addr) string {
+	s := make([]string, len(as))
+	for i, a := range as {
+		s[i] = string(a)
+	}
+	return strings.Join(s, ", ")
 }

@@ -1,0 +1,106 @@
+package builtins
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/fabplan/fabplan/engine"
+	"github.com/fabplan/fabplan/fabric"
+)
+
+// Undo previews: what each undo operation would act on, read from live state without changing
+// anything, so that `fabplan rollback` can show the rollback as a plan and find the objects
+// changed since the run. The attribute names are the ones each resource's Refresh reports, so
+// that they compare with the post-images the journal holds.
+
+// PreviewRegistry returns the preview of every undo operation that has one.
+func PreviewRegistry() engine.PreviewRegistry {
+	return engine.PreviewRegistry{
+		"item.delete": previewOp(func(ctx context.Context, rt *engine.Runtime, u itemUndo) (engine.UndoPreview, error) {
+			pv := engine.UndoPreview{Action: engine.Delete, Kind: "item", DataBearing: DataBearing[u.Type]}
+			return pv, previewItem(ctx, rt, u, &pv)
+		}),
+		"item.restore": previewOp(func(ctx context.Context, rt *engine.Runtime, u itemUndo) (engine.UndoPreview, error) {
+			pv := engine.UndoPreview{Action: engine.Update, Kind: "item",
+				Restores: map[string]string{"description": u.Description, "folder_id": u.FolderID}}
+			if err := previewItem(ctx, rt, u, &pv); err != nil || !pv.Exists || u.Definition == nil {
+				return pv, err
+			}
+			def, err := rt.Client.GetItemDefinition(ctx, u.WorkspaceID, pv.ID, u.Definition.Format)
+			if err != nil {
+				return pv, err
+			}
+			pv.Live["definition"] = definitionDigest(def.Parts)
+			pv.Restores["definition"] = definitionDigest(u.Definition.Parts)
+			pv.Sensitive = map[string]bool{"definition": rt.Sensitive[pv.ID]}
+			return pv, nil
+		}),
+		"item.recreate": previewOp(func(ctx context.Context, rt *engine.Runtime, u itemUndo) (engine.UndoPreview, error) {
+			pv := engine.UndoPreview{Action: engine.Create, Kind: "item", Restores: map[string]string{
+				"type": u.Type, "name": u.Name, "description": u.Description, "folder_id": u.FolderID}}
+			if u.Definition != nil {
+				pv.Restores["definition"] = definitionDigest(u.Definition.Parts)
+			}
+			return pv, previewItem(ctx, rt, itemUndo{WorkspaceID: u.WorkspaceID, Type: u.Type, Name: u.Name}, &pv)
+		}),
+		"workspace.delete": previewOp(func(ctx context.Context, rt *engine.Runtime, u workspaceUndo) (engine.UndoPreview, error) {
+			pv := engine.UndoPreview{Action: engine.Delete, Kind: "workspace"}
+			return pv, previewWorkspace(ctx, rt, u, &pv)
+		}),
+		"workspace.restore": previewOp(func(ctx context.Context, rt *engine.Runtime, u workspaceUndo) (engine.UndoPreview, error) {
+			pv := engine.UndoPreview{Action: engine.Update, Kind: "workspace",
+				Restores: map[string]string{"description": u.Description, "capacity_id": u.CapacityID}}
+			return pv, previewWorkspace(ctx, rt, u, &pv)
+		}),
+	}
+}
+
+// previewOp adapts a typed preview to the journal's JSON arguments.
+func previewOp[T any](fn func(ctx context.Context, rt *engine.Runtime, args T) (engine.UndoPreview, error)) engine.PreviewFunc {
+	return func(ctx context.Context, rt *engine.Runtime, raw json.RawMessage) (engine.UndoPreview, error) {
+		var args T
+		if err := json.Unmarshal(raw, &args); err != nil {
+			return engine.UndoPreview{}, fmt.Errorf("undo arguments: %w", err)
+		}
+		return fn(ctx, rt, args)
+	}
+}
+
+// previewItem reads the item an undo acts on: by id when the journal knows it, else by its
+// natural key (a create whose outcome is unknown).
+func previewItem(ctx context.Context, rt *engine.Runtime, u itemUndo, pv *engine.UndoPreview) error {
+	var it fabric.Item
+	var err error
+	if u.ID != "" {
+		it, err = rt.Client.GetItem(ctx, u.WorkspaceID, u.ID)
+		pv.Exists = err == nil
+	} else {
+		it, pv.Exists, err = rt.Client.FindItem(ctx, u.WorkspaceID, u.Type, u.Name)
+	}
+	if err = ignoreNotFound(err); err != nil || !pv.Exists {
+		return err
+	}
+	pv.ID = it.ID
+	pv.DataBearing = pv.DataBearing || pv.Action == engine.Delete && DataBearing[it.Type]
+	pv.Live = map[string]string{"name": it.DisplayName, "description": it.Description, "folder_id": it.FolderID}
+	return nil
+}
+
+// previewWorkspace reads the workspace an undo acts on, by id or else by name.
+func previewWorkspace(ctx context.Context, rt *engine.Runtime, u workspaceUndo, pv *engine.UndoPreview) error {
+	var ws fabric.Workspace
+	var err error
+	if u.ID != "" {
+		ws, err = rt.Client.GetWorkspace(ctx, u.ID)
+		pv.Exists = err == nil
+	} else {
+		ws, pv.Exists, err = rt.Client.FindWorkspace(ctx, u.Name)
+	}
+	if err = ignoreNotFound(err); err != nil || !pv.Exists {
+		return err
+	}
+	pv.ID = ws.ID
+	pv.Live = map[string]string{"name": ws.DisplayName, "description": ws.Description, "capacity_id": ws.CapacityID}
+	return nil
+}
