@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -131,4 +133,27 @@ func (p breakerPolicy) Do(req *policy.Request) (*http.Response, error) {
 		return resp, nil
 	}
 	return resp, err
+}
+
+// OpenBreakers names the client's circuit breakers that are open or half-open, sorted; none when
+// the breaker is off. A long-running caller (fabplan serve) reports it as readiness.
+func (c *Client) OpenBreakers() []string {
+	if c.breakers == nil {
+		return nil
+	}
+	b := c.breakers
+	b.mu.Lock()
+	cbs := make(map[string]*gobreaker.CircuitBreaker[*http.Response], len(b.m))
+	maps.Copy(cbs, b.m)
+	b.mu.Unlock()
+	var open []string
+	for name, cb := range cbs {
+		// State is read outside b.mu: it may move the breaker to half-open, which calls back into
+		// OnStateChange, which takes b.mu.
+		if cb.State() != gobreaker.StateClosed {
+			open = append(open, name+" ("+cb.State().String()+")")
+		}
+	}
+	slices.Sort(open)
+	return open
 }

@@ -222,6 +222,10 @@ func (c *Client) throttleFor(scope string) *Throttle {
 	return t
 }
 
+// RefillRetryBudget gives the client its whole retry budget again. The budget is per run; a
+// long-running caller (fabplan serve) refills it at the start of each cycle, which is its run.
+func (c *Client) RefillRetryBudget() { c.retry.budgetLeft.Store(int64(c.cfg.RetryBudget)) }
+
 // Stats returns what the client has done so far.
 func (c *Client) Stats() Stats {
 	s := Stats{

@@ -21,7 +21,16 @@ var update = flag.Bool("update", false, "rewrite the golden sections of testdata
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"fabplan": func() { os.Exit(root.Main()) },
+		"fabplan": func() {
+			// A script that signals a background fabplan (testscript's kill knows only INT and
+			// KILL) learns its process id from this file; see the signal command.
+			if f := os.Getenv(pidFileEnv); f != "" {
+				if err := os.WriteFile(f, []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+					panic(err)
+				}
+			}
+			os.Exit(root.Main())
+		},
 	})
 }
 
@@ -64,6 +73,13 @@ func emulatorOf(ts *testscript.TestScript) *emulator.Emulator {
 var scriptCommands = map[string]func(ts *testscript.TestScript, neg bool, args []string){
 	// emulator-call METHOD PATH [BODY]: an authenticated Fabric call (see emulatorCall).
 	"emulator-call": emulatorCall,
+	// free-port NAME, http-get [-status CODE] [-timeout D] URL [REGEXP], emulator-fault-clear: for
+	// scripts of fabplan serve (script_serve_test.go).
+	"free-port":            freePort,
+	"http-get":             httpGet,
+	"emulator-fault-clear": emulatorFaultClear,
+	// signal SIGNAL PIDFILE: send TERM, INT or HUP to the fabplan that wrote PIDFILE.
+	"signal": signalPID,
 	// emulator-devicecode approve|decline [UPN]: answer the pending device-code sign-in.
 	"emulator-devicecode": emulatorDeviceCode,
 	// emulator [-latency D] [-lro-delay D] [FIXTURES.json]: start an emulator for this script and

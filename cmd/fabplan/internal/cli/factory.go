@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -35,6 +36,9 @@ type Factory struct {
 	Emulator      bool
 	StateDir      string
 	Verbose       bool
+	// BreakerCooldown, when set, is how long an open circuit breaker waits before its half-open
+	// probe (fabplan serve --breaker-cooldown); 0 keeps the client's default.
+	BreakerCooldown time.Duration
 
 	SecretSettings
 
@@ -126,6 +130,7 @@ func (f *Factory) Client() (*fabric.Client, error) {
 	cfg.NoRetry = cfg.NoRetry || f.NoRetry
 	cfg.NoBreaker = cfg.NoBreaker || f.NoBreaker
 	cfg.NoThrottle = cfg.NoThrottle || f.NoThrottle
+	cfg.BreakerCooldown = f.BreakerCooldown
 	if f.Emulator {
 		emu, err := emulator.Start(emulator.Options{})
 		if err != nil {

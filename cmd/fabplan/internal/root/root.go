@@ -22,6 +22,7 @@ import (
 	"github.com/fabplan/fabplan/cmd/fabplan/internal/rollback"
 	"github.com/fabplan/fabplan/cmd/fabplan/internal/run"
 	"github.com/fabplan/fabplan/cmd/fabplan/internal/runs"
+	"github.com/fabplan/fabplan/cmd/fabplan/internal/serve"
 	"github.com/fabplan/fabplan/cmd/fabplan/internal/version"
 	"github.com/fabplan/fabplan/engine"
 )
@@ -49,6 +50,7 @@ and items with their definitions from plans written in Starlark. A failed run is
 		version.NewCmd(f),
 		login.NewCmd(f, nil),
 		doctor.NewCmd(f, nil),
+		serve.NewCmd(f),
 	)
 	return cmd
 }

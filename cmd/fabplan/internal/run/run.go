@@ -35,6 +35,9 @@ type Options struct {
 	Targets     []string // --target ADDRESS
 	// RollbackDeadline bounds the rollback of a failed run (--rollback-deadline).
 	RollbackDeadline time.Duration
+	// Limit, when set, narrows the refreshed plan before it is shown and applied (fabplan serve
+	// --reconcile's policy makes the changes it does not allow no-ops).
+	Limit func(*engine.Plan)
 }
 
 // NewCmd builds the command; runF replaces the run function in tests of the flags.
@@ -183,6 +186,9 @@ func Run(ctx context.Context, opts *Options) error {
 		return endEarly(err)
 	}
 	cmdPlan.Untargeted(plan, src.Targets)
+	if opts.Limit != nil {
+		opts.Limit(plan)
+	}
 	if saved != nil {
 		if err := saved.CheckCurrent(engine.NewDocument(plan, src, f.Version)); err != nil {
 			return endEarly(err)
