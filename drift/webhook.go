@@ -36,15 +36,15 @@ type Webhook struct {
 
 // Notification is what a webhook reports about one pair.
 type Notification struct {
-	Pair    string           `json:"pair"`
-	Plan    string           `json:"plan"`
-	Env     string           `json:"env,omitempty"`
-	Event   string           `json:"event"` // "drift" or "resolved"
-	Summary engine.Summary   `json:"summary"`
-	Changes []ChangeSummary  `json:"changes"`
-	At      time.Time        `json:"at"`
-	Held    []engine.Addr    `json:"held_back,omitempty"`
-	Status  string           `json:"status_url,omitempty"`
+	Pair    string          `json:"pair"`
+	Plan    string          `json:"plan"`
+	Env     string          `json:"env,omitempty"`
+	Event   string          `json:"event"` // "drift" or "resolved"
+	Summary engine.Summary  `json:"summary"`
+	Changes []ChangeSummary `json:"changes"`
+	At      time.Time       `json:"at"`
+	Held    []engine.Addr   `json:"held_back,omitempty"`
+	Status  string          `json:"status_url,omitempty"`
 }
 
 // ChangeSummary is one changed address.
