@@ -11,13 +11,13 @@ import (
 	"sync"
 	"time"
 
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/fabplan/fabplan/engine"
+	"github.com/fabplan/fabplan/telemetry"
 )
 
 // Planner computes a pair's plan without changing anything: fabplan plan's evaluate, refresh and
@@ -56,10 +56,12 @@ type Options struct {
 	// Redact scrubs secret values from error text before status, readiness or a webhook shows it.
 	Redact func(string) string
 
-	Logger        *slog.Logger
-	MeterProvider metric.MeterProvider
-	Seed          uint64 // jitter's random source; 0 = random
-	Now           func() time.Time
+	Logger *slog.Logger
+	// Telemetry receives the drift gauge, check counter and event (telemetry.Drift), the check
+	// spans and serve's own instruments; nil emits nothing.
+	Telemetry *telemetry.Telemetry
+	Seed      uint64 // jitter's random source; 0 = random
+	Now       func() time.Time
 }
 
 // Watcher runs the cycles of every pair.
@@ -120,12 +122,12 @@ func New(o Options) (*Watcher, error) {
 	if seed == 0 {
 		seed = rand.Uint64()
 	}
-	w := &Watcher{o: o, log: o.Logger, tracer: otel.Tracer("github.com/fabplan/fabplan/drift"), start: o.Now(),
+	w := &Watcher{o: o, log: o.Logger, tracer: o.Telemetry.TracerProvider().Tracer(telemetry.ScopeName), start: o.Now(),
 		rng: rand.New(rand.NewPCG(seed, 0xd81f7))}
 	for _, p := range pairs {
 		w.pairs = append(w.pairs, &pairState{pair: p})
 	}
-	if w.metrics, err = newMetrics(o.MeterProvider, func() bool { return w.Ready().Ready }); err != nil {
+	if w.metrics, err = newMetrics(o.Telemetry.MeterProvider(), func() bool { return w.Ready().Ready }); err != nil {
 		return nil, err
 	}
 	return w, nil
@@ -235,10 +237,9 @@ func (w *Watcher) cycle(ctx context.Context, ps *pairState) {
 	ps.running = true
 	w.mu.Unlock()
 	start := w.o.Now()
-	cctx, span := w.tracer.Start(ctx, "fabplan.drift.cycle", trace.WithAttributes(pairAttr(p.Name),
-		attribute.String("fabplan.plan", p.Plan), attribute.String("fabplan.env", p.Env)))
+	sctx, span := w.tracer.Start(ctx, telemetry.SpanDriftCheck, trace.WithAttributes(planAttr(p.Name)))
 	defer span.End()
-	cctx, cancel := context.WithTimeout(cctx, timeout)
+	cctx, cancel := context.WithTimeout(sctx, timeout)
 	doc, err := w.o.Plan(cctx, p)
 	cancel()
 	if err != nil && ctx.Err() != nil {
@@ -252,13 +253,13 @@ func (w *Watcher) cycle(ctx context.Context, ps *pairState) {
 	if err != nil && errors.Is(err, context.DeadlineExceeded) {
 		err = fmt.Errorf("the cycle did not finish within %s: %w", timeout, err)
 	}
-	if err != nil && w.o.Redact != nil {
+	if err != nil {
 		// Status, readiness and the webhook are no less public than the log.
-		err = &redacted{msg: w.o.Redact(err.Error()), err: err}
+		err = &redacted{msg: w.redact(err.Error()), err: err}
 	}
 	end := w.o.Now()
 	r := &CycleResult{Started: start, Finished: end, Duration: end.Sub(start).Round(time.Millisecond).String()}
-	attrs := []attribute.KeyValue{pairAttr(p.Name)}
+	attrs := metric.WithAttributes(planAttr(p.Name))
 	switch {
 	case err != nil:
 		r.Result, r.Error = ResultError, err.Error()
@@ -277,16 +278,15 @@ func (w *Watcher) cycle(ctx context.Context, ps *pairState) {
 			}
 		}
 	}
-	w.metrics.cycles.Add(ctx, 1, metric.WithAttributes(append(attrs, attribute.String("result", r.Result))...))
-	w.metrics.duration.Record(ctx, end.Sub(start).Seconds(), metric.WithAttributes(attrs...))
-	w.metrics.lastCycle.Record(ctx, float64(end.UnixNano())/1e9, metric.WithAttributes(attrs...))
-	if r.Summary != nil {
-		for _, a := range []struct {
-			action engine.Action
-			n      int
-		}{{engine.Create, r.Summary.Add}, {engine.Update, r.Summary.Change}, {engine.Replace, r.Summary.Replace}, {engine.Delete, r.Summary.Destroy}} {
-			w.metrics.changes.Record(ctx, int64(a.n), metric.WithAttributes(pairAttr(p.Name), attribute.String("action", a.action.String())))
-		}
+	w.metrics.duration.Record(ctx, end.Sub(start).Seconds(), attrs)
+	w.metrics.lastCheck.Record(ctx, float64(end.UnixNano())/1e9, attrs)
+	if s := r.Summary; s != nil {
+		// The drift gauge (by action, 0 included so that a fixed drift reads 0), the check counter and,
+		// when anything drifted, the fabplan.drift event.
+		w.o.Telemetry.Drift(sctx, p.Name, map[string]int{engine.Create.String(): s.Add, engine.Update.String(): s.Change,
+			engine.Replace.String(): s.Replace, engine.Delete.String(): s.Destroy})
+	} else {
+		w.metrics.failures.Add(ctx, 1, attrs)
 	}
 
 	w.mu.Lock()
@@ -323,10 +323,8 @@ func (w *Watcher) cycle(ctx context.Context, ps *pairState) {
 		}
 		w.log.Warn("drift detected", append(logAttrs, "add", s.Add, "change", s.Change, "replace", s.Replace,
 			"destroy", s.Destroy, "changes", addrs)...)
-		w.metrics.detected.Add(ctx, 1, metric.WithAttributes(attrs...))
-		span.AddEvent("fabplan.drift.detected", trace.WithAttributes(attribute.Int("fabplan.changes.add", s.Add),
-			attribute.Int("fabplan.changes.change", s.Change), attribute.Int("fabplan.changes.replace", s.Replace),
-			attribute.Int("fabplan.changes.destroy", s.Destroy), attribute.StringSlice("fabplan.changes", addrs)))
+		span.AddEvent(telemetry.EventDrift, trace.WithAttributes(attribute.Bool(telemetry.AttrDetected, true),
+			attribute.StringSlice(telemetry.AttrAddress, addrs)))
 	case key == "" && prevKey != "":
 		w.log.Info("drift resolved", logAttrs...)
 	default:
@@ -369,14 +367,14 @@ func (w *Watcher) reconcile(ctx context.Context, ps *pairState, doc *engine.Docu
 		// The run plans again under its lock: what it applies is what it finds then.
 		rr.Applied, rr.Held = w.o.Policy.Limit(plan)
 	})
-	result := "applied"
+	outcome := telemetry.OutcomeOK
 	if err != nil {
-		rr.Error, result = err.Error(), "failed"
+		rr.Error, outcome = w.redact(err.Error()), telemetry.OutcomeFailed
 		w.log.Error("reconcile failed", "pair", p.Name, "error", err.Error())
 	} else {
 		w.log.Info("reconciled", "pair", p.Name, "applied", addrStrings(rr.Applied), "held_back", addrStrings(rr.Held))
 	}
-	w.metrics.reconciles.Add(ctx, 1, metric.WithAttributes(pairAttr(p.Name), attribute.String("result", result)))
+	w.metrics.reconciles.Add(ctx, 1, metric.WithAttributes(planAttr(p.Name), attribute.String(telemetry.AttrOutcome, outcome)))
 	return rr
 }
 
@@ -406,3 +404,10 @@ type redacted struct {
 
 func (e *redacted) Error() string { return e.msg }
 func (e *redacted) Unwrap() error { return e.err }
+
+func (w *Watcher) redact(s string) string {
+	if w.o.Redact == nil {
+		return s
+	}
+	return w.o.Redact(s)
+}

@@ -27,6 +27,16 @@ const (
 	MetricDriftChecks = "fabplan.drift.checks"
 	// MetricRollbacks counts rollbacks by outcome (complete, incomplete).
 	MetricRollbacks = "fabplan.rollbacks"
+	// `fabplan serve` (package drift) creates these on the same MeterProvider; a check's plan
+	// attribute is the watched pair's name. MetricDriftCheckFailures counts checks that did not
+	// compute a plan; MetricDriftCheckDuration is a check's wall time (s); MetricDriftLastCheck the
+	// unix time (s) the pair's last check ended; MetricDriftReconciles counts reconcile runs by
+	// outcome (ok, failed); MetricServeReady is 1 while /readyz answers 200.
+	MetricDriftCheckFailures = "fabplan.drift.check.failures"
+	MetricDriftCheckDuration = "fabplan.drift.check.duration"
+	MetricDriftLastCheck     = "fabplan.drift.last_check"
+	MetricDriftReconciles    = "fabplan.drift.reconciles"
+	MetricServeReady         = "fabplan.serve.ready"
 	// MetricRuns counts runs by result; MetricRunDuration is their wall time (s).
 	MetricRuns        = "fabplan.runs"
 	MetricRunDuration = "fabplan.run.duration"
@@ -40,6 +50,8 @@ const (
 	SpanRefresh  = "fabplan.refresh"
 	SpanApply    = "fabplan.apply"
 	SpanRollback = "fabplan.rollback"
+	// SpanDriftCheck is one cycle of `fabplan serve` for one pair.
+	SpanDriftCheck = "fabplan.drift.check"
 	// EventDrift is the event name of the log record a drift check emits.
 	EventDrift = "fabplan.drift"
 )

@@ -26,6 +26,7 @@ import (
 	"github.com/fabplan/fabplan/drift"
 	"github.com/fabplan/fabplan/engine"
 	"github.com/fabplan/fabplan/fabric"
+	"github.com/fabplan/fabplan/telemetry"
 )
 
 // Options are the flags of `fabplan serve`.
@@ -112,13 +113,19 @@ func Run(ctx context.Context, opts *Options, intervalSet bool) error {
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(f.IO.ErrOut, nil))
+	// /metrics is a Prometheus reader of fabplan's one MeterProvider: what an OTLP exporter
+	// receives, Prometheus scrapes.
 	reg := prometheus.NewRegistry()
 	exporter, err := otelprom.New(otelprom.WithRegisterer(reg))
 	if err != nil {
 		return err
 	}
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exporter))
-	defer mp.Shutdown(context.WithoutCancel(ctx))
+	tel, err := telemetry.Setup(ctx, telemetry.Options{Getenv: f.Getenv, ServiceVersion: f.Version,
+		Readers: []sdkmetric.Reader{exporter}, Redact: f.Redactor().Redact, ErrorLog: log})
+	if err != nil {
+		return cli.Usagef(fmt.Errorf("telemetry: %w", err))
+	}
+	defer tel.Shutdown(context.WithoutCancel(ctx))
 
 	s := &server{f: f, client: client, parallelism: opts.Parallelism}
 	wo.Plan = s.plan
@@ -128,7 +135,7 @@ func Run(ctx context.Context, opts *Options, intervalSet bool) error {
 	wo.OpenBreakers = client.OpenBreakers
 	wo.Logger = log
 	wo.Redact = f.Redactor().Redact
-	wo.MeterProvider = mp
+	wo.Telemetry = tel
 	wo.StatusURL = statusURL(ln.Addr())
 	w, err := drift.New(wo)
 	if err != nil {
