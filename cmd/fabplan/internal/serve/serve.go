@@ -262,7 +262,7 @@ func (s *server) plan(ctx context.Context, p drift.Pair) (*engine.Document, erro
 	}
 	src := plan.SourceOf(eo, p.Targets)
 	s.client.RefillRetryBudget()
-	rt, err := s.f.Runtime(s.client)
+	rt, err := s.f.Runtime(ctx, s.client)
 	if err != nil {
 		return nil, err
 	}
