@@ -42,6 +42,13 @@ func startEmulator(tb testing.TB, opts emulator.Options) (*emulator.Emulator, *f
 // deploy evaluates and applies a plan, rolling back on failure, as `fabplan run` does.
 func deploy(tb testing.TB, client *fabric.Client, stateDir, plan string, parallelism int) error {
 	tb.Helper()
+	return deployBetween(tb, client, stateDir, plan, parallelism, nil)
+}
+
+// deployBetween is deploy with between (when not nil) run after refresh and before apply: where
+// another actor's change races the run.
+func deployBetween(tb testing.TB, client *fabric.Client, stateDir, plan string, parallelism int, between func()) error {
+	tb.Helper()
 	g, err := Evaluate(EvalOptions{File: plan})
 	if err != nil {
 		tb.Fatal(err)
@@ -55,6 +62,9 @@ func deploy(tb testing.TB, client *fabric.Client, stateDir, plan string, paralle
 	p, err := engine.Refresh(context.Background(), g, rt, parallelism)
 	if err != nil {
 		return err
+	}
+	if between != nil {
+		between()
 	}
 	runs, _ := journal.List(stateDir)
 	j, err := journal.Create(stateDir, fmt.Sprintf("run%03d", len(runs)), plan, "test")

@@ -115,10 +115,8 @@ func (r *folderResource) Apply(ctx context.Context, rt *engine.Runtime, ch *engi
 	}
 	wsID, parentID := rt.ID(r.workspace), r.parentID(rt)
 	defer rt.Forget(foldersMemoKey(wsID))
-	if err := intent(engine.NewUndo("folder.delete", folderUndo{WorkspaceID: wsID, Name: r.name, ParentID: parentID})); err != nil {
-		return engine.Applied{}, err
-	}
-	f, err := rt.Client.CreateFolder(ctx, wsID, r.name, parentID)
+	undo := engine.NewUndo("folder.delete", folderUndo{WorkspaceID: wsID, Name: r.name, ParentID: parentID})
+	f, err := createJournalled(intent, undo, func() (fabric.Folder, error) { return rt.Client.CreateFolder(ctx, wsID, r.name, parentID) })
 	if err != nil {
 		return engine.Applied{}, err
 	}
@@ -128,9 +126,14 @@ func (r *folderResource) Apply(ctx context.Context, rt *engine.Runtime, ch *engi
 func (folderBuiltin) UndoOps() engine.UndoRegistry {
 	return engine.UndoRegistry{
 		"folder.delete": undoOp(func(ctx context.Context, rt *engine.Runtime, u folderUndo) error {
-			return deleteCreated(u.ID, func() (string, bool, error) {
+			what := fmt.Sprintf("folder %q in workspace %s", u.Name, u.WorkspaceID)
+			return deleteCreated("DeleteFolder", what, u.ID, func() (string, string, bool, error) {
 				f, ok, err := rt.Client.FindFolder(ctx, u.WorkspaceID, u.ParentID, u.Name)
-				return f.ID, ok, err
+				if err != nil || !ok {
+					return "", "", ok, err
+				}
+				why, err := rt.Client.FolderMismatch(ctx, u.WorkspaceID, f, u.Name, u.ParentID)
+				return f.ID, why, ok, err
 			}, func(id string) error { return rt.Client.DeleteFolder(ctx, u.WorkspaceID, id) })
 		}),
 	}

@@ -175,29 +175,39 @@ func (r *gitResource) Diff(live engine.Live, _ *engine.Runtime) engine.Change {
 	return ch
 }
 
+// gitUndo is the argument of the Git undo operations: the connection a replace or update found
+// (Previous), or the one a create made (Sent), which disconnect requires as evidence.
 type gitUndo struct {
 	WorkspaceID string                     `json:"workspace_id"`
 	Previous    *fabric.GitProviderDetails `json:"previous,omitempty"`
+	Sent        *fabric.GitProviderDetails `json:"sent,omitempty"`
 }
 
 func (r *gitResource) Apply(ctx context.Context, rt *engine.Runtime, ch *engine.Change, intent func(engine.Undo) error) (engine.Applied, error) {
 	wsID := rt.ID(r.workspace)
-	undo := engine.NewUndo("git.disconnect", gitUndo{WorkspaceID: wsID})
-	if ch.Action == engine.Replace || ch.Action == engine.Update {
-		prev := ch.Live.Data.(fabric.GitConnection).GitProviderDetails
-		undo = engine.NewUndo("git.restore", gitUndo{WorkspaceID: wsID, Previous: prev})
+	connect := func() (struct{}, error) {
+		return struct{}{}, rt.Client.ConnectGit(ctx, wsID, r.details, r.credentials())
 	}
-	if err := intent(undo); err != nil {
-		return engine.Applied{}, err
-	}
-	if ch.Action == engine.Replace {
-		if err := rt.Client.DisconnectGit(ctx, wsID); err != nil {
+	var undo engine.Undo
+	switch ch.Action {
+	case engine.Create:
+		undo = engine.NewUndo("git.disconnect", gitUndo{WorkspaceID: wsID, Sent: &r.details})
+		if _, err := createJournalled(intent, undo, connect); err != nil {
 			return engine.Applied{}, err
 		}
-	}
-	if ch.Action != engine.Update {
-		if err := rt.Client.ConnectGit(ctx, wsID, r.details, r.credentials()); err != nil {
+	default:
+		prev := ch.Live.Data.(fabric.GitConnection).GitProviderDetails
+		undo = engine.NewUndo("git.restore", gitUndo{WorkspaceID: wsID, Previous: prev})
+		if err := intent(undo); err != nil {
 			return engine.Applied{}, err
+		}
+		if ch.Action == engine.Replace {
+			if err := rt.Client.DisconnectGit(ctx, wsID); err != nil {
+				return engine.Applied{}, err
+			}
+			if _, err := connect(); err != nil {
+				return engine.Applied{}, err
+			}
 		}
 	}
 	if err := r.initializeAndSync(ctx, rt.Client, wsID); err != nil {
@@ -264,6 +274,16 @@ func (gitConnectionBuiltin) UndoOps() engine.UndoRegistry {
 	}
 	return engine.UndoRegistry{
 		"git.disconnect": undoOp(func(ctx context.Context, rt *engine.Runtime, u gitUndo) error {
+			if u.Sent != nil {
+				// Disconnect only the connection this run made: one elsewhere is another actor's.
+				conn, err := rt.Client.GetGitConnection(ctx, u.WorkspaceID)
+				if err != nil || conn.GitConnectionState == "NotConnected" || conn.GitProviderDetails == nil {
+					return ignoreNotFound(err)
+				}
+				if why := fabric.GitMismatch(conn, *u.Sent); why != "" {
+					return fabric.Conflict("DisconnectGit", "the Git connection of workspace "+u.WorkspaceID, why)
+				}
+			}
 			return disconnect(ctx, rt, u.WorkspaceID)
 		}),
 		"git.restore": undoOp(func(ctx context.Context, rt *engine.Runtime, u gitUndo) error {

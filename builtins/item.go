@@ -222,14 +222,14 @@ func (r *itemResource) Apply(ctx context.Context, rt *engine.Runtime, ch *engine
 	defer rt.Forget(itemsMemoKey(wsID))
 	switch ch.Action {
 	case engine.Create:
-		if err := intent(engine.NewUndo("item.delete", itemUndo{WorkspaceID: wsID, Type: r.typ, Name: r.name})); err != nil {
-			return engine.Applied{}, err
-		}
 		req := fabric.ItemCreate{Type: r.typ, DisplayName: r.name, Description: r.description, FolderID: folderID}
 		if r.definition != nil {
 			req.Definition = r.definition.toFabric(rt)
 		}
-		it, err := rt.Client.CreateItem(ctx, wsID, req)
+		sent := itemUndo{WorkspaceID: wsID, Type: r.typ, Name: r.name, Description: r.description, FolderID: folderID}
+		it, err := createJournalled(intent, engine.NewUndo("item.delete", sent), func() (fabric.Item, error) {
+			return rt.Client.CreateItem(ctx, wsID, req)
+		})
 		if err != nil {
 			return engine.Applied{}, err
 		}
@@ -272,9 +272,11 @@ func (itemBuiltin) UndoOps() engine.UndoRegistry {
 	return engine.UndoRegistry{
 		"item.recreate": undoOp(recreateItem),
 		"item.delete": undoOp(func(ctx context.Context, rt *engine.Runtime, u itemUndo) error {
-			return deleteCreated(u.ID, func() (string, bool, error) {
+			what := fmt.Sprintf("%s %q in workspace %s", u.Type, u.Name, u.WorkspaceID)
+			return deleteCreated("DeleteItem", what, u.ID, func() (string, string, bool, error) {
 				it, ok, err := rt.Client.FindItem(ctx, u.WorkspaceID, u.Type, u.Name)
-				return it.ID, ok, err
+				sent := fabric.ItemCreate{Type: u.Type, DisplayName: u.Name, Description: u.Description, FolderID: u.FolderID}
+				return it.ID, sent.Mismatch(it), ok, err
 			}, func(id string) error { return rt.Client.DeleteItem(ctx, u.WorkspaceID, id) })
 		}),
 		"item.restore": undoOp(func(ctx context.Context, rt *engine.Runtime, u itemUndo) error {

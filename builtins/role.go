@@ -118,11 +118,14 @@ func (r *roleResource) Diff(live engine.Live, _ *engine.Runtime) engine.Change {
 	return ch
 }
 
+// roleUndo is the argument of the role undo operations: the assignment, and the role (with the
+// principal's type) the create gave or the update replaced.
 type roleUndo struct {
-	WorkspaceID string `json:"workspace_id"`
-	ID          string `json:"id,omitempty"`
-	PrincipalID string `json:"principal_id"`
-	Role        string `json:"role,omitempty"`
+	WorkspaceID   string `json:"workspace_id"`
+	ID            string `json:"id,omitempty"`
+	PrincipalID   string `json:"principal_id"`
+	PrincipalType string `json:"principal_type,omitempty"`
+	Role          string `json:"role,omitempty"`
 }
 
 func (r *roleResource) Apply(ctx context.Context, rt *engine.Runtime, ch *engine.Change, intent func(engine.Undo) error) (engine.Applied, error) {
@@ -134,10 +137,10 @@ func (r *roleResource) Apply(ctx context.Context, rt *engine.Runtime, ch *engine
 	}
 	switch ch.Action {
 	case engine.Create:
-		if err := intent(engine.NewUndo("role.delete", roleUndo{WorkspaceID: wsID, PrincipalID: pid})); err != nil {
-			return engine.Applied{}, err
-		}
-		ra, err := rt.Client.AddRoleAssignment(ctx, wsID, fabric.Principal{ID: pid, Type: r.principal.Type}, r.role)
+		sent := roleUndo{WorkspaceID: wsID, PrincipalID: pid, PrincipalType: r.principal.Type, Role: r.role}
+		ra, err := createJournalled(intent, engine.NewUndo("role.delete", sent), func() (fabric.RoleAssignment, error) {
+			return rt.Client.AddRoleAssignment(ctx, wsID, fabric.Principal{ID: pid, Type: r.principal.Type}, r.role)
+		})
 		if err != nil {
 			return engine.Applied{}, err
 		}
@@ -158,28 +161,13 @@ func (r *roleResource) Apply(ctx context.Context, rt *engine.Runtime, ch *engine
 
 func (roleAssignmentBuiltin) UndoOps() engine.UndoRegistry {
 	return engine.UndoRegistry{
-		"role.delete": func(ctx context.Context, rt *engine.Runtime, raw json.RawMessage) error {
-			var u roleUndo
-			if err := json.Unmarshal(raw, &u); err != nil {
-				return err
-			}
-			id := u.ID
-			if id == "" {
-				all, err := rt.Client.ListRoleAssignments(ctx, u.WorkspaceID)
-				if err != nil {
-					return ignoreNotFound(err)
-				}
-				for _, ra := range all {
-					if strings.EqualFold(ra.Principal.ID, u.PrincipalID) {
-						id = ra.ID
-					}
-				}
-				if id == "" {
-					return nil
-				}
-			}
-			return ignoreNotFound(rt.Client.DeleteRoleAssignment(ctx, u.WorkspaceID, id))
-		},
+		"role.delete": undoOp(func(ctx context.Context, rt *engine.Runtime, u roleUndo) error {
+			what := fmt.Sprintf("the role assignment of %s in workspace %s", u.PrincipalID, u.WorkspaceID)
+			return deleteCreated("DeleteRoleAssignment", what, u.ID, func() (string, string, bool, error) {
+				ra, ok, err := rt.Client.FindRoleAssignment(ctx, u.WorkspaceID, u.PrincipalID)
+				return ra.ID, fabric.RoleMismatch(ra, fabric.Principal{ID: u.PrincipalID, Type: u.PrincipalType}, u.Role), ok, err
+			}, func(id string) error { return rt.Client.DeleteRoleAssignment(ctx, u.WorkspaceID, id) })
+		}),
 		"role.restore": func(ctx context.Context, rt *engine.Runtime, raw json.RawMessage) error {
 			var u roleUndo
 			if err := json.Unmarshal(raw, &u); err != nil {

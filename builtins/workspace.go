@@ -186,14 +186,15 @@ func (r *workspaceResource) Apply(ctx context.Context, rt *engine.Runtime, ch *e
 	defer rt.Forget(memoWorkspaces)
 	switch ch.Action {
 	case engine.Create:
-		if err := intent(engine.NewUndo("workspace.delete", workspaceUndo{Name: r.name})); err != nil {
-			return engine.Applied{}, err
-		}
-		ws, err := rt.Client.CreateWorkspace(ctx, fabric.WorkspaceCreate{DisplayName: r.name, Description: r.description, CapacityID: capID})
+		sent := workspaceUndo{Name: r.name, Description: r.description, CapacityID: capID}
+		ws, err := createJournalled(intent, engine.NewUndo("workspace.delete", sent), func() (fabric.Workspace, error) {
+			return rt.Client.CreateWorkspace(ctx, fabric.WorkspaceCreate{DisplayName: r.name, Description: r.description, CapacityID: capID})
+		})
 		if err != nil {
 			return engine.Applied{}, err
 		}
-		applied := engine.Applied{ID: ws.ID, Undo: engine.NewUndo("workspace.delete", workspaceUndo{ID: ws.ID, Name: r.name})}
+		sent.ID = ws.ID
+		applied := engine.Applied{ID: ws.ID, Undo: engine.NewUndo("workspace.delete", sent)}
 		if r.manageIdentity && r.identity {
 			// Deleting the workspace (the undo) removes its identity with it.
 			if _, err := rt.Client.ProvisionIdentity(ctx, ws.ID); err != nil {
@@ -246,9 +247,10 @@ func setIdentity(ctx context.Context, rt *engine.Runtime, wsID string, want bool
 func (workspaceBuiltin) UndoOps() engine.UndoRegistry {
 	return engine.UndoRegistry{
 		"workspace.delete": undoOp(func(ctx context.Context, rt *engine.Runtime, u workspaceUndo) error {
-			return deleteCreated(u.ID, func() (string, bool, error) {
+			return deleteCreated("DeleteWorkspace", fmt.Sprintf("workspace %q", u.Name), u.ID, func() (string, string, bool, error) {
 				ws, ok, err := rt.Client.FindWorkspace(ctx, u.Name)
-				return ws.ID, ok, err
+				sent := fabric.WorkspaceCreate{DisplayName: u.Name, Description: u.Description, CapacityID: u.CapacityID}
+				return ws.ID, sent.Mismatch(ws), ok, err
 			}, func(id string) error { return rt.Client.DeleteWorkspace(ctx, id) })
 		}),
 		"workspace.restore": undoOp(func(ctx context.Context, rt *engine.Runtime, u workspaceUndo) error {

@@ -19,6 +19,9 @@ const (
 	ActionRespond     = "respond"      // answer with Status/ErrorCode/Message; nothing is applied
 	ActionResetBefore = "reset_before" // break the connection before the request is applied
 	ActionResetAfter  = "reset_after"  // apply the request, then break the connection instead of answering
+	// ActionFailOperation accepts the request (202) but its operation ends Failed with UnknownError and
+	// nothing is applied; a request the emulator answers without an operation is served normally.
+	ActionFailOperation = "fail_operation"
 )
 
 // FaultRule is a deterministic fault: the Nth call (counting from 1) matching Method and Path, and the Times-1
@@ -31,8 +34,11 @@ type FaultRule struct {
 	Status     int    `json:"status,omitempty"`
 	ErrorCode  string `json:"errorCode,omitempty"`
 	Message    string `json:"message,omitempty"`
-	Action     string `json:"action,omitempty"`     // respond (default) | reset_before | reset_after
+	Action     string `json:"action,omitempty"`     // respond (default) | reset_before | reset_after | fail_operation
 	RetryAfter int    `json:"retryAfter,omitempty"` // seconds, for 429 and 503 answers (default 1)
+	// OutageMs makes the rule an outage: from its Nth matching call on, every matching call fails for
+	// this many milliseconds of the emulator's clock (Times is then ignored).
+	OutageMs int `json:"outageMs,omitempty"`
 }
 
 // FaultConfig is the random part of fault injection, drawn from the seeded RNG. Rates are probabilities per
@@ -153,9 +159,13 @@ func (r *FaultRule) normalize() error {
 	switch r.Action {
 	case "":
 		r.Action = ActionRespond
-	case ActionRespond, ActionResetBefore, ActionResetAfter:
+	case ActionRespond, ActionResetBefore, ActionResetAfter, ActionFailOperation:
 	default:
-		return fmt.Errorf("fault rule %s %s: action %q is not respond, reset_before or reset_after", r.Method, r.Path, r.Action)
+		return fmt.Errorf("fault rule %s %s: action %q is not respond, reset_before, reset_after or fail_operation",
+			r.Method, r.Path, r.Action)
+	}
+	if r.OutageMs < 0 {
+		return fmt.Errorf("fault rule %s %s: outageMs must not be negative", r.Method, r.Path)
 	}
 	if r.Action == ActionRespond {
 		if r.Status == 0 {
@@ -203,6 +213,9 @@ func globMatch(pattern, path string) bool {
 }
 
 func (r *FaultRule) describe() string {
+	if r.OutageMs > 0 {
+		return fmt.Sprintf("rule %s %s #%d: outage of %dms: %d %s", r.Method, r.Path, r.Nth, r.OutageMs, r.Status, r.ErrorCode)
+	}
 	if r.Action == ActionRespond {
 		return fmt.Sprintf("rule %s %s #%d: %d %s", r.Method, r.Path, r.Nth, r.Status, r.ErrorCode)
 	}
@@ -214,6 +227,8 @@ type RuleStatus struct {
 	FaultRule
 	Matched int `json:"matched"`
 	Fired   int `json:"fired"`
+	// until is the end of an outage rule's window once it has started.
+	until time.Time
 }
 
 // faultSet holds the rules, the random configuration and the RNG they draw from.
@@ -274,7 +289,7 @@ func (f *faultSet) list() []RuleStatus {
 }
 
 // match counts the call against every rule and returns the first rule that fires for it.
-func (f *faultSet) match(method, path string) (FaultRule, bool) {
+func (f *faultSet) match(method, path string, now time.Time) (FaultRule, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var hit *RuleStatus
@@ -283,7 +298,18 @@ func (f *faultSet) match(method, path string) (FaultRule, bool) {
 			continue
 		}
 		r.Matched++
-		if hit == nil && r.Matched >= r.Nth && r.Matched < r.Nth+r.Times {
+		if hit != nil {
+			continue
+		}
+		switch {
+		case r.OutageMs > 0:
+			if r.Matched == r.Nth {
+				r.until = now.Add(time.Duration(r.OutageMs) * time.Millisecond)
+			}
+			if r.Matched >= r.Nth && now.Before(r.until) {
+				hit = r
+			}
+		case r.Matched >= r.Nth && r.Matched < r.Nth+r.Times:
 			hit = r
 		}
 	}

@@ -349,3 +349,48 @@ func TestPerStatusErrorRates(t *testing.T) {
 		t.Error("--error-503-rate 1.5 accepted")
 	}
 }
+
+// An outage rule fails every matching call from its Nth on, for its window of the emulator's clock.
+func TestOutageRule(t *testing.T) {
+	clock := newClock()
+	e := start(t, Options{Clock: clock.Now})
+	c := raw(t, e, DefaultSPObjectID)
+	if err := e.AddFault(FaultRule{Path: "/v1/**", Nth: 2, Status: 503, OutageMs: 3000}); err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, c.do("GET", "/v1/capacities", nil), 200)
+	for range 3 {
+		wantError(t, c.do("GET", "/v1/workspaces", nil), 503, "ServiceUnavailable")
+		clock.Advance(900 * time.Millisecond)
+	}
+	clock.Advance(400 * time.Millisecond)
+	wantStatus(t, c.do("GET", "/v1/workspaces", nil), 200)
+	if rs := e.Faults(); rs[0].Fired != 3 {
+		t.Errorf("fired %d times, want 3", rs[0].Fired)
+	}
+}
+
+// A fail_operation rule lets the request be accepted and its operation end Failed, changing nothing.
+func TestFailOperationRule(t *testing.T) {
+	e := start(t, Options{})
+	c := raw(t, e, DefaultSPObjectID)
+	ws := c.do("POST", "/v1/workspaces", map[string]any{"displayName": "w"})
+	wantStatus(t, ws, 201)
+	var created struct{ ID string }
+	ws.json(t, &created)
+	wsID := created.ID
+	if err := e.AddFault(FaultRule{Method: "POST", Path: "/v1/workspaces/*/items", Action: ActionFailOperation}); err != nil {
+		t.Fatal(err)
+	}
+	r := c.do("POST", "/v1/workspaces/"+wsID+"/items", map[string]any{"displayName": "nb", "type": "Notebook"})
+	wantStatus(t, r, 202)
+	op := c.do("GET", "/v1/operations/"+r.header.Get("x-ms-operation-id"), nil)
+	wantStatus(t, op, 200)
+	if body := string(op.body); !strings.Contains(body, `"status":"Failed"`) || !strings.Contains(body, "fail_operation rule") {
+		t.Errorf("operation = %s", body)
+	}
+	if items := c.do("GET", "/v1/workspaces/"+wsID+"/items", nil); strings.Contains(string(items.body), `"nb"`) {
+		t.Errorf("the failed operation created the item: %s", items.body)
+	}
+	wantStatus(t, c.do("POST", "/v1/workspaces/"+wsID+"/items", map[string]any{"displayName": "nb", "type": "Notebook"}), 202)
+}

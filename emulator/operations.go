@@ -54,12 +54,17 @@ func (c *call) finish(immediate bool, status int, mutate func() any) (*response,
 		return &response{status: status, body: res}, nil
 	}
 	op := &operation{ID: e.newID(), Principal: c.who.ID, Created: c.now, Done: c.now.Add(e.opts.LRODelay)}
-	if e.faults.lroFails() {
-		c.rec.Fault = "random lro failure"
+	ruled, _ := c.r.Context().Value(failOperationKey{}).(bool)
+	if ruled || e.faults.lroFails() {
+		why := "a fail_operation rule made this operation fail: "
+		if !ruled {
+			c.rec.Fault = "random lro failure"
+			why = "lroFailureRate drew this operation to fail: "
+		}
 		// A failed operation carries moreDetails as Fabric's do, so that clients show more than the code.
 		op.Error = &errorResponse{ErrorCode: "UnknownError", Message: "The operation failed (injected fault); nothing was changed",
 			RequestID: c.rec.RequestID, MoreDetails: []errorDetail{{ErrorCode: "InjectedFault",
-				Message: "lroFailureRate drew this operation to fail: " + c.r.Method + " " + c.r.URL.Path}}}
+				Message: why + c.r.Method + " " + c.r.URL.Path}}}
 	} else if res := mutate(); res != nil {
 		b, err := json.Marshal(res)
 		if err != nil {

@@ -24,6 +24,9 @@ const maxBody = 8 << 20
 
 type recordKey struct{}
 
+// failOperationKey marks a request whose operation a fail_operation rule makes fail.
+type failOperationKey struct{}
+
 // ServeHTTP runs every request through the same pipeline: request id and log record, fault rules, random
 // faults and latency, then the route. Control endpoints skip the faults.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -69,7 +72,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e.route(sw, r)
 		return
 	}
-	if rule, ok := e.faults.match(r.Method, r.URL.Path); ok {
+	if rule, ok := e.faults.match(r.Method, r.URL.Path, e.now()); ok {
 		rec.Fault = rule.describe()
 		rec.Principal = e.identify(r)
 		switch rule.Action {
@@ -78,6 +81,8 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			resetConnection(sw)
 		case ActionResetAfter:
 			e.serveThenReset(sw, r, logNow)
+		case ActionFailOperation:
+			e.route(sw, r.WithContext(context.WithValue(r.Context(), failOperationKey{}, true)))
 		default:
 			ae := errf(rule.Status, rule.ErrorCode, "%s", rule.Message)
 			if rule.Status == http.StatusTooManyRequests || rule.Status == http.StatusServiceUnavailable {

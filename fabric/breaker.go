@@ -112,8 +112,8 @@ func (p breakerPolicy) Do(req *policy.Request) (*http.Response, error) {
 	})
 	switch {
 	case errors.Is(err, gobreaker.ErrTooManyRequests):
-		// Half-open: one probe is on its way; the others fail fast rather than pile onto a service
-		// that may still be down.
+		// Half-open: one probe is on its way; the others are not sent rather than pile onto a service
+		// that may still be down (the retry policy sends them again after its backoff).
 		return nil, &Error{
 			ErrorCode: CodeCircuitBreakerOpen,
 			Message:   fmt.Sprintf("circuit breaker %q is half-open: one probe request is testing the service, this call was not sent", name),
@@ -123,7 +123,8 @@ func (p breakerPolicy) Do(req *policy.Request) (*http.Response, error) {
 	case errors.Is(err, gobreaker.ErrOpenState):
 		at := p.b.halfOpenAt(name)
 		return nil, &Error{
-			ErrorCode: CodeCircuitBreakerOpen,
+			ErrorCode:  CodeCircuitBreakerOpen,
+			RetryAfter: max(time.Until(at), 0), // the retry policy waits this long for the half-open probe
 			Message: fmt.Sprintf("circuit breaker %q is open after %d consecutive failures; it half-opens at %s (in %s)",
 				name, p.b.failures, at.UTC().Format(time.TimeOnly), time.Until(at).Round(time.Second)),
 			Hint: "the service keeps failing for this API; check its status (for Fabric https://support.fabric.microsoft.com/support/) and run again, or pass --no-circuit-breaker to keep trying",

@@ -2,9 +2,11 @@ package fabric
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,11 +15,16 @@ import (
 func TestBreakerOpensFailsFastHalfOpensAndCloses(t *testing.T) {
 	f := newFakeFabric(t)
 	var logs bytes.Buffer
+	// Retry off: the call meets the open breaker once and has nothing left to wait with.
 	c := f.client(t, func(cfg *Config) {
 		cfg.BreakerCooldown = 300 * time.Millisecond
+		cfg.NoRetry = true
 		cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	})
 	f.hook = failFirst(5, "GET", "/v1/capacities", 503, "ServiceUnavailable", nil)
+	for range 5 {
+		c.ListCapacities(bg)
+	}
 	_, err := c.ListCapacities(bg)
 	if ErrorCode(err) != CodeCircuitBreakerOpen {
 		t.Fatalf("after 5 consecutive 503: %v, want %s", err, CodeCircuitBreakerOpen)
@@ -51,6 +58,42 @@ func TestBreakerOpensFailsFastHalfOpensAndCloses(t *testing.T) {
 	}
 	if s := c.Stats(); s.BreakerOpened != 1 {
 		t.Errorf("stats %+v", s)
+	}
+}
+
+// A call that meets an open breaker waits for the half-open probe while its retries and deadline
+// last, instead of failing the run over a few seconds of outage; workers behind it do the same.
+func TestOpenBreakerIsWaitedOut(t *testing.T) {
+	f := newFakeFabric(t)
+	c := f.client(t, func(cfg *Config) { cfg.BreakerCooldown = 300 * time.Millisecond })
+	f.hook = failFirst(5, "GET", "/v1/capacities", 503, "ServiceUnavailable", nil)
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	for i := range errs {
+		wg.Go(func() { _, errs[i] = c.ListCapacities(bg) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("worker %d: %v", i, err)
+		}
+	}
+	if s := c.Stats(); s.BreakerOpened != 1 {
+		t.Errorf("the breaker opened %d times, want once (the test needs it open)", s.BreakerOpened)
+	}
+}
+
+// Waiting for half-open stops at the call's deadline (a rollback deadline is a context deadline):
+// the call gives up at once with the breaker's error rather than sleep past it.
+func TestOpenBreakerWaitStopsAtTheDeadline(t *testing.T) {
+	f := newFakeFabric(t)
+	c := f.client(t, func(cfg *Config) { cfg.BreakerCooldown = time.Hour })
+	f.hook = failFirst(5, "GET", "/v1/capacities", 503, "ServiceUnavailable", nil)
+	ctx, cancel := context.WithTimeout(bg, 2*time.Second)
+	defer cancel()
+	_, err := c.ListCapacities(ctx)
+	if ErrorCode(err) != CodeCircuitBreakerOpen || ctx.Err() != nil {
+		t.Fatalf("got %v (context %v), want %s before the deadline", err, ctx.Err(), CodeCircuitBreakerOpen)
 	}
 }
 

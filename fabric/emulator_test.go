@@ -205,7 +205,9 @@ func TestEmulatorLostCreateResponses(t *testing.T) {
 
 func TestEmulatorLROOutcomes(t *testing.T) {
 	e := startEmulator(t, emulator.Options{LRODelay: 50 * time.Millisecond})
-	c := emulatorClient(t, e, nil)
+	// A create whose operation fails for a passing reason is looked up and sent again; two retries
+	// are enough to show that and then see the failure.
+	c := emulatorClient(t, e, func(cfg *Config) { cfg.RetryBudget = 2 })
 	ws, err := c.CreateWorkspace(bg, WorkspaceCreate{DisplayName: "lro"})
 	if err != nil {
 		t.Fatal(err)
@@ -232,6 +234,9 @@ func TestEmulatorLROOutcomes(t *testing.T) {
 	if !errors.As(err, &fe) || fe.ErrorCode != "UnknownError" || fe.Operation != "CreateItem" || fe.StatusCode != 0 ||
 		len(fe.MoreDetails) != 1 || fe.MoreDetails[0].ErrorCode != "InjectedFault" || !strings.Contains(err.Error(), "InjectedFault: lroFailureRate") {
 		t.Fatalf("failed LRO: %#v", err)
+	}
+	if n := len(records(e, "POST", "/v1/workspaces/"+ws.ID+"/items")); n != 4 {
+		t.Errorf("the create was sent %d times, want 4 (the first, one for the look-up-and-retry... 3 in all + ok)", n)
 	}
 	t.Logf("failed LRO reads: %v", err)
 }

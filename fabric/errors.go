@@ -27,6 +27,12 @@ type Error struct {
 	RetryAfter time.Duration
 	// Err is the underlying cause when no answer arrived (a connection error, a timeout).
 	Err error
+
+	// accepted marks a failure after Fabric accepted the request (202): polling its operation
+	// failed, so the change may have taken effect. operationFailed marks an operation that ended
+	// Failed, Canceled or Undefined. notApplied is set by the create methods when the create
+	// certainly did not take effect (see NotApplied).
+	accepted, operationFailed, notApplied bool
 }
 
 // ErrorDetail is one entry of ErrorResponse.moreDetails.
@@ -48,6 +54,9 @@ const (
 	CodeCircuitBreakerOpen = "CircuitBreakerOpen" // failed fast, see Hint for when it half-opens
 	CodeInsecureEndpoint   = "InsecureEndpoint"   // a bearer token would have gone over plain http
 	CodeLROFailed          = "OperationFailed"    // an operation ended Failed/Canceled/Undefined without an error body
+	// CodeOwnershipConflict: after an uncertain create, the object found by its natural key does not
+	// carry evidence that this create made it (it differs from what was sent); it is not adopted.
+	CodeOwnershipConflict = "OwnershipConflict"
 )
 
 func (e *Error) Error() string {
@@ -66,6 +75,8 @@ func (e *Error) Error() string {
 		fmt.Fprintf(&b, " (HTTP %d", e.StatusCode)
 	case e.ErrorCode == CodeCircuitBreakerOpen || e.ErrorCode == CodeInsecureEndpoint:
 		b.WriteString(" (not sent")
+	case e.ErrorCode == CodeOwnershipConflict:
+		b.WriteString(" (not adopted")
 	case e.Err != nil:
 		b.WriteString(" (no response")
 	default:
@@ -94,6 +105,27 @@ func IsNotFound(err error) bool {
 		return false
 	}
 	return fe.StatusCode == http.StatusNotFound || strings.HasSuffix(fe.ErrorCode, "NotFound")
+}
+
+// NotApplied reports whether err, returned by a create method (CreateWorkspace, CreateItem,
+// CreateFolder, AddRoleAssignment, ConnectGit), proves that the create did not take effect: Fabric
+// refused it (ItemDisplayNameAlreadyInUse, WorkspaceNameAlreadyExists,
+// PrincipalAlreadyHasWorkspaceRolePermissions, any other 4xx but 408), it was never sent (open
+// circuit breaker, refused connection), or the natural key is held by an object that is not this
+// create's (OwnershipConflict). Such a create has nothing to undo. False means the create may have
+// taken effect (5xx, a lost answer, an operation that could not be followed to its end).
+func NotApplied(err error) bool {
+	var fe *Error
+	return errors.As(err, &fe) && fe.notApplied
+}
+
+// Conflict is the OwnershipConflict error: object was found by its natural key but is not taken as
+// this run's, for the reason why.
+func Conflict(op, object, why string) *Error {
+	return &Error{Operation: op, ErrorCode: CodeOwnershipConflict, notApplied: true,
+		Message: fmt.Sprintf("%s exists but is not this run's: %s", object, why),
+		Hint: "another actor made or changed an object with the same name; fabplan neither adopts nor removes it. " +
+			"Check it, then rename or remove it, or change the plan, and run again"}
 }
 
 // ErrorCode returns Fabric's errorCode carried by err, or "" when err is no *Error.

@@ -2,6 +2,7 @@ package fabric
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -127,7 +128,8 @@ func (c *Client) GetGitConnection(ctx context.Context, ws string) (GitConnection
 
 // ConnectGit connects a workspace to a branch (no synchronisation yet); creds may be nil. Connecting
 // twice is refused (WorkspaceAlreadyConnectedToGit), so a lost answer is reconciled like a create: the
-// workspace's connection is read, and one to the same branch and directory is the success it hid.
+// workspace's connection is read, and one to the same branch and directory is the success it hid;
+// one to another target is another actor's (OwnershipConflict).
 func (c *Client) ConnectGit(ctx context.Context, ws string, provider GitProviderDetails, creds *GitCredentials) error {
 	body := struct {
 		GitProviderDetails GitProviderDetails `json:"gitProviderDetails"`
@@ -135,9 +137,28 @@ func (c *Client) ConnectGit(ctx context.Context, ws string, provider GitProvider
 	}{provider, creds}
 	return c.gitReconciled(ctx, "ConnectGit", ws, "connect", body, func(ctx context.Context) (bool, error) {
 		conn, err := c.GetGitConnection(ctx, ws)
-		return err == nil && conn.GitConnectionState != "NotConnected" && conn.GitProviderDetails != nil &&
-			sameGitTarget(*conn.GitProviderDetails, provider), err
+		return err == nil && conn.GitConnectionState != "NotConnected" && conn.GitProviderDetails != nil, err
+	}, func(ctx context.Context) (string, error) {
+		conn, err := c.GetGitConnection(ctx, ws)
+		if err != nil {
+			return "", err
+		}
+		return GitMismatch(conn, provider), nil
 	})
+}
+
+// GitMismatch says how a connection differs from one to want; "" when it is connected to want.
+func GitMismatch(conn GitConnection, want GitProviderDetails) string {
+	switch {
+	case conn.GitConnectionState == "NotConnected" || conn.GitProviderDetails == nil:
+		return "the workspace is not connected to Git"
+	case !sameGitTarget(*conn.GitProviderDetails, want):
+		d := conn.GitProviderDetails
+		return fmt.Sprintf("it is connected to %s %s branch %q directory %q, where this run connects %s %s branch %q directory %q",
+			d.GitProviderType, d.RepositoryName, d.BranchName, d.DirectoryName,
+			want.GitProviderType, want.RepositoryName, want.BranchName, want.DirectoryName)
+	}
+	return ""
 }
 
 // sameGitTarget reports whether two provider details name the same branch directory; Fabric compares
@@ -185,7 +206,7 @@ func (c *Client) CommitToGit(ctx context.Context, ws string, in GitCommit) error
 			}
 		}
 		return true
-	}))
+	}), nil)
 }
 
 // UpdateFromGit brings the workspace to the branch's commit. Like a commit it cannot be sent twice,
@@ -193,16 +214,24 @@ func (c *Client) CommitToGit(ctx context.Context, ws string, in GitCommit) error
 func (c *Client) UpdateFromGit(ctx context.Context, ws string, in GitUpdate) error {
 	return c.gitReconciled(ctx, "UpdateFromGit", ws, "updateFromGit", in, c.gitStatusShows(ws, func(st GitStatus) bool {
 		return in.RemoteCommitHash != "" && st.WorkspaceHead == in.RemoteCommitHash
-	}))
+	}), nil)
 }
 
 // gitReconciled sends a Git operation that must not be replayed blindly; done tells whether an
-// operation whose answer was lost took effect.
-func (c *Client) gitReconciled(ctx context.Context, op, ws, verb string, body any, done func(context.Context) (bool, error)) error {
-	_, err := createReconciled(ctx, c, op,
+// operation whose answer was lost took effect, and claim (nil: nothing more to check) whether that
+// effect is this call's.
+func (c *Client) gitReconciled(ctx context.Context, op, ws, verb string, body any, done func(context.Context) (bool, error),
+	claim func(context.Context) (string, error)) error {
+	_, err := createReconciled(ctx, c, op, "the Git connection of workspace "+ws,
 		func(ctx context.Context) (struct{}, bool, error) {
 			ok, err := done(ctx)
 			return struct{}{}, ok, err
+		},
+		func(ctx context.Context, _ struct{}) (string, error) {
+			if claim == nil {
+				return "", nil
+			}
+			return claim(ctx)
 		},
 		func(ctx context.Context) (struct{}, error) {
 			resp, err := c.send(ctx, http.MethodPost, gitPath(ws, verb), body)

@@ -26,14 +26,12 @@ func (c *Client) GetWorkspaceIdentity(ctx context.Context, ws string) (*Workspac
 }
 
 // ProvisionIdentity provisions the workspace identity (200, or 202 followed to its result).
+// Provisioning a provisioned workspace keeps its identity, so an operation that failed for a passing
+// reason is sent again.
 func (c *Client) ProvisionIdentity(ctx context.Context, ws string) (WorkspaceIdentity, error) {
 	ctx = withCall(ctx, "ProvisionIdentity")
-	resp, err := c.send(ctx, http.MethodPost, "/v1/workspaces/"+ws+"/provisionIdentity", nil)
-	if err != nil {
-		return WorkspaceIdentity{}, err
-	}
 	var out WorkspaceIdentity
-	if err := c.await(ctx, resp, &out); err != nil {
+	if err := c.lro(ctx, http.MethodPost, "/v1/workspaces/"+ws+"/provisionIdentity", nil, &out); err != nil {
 		return WorkspaceIdentity{}, err
 	}
 	if out.ServicePrincipalID == "" { // an operation without a result: read it back

@@ -109,9 +109,19 @@ func (c *Client) FindItem(ctx context.Context, ws, itemType, name string) (Item,
 	return findFirst(all, err, func(it Item) bool { return it.Type == itemType && strings.EqualFold(it.DisplayName, name) })
 }
 
+// Mismatch says how it differs from what this create sends; "" when it is what it would have made.
+// The definition is not compared: reading it back costs an operation, and Fabric rewrites parts.
+func (in ItemCreate) Mismatch(it Item) string {
+	return mismatch(
+		field{"type", in.Type, it.Type, true},
+		field{"name", in.DisplayName, it.DisplayName, true},
+		field{"description", in.Description, it.Description, true},
+		field{"folder", in.FolderID, it.FolderID, false})
+}
+
 // CreateItem creates an item and follows the long-running operation to its result. A lost or
-// failed answer is reconciled by workspace + type + name; ItemDisplayNameNotAvailableYet is retried
-// on a minutes-scale schedule.
+// failed answer is reconciled by workspace + type + name (an item found that way is taken only if
+// it is what was sent); ItemDisplayNameNotAvailableYet is retried on a minutes-scale schedule.
 func (c *Client) CreateItem(ctx context.Context, ws string, in ItemCreate) (Item, error) {
 	body := struct {
 		itemJSON
@@ -120,8 +130,9 @@ func (c *Client) CreateItem(ctx context.Context, ws string, in ItemCreate) (Item
 	if in.Definition != nil {
 		body.Definition = in.Definition.wire()
 	}
-	return createReconciled(ctx, c, "CreateItem",
+	return createReconciled(ctx, c, "CreateItem", fmt.Sprintf("%s %q in workspace %s", in.Type, in.DisplayName, ws),
 		func(ctx context.Context) (Item, bool, error) { return c.FindItem(ctx, ws, in.Type, in.DisplayName) },
+		func(_ context.Context, it Item) (string, error) { return in.Mismatch(it), nil },
 		func(ctx context.Context) (Item, error) {
 			resp, err := c.send(ctx, http.MethodPost, itemsPath(ws), body)
 			if err != nil {
@@ -176,29 +187,23 @@ func (c *Client) GetItemDefinition(ctx context.Context, ws, id, format string) (
 	if format != "" {
 		path += "?format=" + url.QueryEscape(format)
 	}
-	resp, err := c.send(ctx, http.MethodPost, path, nil)
-	if err != nil {
-		return Definition{}, err
-	}
 	var out struct {
 		Definition definitionJSON `json:"definition"`
 	}
-	if err := c.await(ctx, resp, &out); err != nil {
+	if err := c.lro(ctx, http.MethodPost, path, nil, &out); err != nil {
 		return Definition{}, err
 	}
 	return out.Definition.decode(op)
 }
 
 // UpdateItemDefinition replaces an item's definition; updateMetadata applies the .platform part too.
+// Setting a whole definition is safe to repeat, so an operation that failed for a passing reason is
+// sent again.
 func (c *Client) UpdateItemDefinition(ctx context.Context, ws, id string, def Definition, updateMetadata bool) error {
 	ctx = withCall(ctx, "UpdateItemDefinition")
 	path := itemsPath(ws) + "/" + url.PathEscape(id) + "/updateDefinition"
 	if updateMetadata {
 		path += "?updateMetadata=true"
 	}
-	resp, err := c.send(ctx, http.MethodPost, path, map[string]any{"definition": def.wire()})
-	if err != nil {
-		return err
-	}
-	return c.await(ctx, resp, nil)
+	return c.lro(ctx, http.MethodPost, path, map[string]any{"definition": def.wire()}, nil)
 }

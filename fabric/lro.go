@@ -2,6 +2,7 @@ package fabric
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -25,6 +26,17 @@ func (c *Client) await(ctx context.Context, resp *http.Response, out any) error 
 	if resp.StatusCode != http.StatusAccepted {
 		return decode(op, resp, out)
 	}
+	err := c.follow(ctx, op, resp, out)
+	var fe *Error
+	if errors.As(err, &fe) && !fe.operationFailed {
+		// Fabric took the request on: whatever went wrong while following it, the change may be made.
+		fe.accepted = true
+	}
+	return err
+}
+
+// follow polls the operation a 202 started (see await).
+func (c *Client) follow(ctx context.Context, op string, resp *http.Response, out any) error {
 	opID := resp.Header.Get("x-ms-operation-id")
 	poll := resp.Header.Get("Location")
 	if poll == "" && opID != "" {
@@ -77,13 +89,48 @@ func (c *Client) await(ctx context.Context, resp *http.Response, out any) error 
 			if e.RequestID == "" {
 				e.RequestID = pr.Header.Get("RequestId")
 			}
-			return e.toError(op, 0)
+			fe := e.toError(op, 0)
+			fe.operationFailed = true
+			return fe
 		}
 		if loc := pr.Header.Get("Location"); loc != "" {
 			poll = loc
 		}
 		wait = c.pollWait(pr)
 	}
+}
+
+// lro sends a request that Fabric may answer with a long-running operation, follows it, and sends
+// the request again (after the retry policy's wait, within its deadline and budget) when the
+// operation failed for a passing reason. Only for requests that are safe to repeat: reads, and
+// writes that set a whole state (a definition).
+func (c *Client) lro(ctx context.Context, method, path string, body, out any) error {
+	a := c.retry.start(ctx)
+	for {
+		resp, err := c.send(ctx, method, path, body)
+		if err == nil {
+			err = c.await(ctx, resp, out)
+		}
+		var fe *Error
+		if !errors.As(err, &fe) || !fe.operationFailed || !transientOperation(fe.ErrorCode) {
+			return err
+		}
+		if werr := a.wait(ctx, 0, false); werr != nil {
+			return err
+		}
+		c.log.Info("retrying: the operation failed for a passing reason", "op", callFrom(ctx).op, "errorCode", fe.ErrorCode)
+	}
+}
+
+// transientOperation reports whether an operation that ended with this errorCode failed for a
+// passing reason (the service's, not the request's).
+func transientOperation(code string) bool {
+	switch code {
+	case "UnknownError", "InternalError", "InternalServerError", "ServiceError", "ServiceUnavailable",
+		"BadGateway", "GatewayTimeout", "TooManyRequests", "RequestBlocked":
+		return true
+	}
+	return false
 }
 
 func (c *Client) pollWait(resp *http.Response) time.Duration {

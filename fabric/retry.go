@@ -115,7 +115,13 @@ func classify(ctx context.Context, ci callInfo, resp *http.Response, err error) 
 		var fe *Error
 		var nr nonRetriable
 		switch {
-		case ctx.Err() != nil, errors.As(err, &fe), errors.As(err, &nr):
+		case ctx.Err() != nil:
+			return final
+		case ErrorCode(err) == CodeCircuitBreakerOpen:
+			// Not sent: wait for the half-open probe (Retry-After says when) while the call's deadline
+			// and the run's budget allow, rather than fail a run over a few seconds of outage.
+			return retryable
+		case errors.As(err, &fe), errors.As(err, &nr):
 			return final
 		case isDialError(err):
 			return retryable // never reached the server
@@ -178,9 +184,13 @@ func (p retryPolicy) Do(req *policy.Request) (*http.Response, error) {
 		}
 		var floor time.Duration
 		status, code := 0, ""
-		if resp != nil {
+		var fe *Error
+		switch {
+		case resp != nil:
 			floor = retryAfter(resp.Header, p.r.clock.Now())
 			status, code = resp.StatusCode, responseCode(resp)
+		case errors.As(err, &fe):
+			floor, code = fe.RetryAfter, fe.ErrorCode
 		}
 		if werr := a.wait(ctx, floor, v == retrySlow); werr != nil {
 			var g errGiveUp

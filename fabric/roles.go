@@ -2,6 +2,8 @@ package fabric
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
 	"github.com/microsoft/fabric-sdk-go/fabric/core"
 )
@@ -36,15 +38,21 @@ func (c *Client) ListRoleAssignments(ctx context.Context, ws string) ([]RoleAssi
 // FindRoleAssignment looks up the assignment of a principal, the natural key of role assignments.
 func (c *Client) FindRoleAssignment(ctx context.Context, ws, principalID string) (RoleAssignment, bool, error) {
 	all, err := c.ListRoleAssignments(ctx, ws)
-	return findFirst(all, err, func(ra RoleAssignment) bool { return ra.Principal.ID == principalID })
+	return findFirst(all, err, func(ra RoleAssignment) bool { return strings.EqualFold(ra.Principal.ID, principalID) })
+}
+
+// RoleMismatch says how the assignment found differs from giving p the role; "" when it is that.
+func RoleMismatch(found RoleAssignment, p Principal, role string) string {
+	return mismatch(field{"principal type", p.Type, found.Principal.Type, true}, field{"role", role, found.Role, true})
 }
 
 // AddRoleAssignment gives p the role; after a lost or failed answer the principal's assignment is
-// looked up instead of sending the add again blindly.
+// looked up instead of sending the add again blindly, and taken only if it gives the same role.
 func (c *Client) AddRoleAssignment(ctx context.Context, ws string, p Principal, role string) (RoleAssignment, error) {
 	pt, wr := core.PrincipalType(p.Type), core.WorkspaceRole(role)
-	return createReconciled(ctx, c, "AddRoleAssignment",
+	return createReconciled(ctx, c, "AddRoleAssignment", fmt.Sprintf("the role assignment of %s %s in workspace %s", p.Type, p.ID, ws),
 		func(ctx context.Context) (RoleAssignment, bool, error) { return c.FindRoleAssignment(ctx, ws, p.ID) },
+		func(_ context.Context, ra RoleAssignment) (string, error) { return RoleMismatch(ra, p, role), nil },
 		func(ctx context.Context) (RoleAssignment, error) {
 			r, err := c.workspaces.AddWorkspaceRoleAssignment(ctx, ws, core.AddWorkspaceRoleAssignmentRequest{
 				Principal: &core.Principal{ID: &p.ID, Type: &pt}, Role: &wr}, nil)

@@ -90,11 +90,38 @@ func (c *Client) FindWorkspace(ctx context.Context, name string) (w Workspace, o
 	return findFirst(all, err, func(w Workspace) bool { return strings.EqualFold(w.DisplayName, name) })
 }
 
+// Mismatch says how w differs from what this create sends; "" when w is what it would have made.
+func (in WorkspaceCreate) Mismatch(w Workspace) string {
+	return mismatch(
+		field{"name", in.DisplayName, w.DisplayName, true},
+		field{"description", in.Description, w.Description, true},
+		field{"capacity", in.CapacityID, w.CapacityID, false})
+}
+
+// field is one attribute compared by the Mismatch functions: what was sent and what was found.
+type field struct {
+	name, sent, found string
+	exact             bool // false: compared without regard to case (ids)
+}
+
+// mismatch names the fields whose found value is not the sent one; "" when all match.
+func mismatch(fields ...field) string {
+	var diffs []string
+	for _, f := range fields {
+		if f.sent == f.found || !f.exact && strings.EqualFold(f.sent, f.found) {
+			continue
+		}
+		diffs = append(diffs, fmt.Sprintf("its %s is %q where this run sent %q", f.name, f.found, f.sent))
+	}
+	return strings.Join(diffs, ", ")
+}
+
 // CreateWorkspace creates a workspace; after a lost or failed answer it looks the name up instead of
-// sending the create again blindly.
+// sending the create again blindly, and takes a workspace it finds only if it is what was sent.
 func (c *Client) CreateWorkspace(ctx context.Context, in WorkspaceCreate) (Workspace, error) {
-	return createReconciled(ctx, c, "CreateWorkspace",
+	return createReconciled(ctx, c, "CreateWorkspace", fmt.Sprintf("workspace %q", in.DisplayName),
 		func(ctx context.Context) (Workspace, bool, error) { return c.FindWorkspace(ctx, in.DisplayName) },
+		func(_ context.Context, w Workspace) (string, error) { return in.Mismatch(w), nil },
 		func(ctx context.Context) (Workspace, error) {
 			r, err := c.workspaces.CreateWorkspace(ctx, core.CreateWorkspaceRequest{
 				DisplayName: &in.DisplayName, Description: ptr(in.Description), CapacityID: ptr(in.CapacityID)}, nil)
