@@ -150,7 +150,7 @@ func TestIntentUndoDeletesOnlyWithEvidence(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res := engine.Rollback(context.Background(), recs, j, engine.NewRuntime(client), UndoRegistry(), nil)
+			res := engine.Rollback(context.Background(), recs, engine.NewRuntime(client), engine.RollbackOptions{Journal: j, Undo: UndoRegistry()})
 			_, found, err := client.FindItem(bg, ws.ID, "Notebook", "nb")
 			if err != nil {
 				t.Fatal(err)

@@ -107,6 +107,7 @@ func Summarize(runID string, recs []Record) Summary {
 	s := Summary{ID: runID, State: StateRunning}
 	last := map[string]Type{} // step -> its latest intent, done, failed or undone record
 	done := map[string]bool{}
+	nothing := map[string]bool{}
 	var runIdentity string
 	var committed, legacyRolledBack, legacyAbandoned, ownAttemptLeft bool
 	intents := 0
@@ -120,6 +121,9 @@ func Summarize(runID string, recs []Record) Summary {
 		case Intent:
 			intents++
 			last[r.Step] = r.Type
+			// A later intent supersedes an earlier one; one without an undo says the change made
+			// nothing (a create Fabric refused), so nothing of it can be in effect.
+			nothing[r.Step] = r.Undo == nil || r.Undo.IsZero()
 		case Done:
 			done[r.Step] = true
 			last[r.Step] = r.Type
@@ -162,7 +166,7 @@ func Summarize(runID string, recs []Record) Summary {
 			if done[step] {
 				s.Undone++
 			}
-		case !done[step]:
+		case !done[step] && !nothing[step]:
 			s.Unfinished++
 		}
 	}

@@ -119,3 +119,18 @@ func TestOwnershipCountsOnlyRunsOfTheSameFabric(t *testing.T) {
 		t.Fatalf("owned = %v", owned)
 	}
 }
+
+// A create Fabric refused journals a second intent without an undo: it made nothing, so it is not
+// an unfinished change that keeps the rolled-back run "rollback-incomplete".
+func TestSupersedingIntentWithoutUndoLeavesNothingUnfinished(t *testing.T) {
+	del := Undo{Op: "item.delete"}
+	recs := []Record{{Type: Begin, Plan: "p.star", Target: &deployer},
+		{Type: Intent, Step: "a", Undo: &del}, {Type: Done, Step: "a", ID: "a", Undo: &del},
+		{Type: Intent, Step: "b", Undo: &del}, {Type: Intent, Step: "b", Undo: &Undo{}},
+		{Type: Failed, Step: "b", Error: "ItemDisplayNameAlreadyInUse"},
+		{Type: RollbackBegin, Attempt: 1, Target: &deployer}, {Type: Undone, Step: "a"},
+		{Type: RollbackEnd, Attempt: 1, Target: &deployer, Outcome: &RollbackOutcome{Undone: 1}}}
+	if s := Summarize("r", recs); s.Unfinished != 0 || s.Left() != 0 || s.State != StateRolledBack {
+		t.Fatalf("summary = %+v", s)
+	}
+}
