@@ -95,9 +95,28 @@ var notCreatable = map[string]string{
 // noDefinition are item types whose create request takes no definition.
 var noDefinition = map[string]bool{"Warehouse": true, "MLModel": true, "MLExperiment": true}
 
-// diag is a rule's diagnostic.
+// diag is a rule's diagnostic. Control characters and bytes that are not UTF-8 (which a bad
+// name brings into the message through its address) are shown escaped, never sent to a terminal.
 func diag(pos engine.Pos, rule, format string, args ...any) engine.Diagnostic {
-	return engine.Diagnostic{Pos: pos, Check: rule, Message: fmt.Sprintf(format, args...)}
+	return engine.Diagnostic{Pos: pos, Check: rule, Message: printable(fmt.Sprintf(format, args...))}
+}
+
+// printable escapes control characters and invalid UTF-8 in s (rule messages are one line).
+func printable(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case unicode.IsControl(r):
+			fmt.Fprintf(&b, `\u%04X`, r)
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
 }
 
 // checkChars refuses strings that are not UTF-8 or hold control characters. Descriptions may
