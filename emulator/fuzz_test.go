@@ -23,7 +23,12 @@ var fuzzRoutes = []string{
 	"/v1/operations/{id}", "/v1/operations/{id}/result", "/v1/capacities/{id}", "/v1/workspaces?continuationToken={id}",
 	"/v1/workspaces/{ws}/items?type={id}&recursive={id}&rootFolderId={id}",
 	"/v1/workspaces/{ws}/{id}", "/v1/workspaces/{ws}/notebooks/{item}", "/v1/workspaces/{ws}/{id}/{item}/getDefinition",
-	"/v1/connections/{id}", "/v1/workspaces/{ws}/provisionIdentity",
+	"/v1/connections/{id}", "/v1/workspaces/{ws}/provisionIdentity", "/v1/connections",
+	"/v1/workspaces/{ws}/items/{item}/shortcuts", "/v1/workspaces/{ws}/items/{item}/shortcuts/Files/{id}",
+	"/v1/workspaces/{ws}/items/{item}/jobs/{id}/schedules", "/v1/workspaces/{ws}/items/{item}/jobs/RunNotebook/schedules/{id}",
+	"/v1/workspaces/{ws}/environments/{item}/staging/libraries", "/v1/workspaces/{ws}/environments/{item}/staging/sparkcompute",
+	"/v1/workspaces/{ws}/environments/{item}/staging/publish", "/v1/workspaces/{ws}/variableLibraries/{item}",
+	"/v1/workspaces/{ws}/lakehouses?beta={id}", "/v1/workspaces/{ws}/environments/",
 }
 
 var fuzzMethods = []string{"GET", "POST", "PATCH", "DELETE", "PUT"}
@@ -41,6 +46,9 @@ func FuzzFabricRequests(f *testing.F) {
 	tok := c.token
 
 	seeds := []string{
+		`{"path":"Files","name":"x","target":{"oneLake":{"workspaceId":"x"}}}`, `{"enabled":true,"configuration":{"type":"Cron"}}`,
+		`{"connectivityType":"ShareableCloud","displayName":"c"}`, `{"driverCores":4,"sparkProperties":[{"key":null}]}`,
+		`{"properties":{"activeValueSetName":7}}`,
 		`{"displayName":"x","type":"Notebook"}`, `{"displayName":5}`, `{"displayName":"x","type":"Report","definition":{"parts":[{"path":"definition.pbir","payload":"e30=","payloadType":"InlineBase64"}]}}`,
 		`{"definition":{"format":"ipynb","parts":null}}`, `{"principal":{"id":"` + DefaultUserID + `","type":"User"},"role":"Viewer"}`,
 		`{"targetFolderId":"` + fo.ID + `"}`, `{"capacityId":"not-a-guid"}`, `{"gitProviderDetails":{"gitProviderType":"GitHub"}}`,

@@ -163,7 +163,7 @@ func typed(h fabricHandler) fabricHandler {
 	return func(c *call) (*response, error) {
 		t, ok := itemTypeOfCollection(c.r.PathValue("collection"))
 		if !ok {
-			return nil, errf(http.StatusNotFound, "NotFound", "The emulator does not serve %s %s", c.r.Method, c.r.URL.Path)
+			return notServed(c)
 		}
 		c.itemType = t
 		return h(c)

@@ -1,8 +1,13 @@
 package emulator
 
 import (
+	"bytes"
+	"fmt"
+	"mime/multipart"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // A variable library's active value set is changed with PATCH properties.activeValueSetName, to one of
@@ -156,4 +161,165 @@ func TestShortcuts(t *testing.T) {
 	nb := created(t, sp, sp.do("POST", ws+"/notebooks", map[string]any{"displayName": "nb"}))
 	wantError(t, sp.do("GET", ws+"/items/"+nb.ID+"/shortcuts", nil), 400, "OperationNotSupportedForItem")
 	wantError(t, raw(t, e, readerObjectID).do("GET", scs, nil), 403, "InsufficientPrivileges")
+}
+
+// Item job schedules: create, list, get, update, delete, validated as the spec's ScheduleConfig.
+func TestJobSchedules(t *testing.T) {
+	e := start(t, Options{})
+	sp := raw(t, e, DefaultSPObjectID)
+	ws := "/v1/workspaces/" + newWorkspace(t, sp, map[string]any{"displayName": "jobs"})
+	pipe := created(t, sp, sp.do("POST", ws+"/dataPipelines", map[string]any{"displayName": "nightly"}))
+	scheds := ws + "/items/" + pipe.ID + "/jobs/Pipeline/schedules"
+	cron := map[string]any{"type": "Cron", "interval": 10, "startDateTime": "2024-04-28T00:00:00",
+		"endDateTime": "2024-04-30T23:59:00", "localTimeZoneId": "Central Standard Time"}
+	r := sp.do("POST", scheds, map[string]any{"enabled": true, "configuration": cron})
+	wantStatus(t, r, 201)
+	var s scheduleJSON
+	r.json(t, &s)
+	if !s.Enabled || s.Owner.ID != DefaultSPObjectID || s.Configuration["interval"] != float64(10) ||
+		r.header.Get("Location") != e.URL()+scheds+"/"+s.ID {
+		t.Errorf("created %s %v", r.body, r.header)
+	}
+	weekly := map[string]any{"type": "Weekly", "times": []string{"10:00", "16:00"}, "weekdays": []string{"Monday", "Friday"},
+		"startDateTime": "2024-04-28T00:00:00", "endDateTime": "2024-12-31T00:00:00", "localTimeZoneId": "UTC"}
+	r = sp.do("PATCH", scheds+"/"+s.ID, map[string]any{"enabled": false, "configuration": weekly})
+	wantStatus(t, r, 200)
+	r.json(t, &s)
+	if s.Enabled || s.Configuration["type"] != "Weekly" {
+		t.Errorf("updated %s", r.body)
+	}
+	monthly := map[string]any{"type": "Monthly", "recurrence": 1, "times": []string{"08:30"},
+		"occurrence":    map[string]any{"occurrenceType": "OrdinalWeekday", "weekIndex": "First", "weekday": "Monday"},
+		"startDateTime": "2024-04-28T00:00:00", "endDateTime": "2025-04-28T00:00:00", "localTimeZoneId": "UTC"}
+	wantStatus(t, sp.do("POST", strings.Replace(scheds, "/Pipeline/", "/pipeline/", 1), map[string]any{"enabled": true, "configuration": monthly}), 201)
+	var list listBody[scheduleJSON]
+	sp.do("GET", scheds, nil).json(t, &list)
+	if len(list.Value) != 2 {
+		t.Errorf("schedules: %+v", list.Value)
+	}
+	for _, bad := range []map[string]any{
+		{"type": "Hourly", "startDateTime": "2024-04-28T00:00:00", "endDateTime": "2024-04-30T00:00:00", "localTimeZoneId": "UTC"},
+		{"type": "Cron", "interval": 0, "startDateTime": "2024-04-28T00:00:00", "endDateTime": "2024-04-30T00:00:00", "localTimeZoneId": "UTC"},
+		{"type": "Daily", "times": []string{"25:00"}, "startDateTime": "2024-04-28T00:00:00", "endDateTime": "2024-04-30T00:00:00", "localTimeZoneId": "UTC"},
+		{"type": "Cron", "interval": 5, "startDateTime": "2024-04-30T00:00:00", "endDateTime": "2024-04-28T00:00:00", "localTimeZoneId": "UTC"},
+		{"type": "Weekly", "times": []string{"10:00"}, "weekdays": []string{"Funday"}, "startDateTime": "2024-04-28T00:00:00",
+			"endDateTime": "2024-04-30T00:00:00", "localTimeZoneId": "UTC"},
+	} {
+		r := sp.do("POST", scheds, map[string]any{"enabled": true, "configuration": bad})
+		wantError(t, r, 400, "InvalidInput")
+		var er errorResponse
+		if r.json(t, &er); len(er.MoreDetails) != 1 {
+			t.Errorf("%v: %s", bad, r.body)
+		}
+	}
+	wantError(t, sp.do("POST", ws+"/items/"+pipe.ID+"/jobs/RunNotebook/schedules", map[string]any{"enabled": true, "configuration": cron}), 400, "InvalidJobType")
+	wantStatus(t, sp.do("DELETE", scheds+"/"+s.ID, nil), 200)
+	wantError(t, sp.do("GET", scheds+"/"+s.ID, nil), 404, "EntityNotFound")
+	wantError(t, raw(t, e, readerObjectID).do("GET", scheds, nil), 403, "InsufficientPrivileges")
+}
+
+// An environment stages libraries and Spark compute; publishing makes them the published ones while
+// publishDetails.state moves Running -> Success (or Cancelled).
+func TestEnvironmentStagingAndPublish(t *testing.T) {
+	clock := newClock()
+	e := start(t, Options{Clock: clock.Now, LRODelay: time.Minute})
+	sp := raw(t, e, DefaultSPObjectID)
+	ws := "/v1/workspaces/" + newWorkspace(t, sp, map[string]any{"displayName": "spark"})
+	r := sp.do("POST", ws+"/environments", map[string]any{"displayName": "env"})
+	clock.Advance(time.Minute)
+	envItem := created(t, sp, r)
+	env := ws + "/environments/" + envItem.ID
+	state := func() string {
+		var got struct{ Properties environmentPropertiesJSON }
+		sp.do("GET", env, nil).json(t, &got)
+		return got.Properties.PublishDetails.State
+	}
+	if s := state(); s != "Success" {
+		t.Errorf("new environment publish state %s", s)
+	}
+
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	fw, _ := mw.CreateFormFile("file", "tools-1.0-py3-none-any.whl")
+	fw.Write([]byte("PK..."))
+	fw, _ = mw.CreateFormFile("file", "environment.yml")
+	fw.Write([]byte("dependencies:\n  - pip:\n    - fuzzywuzzy==0.18.0\n    - matplotlib==3.8.0\n"))
+	mw.Close()
+	req, _ := http.NewRequest("POST", e.URL()+env+"/staging/libraries", &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+sp.token)
+	resp, err := sp.hc.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("upload: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	wantStatus(t, sp.do("POST", env+"/staging/libraries/extra.jar", "jar bytes"), 200)
+	wantError(t, sp.do("POST", env+"/staging/libraries/notes.txt", "x"), 400, "InvalidInput")
+	var libs struct{ Libraries []library }
+	sp.do("GET", env+"/staging/libraries", nil).json(t, &libs)
+	if fmt.Sprint(libs.Libraries) != "[{tools-1.0-py3-none-any.whl Custom } {fuzzywuzzy External 0.18.0} {matplotlib External 3.8.0} {extra.jar Custom }]" {
+		t.Errorf("staged libraries %v", libs.Libraries)
+	}
+	var preview struct {
+		CustomLibraries map[string][]string
+		EnvironmentYml  string
+	}
+	sp.do("GET", env+"/staging/libraries?beta=true", nil).json(t, &preview)
+	if fmt.Sprint(preview.CustomLibraries["jarFiles"]) != "[extra.jar]" || !strings.Contains(preview.EnvironmentYml, "fuzzywuzzy") {
+		t.Errorf("preview libraries %+v", preview)
+	}
+	wantStatus(t, sp.do("DELETE", env+"/staging/libraries?libraryToDelete=extra.jar", nil), 200)
+	wantError(t, sp.do("DELETE", env+"/staging/libraries/extra.jar", nil), 404, "EntityNotFound")
+
+	r = sp.do("PATCH", env+"/staging/sparkcompute", map[string]any{"driverCores": 4, "driverMemory": "28g",
+		"sparkProperties": []any{map[string]any{"key": "spark.acls.enable", "value": "false"}}})
+	wantStatus(t, r, 200)
+	wantError(t, sp.do("PATCH", env+"/staging/sparkcompute", map[string]any{"executorCores": 3}), 400, "InvalidInput")
+	var compute map[string]any
+	sp.do("GET", env+"/sparkcompute", nil).json(t, &compute)
+	if compute["driverCores"] != float64(8) {
+		t.Errorf("published compute changed before publish: %v", compute)
+	}
+	sp.do("GET", env+"/libraries", nil).json(t, &libs)
+	if len(libs.Libraries) != 0 {
+		t.Errorf("published libraries before publish: %v", libs.Libraries)
+	}
+
+	r = sp.do("POST", env+"/staging/publish", nil)
+	wantStatus(t, r, 202)
+	if s := state(); s != "Running" {
+		t.Errorf("publish state right after publish: %s", s)
+	}
+	wantError(t, sp.do("POST", env+"/staging/publish", nil), 400, "EnvironmentPublishInProgress")
+	clock.Advance(time.Minute)
+	if s := state(); s != "Success" {
+		t.Errorf("publish state after it ended: %s", s)
+	}
+	var props environmentPropertiesJSON
+	sp.do("GET", "/v1/operations/"+r.header.Get("x-ms-operation-id")+"/result", nil).json(t, &props)
+	if props.PublishDetails.State != "Success" || props.PublishDetails.EndTime == "" {
+		t.Errorf("publish result %+v", props)
+	}
+	sp.do("GET", env+"/sparkcompute", nil).json(t, &compute)
+	sp.do("GET", env+"/libraries", nil).json(t, &libs)
+	if compute["driverCores"] != float64(4) || len(libs.Libraries) != 3 {
+		t.Errorf("published after publish: %v %v", compute, libs.Libraries)
+	}
+
+	// A cancelled publish leaves the published side as it was.
+	wantStatus(t, sp.do("PATCH", env+"/staging/sparkcompute", map[string]any{"driverCores": 16}), 200)
+	wantStatus(t, sp.do("POST", env+"/staging/publish?beta=true", nil), 200)
+	r = sp.do("POST", env+"/staging/cancelPublish", nil)
+	wantStatus(t, r, 200)
+	r.json(t, &props)
+	if props.PublishDetails.State != "Cancelled" || state() != "Cancelled" {
+		t.Errorf("cancelled: %s", r.body)
+	}
+	sp.do("GET", env+"/sparkcompute", nil).json(t, &compute)
+	if compute["driverCores"] != float64(4) {
+		t.Errorf("a cancelled publish changed the published compute: %v", compute)
+	}
+	wantError(t, sp.do("POST", env+"/staging/cancelPublish", nil), 400, "EnvironmentNoPublishInProgress")
+	pipe := created(t, sp, sp.do("POST", ws+"/dataPipelines", map[string]any{"displayName": "p"}))
+	wantError(t, sp.do("GET", ws+"/environments/"+pipe.ID+"/staging/libraries", nil), 404, "ItemNotFound")
 }

@@ -57,6 +57,30 @@ func (e *Emulator) routes() {
 	e.fabric("POST /v1/workspaces/{workspaceId}/items/{itemId}/shortcuts", e.createShortcut)
 	e.fabric("GET /v1/workspaces/{workspaceId}/items/{itemId}/shortcuts/{shortcut...}", e.getShortcut)
 	e.fabric("DELETE /v1/workspaces/{workspaceId}/items/{itemId}/shortcuts/{shortcut...}", e.deleteShortcut)
+	// Without it the mux would redirect DELETE .../shortcuts to .../shortcuts/.
+	e.fabric("DELETE /v1/workspaces/{workspaceId}/items/{itemId}/shortcuts", notServed)
+
+	// Fabric: item job schedules
+	sched := "/v1/workspaces/{workspaceId}/items/{itemId}/jobs/{jobType}/schedules"
+	e.fabric("GET "+sched, e.listSchedules)
+	e.fabric("POST "+sched, e.createSchedule)
+	e.fabric("GET "+sched+"/{scheduleId}", e.getSchedule)
+	e.fabric("PATCH "+sched+"/{scheduleId}", e.updateSchedule)
+	e.fabric("DELETE "+sched+"/{scheduleId}", e.deleteSchedule)
+
+	// Fabric: environment staging and publish
+	env := "/v1/workspaces/{workspaceId}/environments/{itemId}"
+	e.fabric("GET "+env+"/staging/libraries", e.getStagingLibraries)
+	e.fabric("POST "+env+"/staging/libraries", e.uploadStagingLibraries)
+	e.fabric("DELETE "+env+"/staging/libraries", e.deleteStagingLibrary)
+	e.fabric("POST "+env+"/staging/libraries/{libraryName}", e.uploadCustomLibrary)
+	e.fabric("DELETE "+env+"/staging/libraries/{libraryName}", e.deleteStagingLibrary)
+	e.fabric("GET "+env+"/libraries", e.getPublishedLibraries)
+	e.fabric("GET "+env+"/staging/sparkcompute", e.getSparkCompute)
+	e.fabric("PATCH "+env+"/staging/sparkcompute", e.updateSparkCompute)
+	e.fabric("GET "+env+"/sparkcompute", e.getSparkCompute)
+	e.fabric("POST "+env+"/staging/publish", e.publishEnvironment)
+	e.fabric("POST "+env+"/staging/cancelPublish", e.cancelPublish)
 
 	// Fabric: type-specific item collections (/notebooks, /lakehouses, /semanticModels, ...)
 	e.fabric("GET /v1/workspaces/{workspaceId}/{collection}", typed(e.listItems))

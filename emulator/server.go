@@ -145,6 +145,11 @@ func (e *Emulator) route(w http.ResponseWriter, r *http.Request) {
 	e.mux.ServeHTTP(w, r) // sets the path values that Handler does not
 }
 
+// notServed answers a path the emulator has no such operation for, as route does for unknown paths.
+func notServed(c *call) (*response, error) {
+	return nil, errf(http.StatusNotFound, "NotFound", "The emulator does not serve %s %s", c.r.Method, c.r.URL.Path)
+}
+
 // serveThenReset applies the request, throws the response away and breaks the connection: the client cannot
 // tell whether its change happened.
 func (e *Emulator) serveThenReset(w http.ResponseWriter, r *http.Request, logNow func()) {

@@ -78,6 +78,8 @@ type item struct {
 	Env *environment `json:"environment,omitempty"`
 	// Shortcuts are a lakehouse's OneLake shortcuts.
 	Shortcuts []*shortcut `json:"shortcuts,omitempty"`
+	// Schedules are the item's job schedules.
+	Schedules []*schedule `json:"schedules,omitempty"`
 }
 
 // part is a definition part with its payload decoded.
