@@ -78,8 +78,8 @@ func TestChaos(t *testing.T) {
 	}
 	short := os.Getenv("FABPLAN_CHAOS_SEEDS") == ""
 	dir := writeTree(t, map[string]string{
-		"v1.star": fmt.Sprintf(chaosV1, emulator.DefaultUserID, emulator.DefaultConnectionID),
-		"v2.star": fmt.Sprintf(chaosV2, emulator.DefaultUserID, emulator.DefaultConnectionID, emulator.DefaultGroupID),
+		"v1.star":                 fmt.Sprintf(chaosV1, emulator.DefaultUserID, emulator.DefaultConnectionID),
+		"v2.star":                 fmt.Sprintf(chaosV2, emulator.DefaultUserID, emulator.DefaultConnectionID, emulator.DefaultGroupID),
 		"nb1/notebook-content.py": "# Fabric notebook source\r\nprint('v1')  \n",
 		"nb2/notebook-content.py": "# Fabric notebook source\nprint('v2')\n",
 		"nb3/notebook-content.py": "# Fabric notebook source\nprint('report')\n",
