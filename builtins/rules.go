@@ -1,7 +1,11 @@
 package builtins
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"path/filepath"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -30,6 +34,8 @@ const (
 	RuleDefinitionParts     = "definition-parts" // also a static lint check: lint.CheckDefinitionParts
 	RuleDefinitionUnsupport = "definition-unsupported"
 	RuleDefinitionExclusive = "definition-exclusive"
+	RuleDefinitionFormat    = "definition-format"
+	RuleDefinitionPBIR      = "definition-pbir"
 	RuleDefinitionPlatform  = "definition-platform"
 	RuleDefinitionJSON      = "definition-json"
 	RuleDefinitionNotebook  = "definition-notebook"
@@ -52,6 +58,8 @@ func Rules() []Rule {
 		{RuleItemNotCreatable, "The item type cannot be created through Fabric's API (Fabric makes it itself, or only the portal does).", "Remove the item; declare the item Fabric makes it from (a Lakehouse or Warehouse for its SQLEndpoint)."},
 		{RuleDefinitionRequired, "An item type that Fabric creates only with a definition has none.", "Pass definition = fabric.definition(path = ...)."},
 		{RuleDefinitionUnsupport, "A definition is given for an item type that takes none.", "Remove the definition argument."},
+		{RuleDefinitionFormat, "A definition's format is not one its item type has (Report: PBIR-Legacy, PBIR; SemanticModel: TMDL, TMSL; Notebook: fabricGitSource, ipynb), or an ipynb notebook has no .ipynb part.", "Use one of the formats listed, or leave format out for the type's default."},
+		{RuleDefinitionPBIR, "A Report's definition.pbir references its semantic model byPath, which the API rejects.", "Reference the semantic model byConnection in definition.pbir."},
 		{RuleDefinitionExclusive, "A definition holds two formats that exclude each other (a SemanticModel with definition/*.tmdl and model.bim).", "Keep one format: delete model.bim or the definition/ folder."},
 		{RuleDefinitionPlatform, "A definition's .platform file is not valid JSON, or names another item type.", "Fix the JSON at the reported position, or export the item again."},
 		{RuleDefinitionJSON, "A JSON part of a definition (.json, .pbir, .pbism, .bim, .platform, .ipynb) does not parse, as written or after replace.", "Fix the JSON at the reported position, or the replace value that broke it."},
@@ -90,6 +98,13 @@ var notCreatable = map[string]string{
 	"SQLEndpoint":       "Fabric creates a SQLEndpoint with each Lakehouse and Warehouse",
 	"MirroredWarehouse": "Fabric creates a MirroredWarehouse with each mirrored database",
 	"Dashboard":         "dashboards are made in the Power BI portal only",
+}
+
+// definitionFormats are the formats each item type's definition has (the first is the default).
+var definitionFormats = map[string][]string{
+	"Report":        {"PBIR-Legacy", "PBIR"},
+	"SemanticModel": {"TMDL", "TMSL"},
+	"Notebook":      {"fabricGitSource", "ipynb"},
 }
 
 // noDefinition are item types whose create request takes no definition.
@@ -297,6 +312,16 @@ func validateItem(r *itemResource) []engine.Diagnostic {
 		if missing := d.missingParts(r.typ); len(missing) > 0 {
 			ds = append(ds, diag(r.pos, RuleDefinitionParts, "%s: definition %s lacks required parts: %s", r.addr, d.path, strings.Join(missing, "; ")))
 		}
+		if formats, ok := definitionFormats[r.typ]; ok && d.format != "" && !slices.Contains(formats, d.format) {
+			ds = append(ds, diag(r.pos, RuleDefinitionFormat, "%s: a %s definition has format %s, not %q%s",
+				r.addr, r.typ, strings.Join(formats, " or "), d.format, suggest(d.format, formats)))
+		}
+		if r.typ == "Notebook" && d.format == "ipynb" && !d.hasPart("*.ipynb") {
+			ds = append(ds, diag(r.pos, RuleDefinitionFormat, "%s: format ipynb needs a notebook-content.ipynb part, and %s has none", r.addr, d.path))
+		}
+		if r.typ == "Report" {
+			ds = append(ds, d.checkPBIR(r)...)
+		}
 		if r.typ == "SemanticModel" && d.hasPart("model.bim") && d.hasPart("definition/*.tmdl") {
 			ds = append(ds, diag(r.pos, RuleDefinitionExclusive,
 				"%s: definition %s holds both model.bim (TMSL) and definition/*.tmdl (TMDL); a semantic model has one format: delete one of them", r.addr, d.path))
@@ -307,4 +332,27 @@ func validateItem(r *itemResource) []engine.Diagnostic {
 		}
 	}
 	return ds
+}
+
+// checkPBIR refuses a definition.pbir that references its semantic model byPath: the API takes
+// byConnection only.
+func (d *definitionValue) checkPBIR(r *itemResource) []engine.Diagnostic {
+	for _, p := range d.parts {
+		if p.Path != "definition.pbir" {
+			continue
+		}
+		var pbir struct {
+			DatasetReference map[string]json.RawMessage `json:"datasetReference"`
+		}
+		if json.Unmarshal(p.Payload, &pbir) != nil {
+			return nil // definition-json reports it
+		}
+		if _, byPath := pbir.DatasetReference["byPath"]; byPath {
+			line, col := lineCol(p.Payload, bytes.Index(p.Payload, []byte(`"byPath"`)))
+			return []engine.Diagnostic{diag(engine.Pos{File: filepath.Join(d.path, "definition.pbir"), Line: line, Col: col}, RuleDefinitionPBIR,
+				"%s: definition.pbir references its semantic model byPath, which Fabric's API rejects; reference it byConnection (item at %s)",
+				r.addr, r.pos)}
+		}
+	}
+	return nil
 }

@@ -72,6 +72,8 @@ func TestChecksFire(t *testing.T) {
 		{builtins.RuleItemNotCreatable, "", []string{"plan.star:2"}, builtinEvaluator},
 		{builtins.RuleDefinitionRequired, "", []string{"plan.star:2"}, builtinEvaluator},
 		{builtins.RuleDefinitionUnsupport, "", []string{"plan.star:2"}, builtinEvaluator},
+		{builtins.RuleDefinitionFormat, "", []string{"plan.star:2", "plan.star:3"}, builtinEvaluator},
+		{builtins.RuleDefinitionPBIR, "", []string{"r/definition.pbir:3"}, builtinEvaluator},
 		{builtins.RuleDefinitionExclusive, "", []string{"plan.star:2"}, builtinEvaluator},
 		{builtins.RuleDefinitionPlatform, "", []string{"nb/.platform:3", "plan.star:3"}, builtinEvaluator},
 		{builtins.RuleDefinitionJSON, "", []string{"p/pipeline-content.json:2", "plan.star:3"}, builtinEvaluator},
