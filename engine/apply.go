@@ -9,6 +9,7 @@ import (
 
 	"github.com/fabplan/fabplan/engine/journal"
 	"github.com/fabplan/fabplan/fabric"
+	"github.com/fabplan/fabplan/telemetry"
 )
 
 // Observer is told what the executor does; cmd/fabplan renders it. Calls may come from several
@@ -118,7 +119,9 @@ func Ran(recs []journal.Record) Tally {
 // Apply carries out a plan. Each mutating change is journalled (intent before the call, done
 // after) and its dependents wait for it. On failure no new change starts, the ones in flight
 // finish, and everything done is rolled back in reverse order of completion.
-func Apply(ctx context.Context, g *Graph, p *Plan, rt *Runtime, opts ApplyOptions) error {
+func Apply(ctx context.Context, g *Graph, p *Plan, rt *Runtime, opts ApplyOptions) (err error) {
+	ctx, span := rt.Telemetry.StartPhase(ctx, telemetry.SpanApply)
+	defer func() { telemetry.EndSpan(span, err) }()
 	obs := opts.Observer
 	if obs == nil {
 		obs = NopObserver{}
@@ -151,6 +154,7 @@ func Apply(ctx context.Context, g *Graph, p *Plan, rt *Runtime, opts ApplyOption
 			return nil
 		}
 		obs.ChangeStarted(c)
+		ctx, step := rt.Telemetry.StartStep(ctx, string(c.Addr), c.Action.String(), c.Kind)
 		start := time.Now()
 		intentWritten := false
 		deps := make([]string, len(c.Deps))
@@ -173,6 +177,7 @@ func Apply(ctx context.Context, g *Graph, p *Plan, rt *Runtime, opts ApplyOption
 			}
 			serr := &StepError{Addr: c.Addr, Pos: c.Pos, Action: c.Action, Err: err, Trace: g.Trace(c.Addr)}
 			obs.ChangeFailed(c, serr)
+			step.End(ctx, serr)
 			return serr
 		}
 		mu.Lock()
@@ -185,8 +190,11 @@ func Apply(ctx context.Context, g *Graph, p *Plan, rt *Runtime, opts ApplyOption
 		done := journal.Record{Type: journal.Done, Step: string(c.Addr), Action: c.Action.String(), Pos: c.Pos.String(),
 			ID: c.ID, Undo: &undo, Sensitive: applied.Sensitive, Deps: deps, Post: postImage(c, applied.Sensitive)}
 		if err := j.Append(done); err != nil {
-			return &StepError{Addr: c.Addr, Pos: c.Pos, Action: c.Action, Err: err}
+			serr := &StepError{Addr: c.Addr, Pos: c.Pos, Action: c.Action, Err: err}
+			step.End(ctx, serr)
+			return serr
 		}
+		step.End(ctx, nil)
 		obs.ChangeDone(c, time.Since(start))
 		return nil
 	})

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+
+	"github.com/fabplan/fabplan/telemetry"
 )
 
 // RefreshError is a failure to read live state; nothing has been changed.
@@ -22,7 +24,9 @@ func (e *RefreshError) Unwrap() error { return e.Err }
 
 // Refresh reads the live state of every resource (dependencies first, independent resources in
 // parallel) and returns the plan: one change per resource, in dependency order.
-func Refresh(ctx context.Context, g *Graph, rt *Runtime, parallelism int) (*Plan, error) {
+func Refresh(ctx context.Context, g *Graph, rt *Runtime, parallelism int) (p *Plan, err error) {
+	ctx, span := rt.Telemetry.StartPhase(ctx, telemetry.SpanRefresh)
+	defer func() { telemetry.EndSpan(span, err) }()
 	order := g.Order()
 	var mu sync.Mutex
 	changes := make(map[Addr]Change, len(order))
@@ -47,7 +51,7 @@ func Refresh(ctx context.Context, g *Graph, rt *Runtime, parallelism int) (*Plan
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	p := &Plan{Changes: make([]Change, 0, len(order))}
+	p = &Plan{Changes: make([]Change, 0, len(order))}
 	for _, r := range order {
 		p.Changes = append(p.Changes, changes[r.Addr()])
 	}

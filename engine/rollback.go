@@ -12,6 +12,7 @@ import (
 
 	"github.com/fabplan/fabplan/engine/journal"
 	"github.com/fabplan/fabplan/fabric"
+	"github.com/fabplan/fabplan/telemetry"
 )
 
 // DefaultRollbackDeadline bounds a rollback attempt (--rollback-deadline): long enough to ride
@@ -160,7 +161,16 @@ func Rollback(ctx context.Context, recs []journal.Record, rt *Runtime, opts Roll
 		obs = NopObserver{}
 	}
 	j := opts.Journal
+	ctx, span := rt.Telemetry.StartPhase(ctx, telemetry.SpanRollback)
 	res := &RollbackResult{Attempt: 1}
+	defer func() {
+		rt.Telemetry.Rollback(ctx, res.Undone+res.Reconciled, len(res.Failures)+len(res.Left))
+		if res.OK() {
+			telemetry.EndSpan(span, nil)
+		} else {
+			telemetry.EndSpan(span, res)
+		}
+	}()
 	for _, r := range recs {
 		if r.Type == journal.RollbackBegin {
 			res.Attempt++

@@ -4,6 +4,7 @@ import (
 	"sync"
 
 	"github.com/fabplan/fabplan/fabric"
+	"github.com/fabplan/fabplan/telemetry"
 )
 
 // Runtime is what resources use while refreshing, applying and undoing: the Fabric client, the
@@ -16,6 +17,8 @@ type Runtime struct {
 	// Sensitive holds the ids of objects whose content held secret values when fabplan last wrote
 	// them; their content is never copied into a journal.
 	Sensitive map[string]bool
+	// Telemetry receives the spans of the phases and steps; nil = none.
+	Telemetry *telemetry.Telemetry
 
 	mu   sync.Mutex
 	ids  map[Addr]string

@@ -14,6 +14,8 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/sony/gobreaker/v2"
+
+	"github.com/fabplan/fabplan/telemetry"
 )
 
 // breakers holds one circuit breaker per host and API family ("api.fabric.microsoft.com items"), so
@@ -24,6 +26,7 @@ type breakers struct {
 	cooldown time.Duration // open -> half-open
 	log      *slog.Logger
 	stats    *counters
+	tel      *telemetry.Telemetry
 
 	mu       sync.Mutex
 	m        map[string]*gobreaker.CircuitBreaker[*http.Response]
@@ -63,6 +66,7 @@ func (b *breakers) get(name string) *gobreaker.CircuitBreaker[*http.Response] {
 				b.stats.breakerOpened.Add(1)
 			}
 			b.mu.Unlock()
+			b.tel.BreakerTransition(context.Background(), name, from.String(), to.String())
 			b.log.Warn("circuit breaker state change", "breaker", name, "from", from.String(), "to", to.String())
 		},
 	})
@@ -100,6 +104,7 @@ func (p breakerPolicy) Do(req *policy.Request) (*http.Response, error) {
 	u := req.Raw().URL
 	name := u.Host + " " + apiFamily(u.Path)
 	cb := p.b.get(name)
+	telemetry.AttemptFrom(req.Raw().Context()).BreakerState(cb.State().String())
 	resp, err := cb.Execute(func() (*http.Response, error) {
 		resp, err := req.Next()
 		if err != nil {

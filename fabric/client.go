@@ -20,6 +20,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	fabsdk "github.com/microsoft/fabric-sdk-go/fabric"
 	"github.com/microsoft/fabric-sdk-go/fabric/core"
+
+	"github.com/fabplan/fabplan/telemetry"
 )
 
 // DefaultBaseURL is the Fabric REST API without /v1.
@@ -61,6 +63,9 @@ type Config struct {
 	// CapacityPoll is the wait between reads of capacityAssignmentProgress; default 2 s.
 	CapacityPoll time.Duration
 	Clock        Clock
+	// Telemetry receives a span per attempt and the request, retry, throttle and breaker metrics;
+	// nil = none.
+	Telemetry *telemetry.Telemetry
 }
 
 // Client calls Fabric for many workers at once; it is safe for concurrent use.
@@ -125,10 +130,11 @@ func New(cfg Config) (*Client, error) {
 	c.log = NewRedactingLogger(cfg.Logger, secrets...)
 	c.retry = &retrier{off: cfg.NoRetry, callTime: cfg.CallTimeout, tryTime: cfg.TryTimeout,
 		initial: cfg.BackoffInitial, maxWait: cfg.BackoffMax, nameWait: cfg.NameReservedWait,
-		clock: cfg.Clock, log: c.log, stats: c.stats}
+		clock: cfg.Clock, log: c.log, stats: c.stats, tel: cfg.Telemetry}
 	c.retry.budgetLeft.Store(int64(cfg.RetryBudget))
 	if !cfg.NoBreaker {
 		c.breakers = newBreakers(cfg.BreakerFailures, cfg.BreakerCooldown, c.log, c.stats)
+		c.breakers.tel = cfg.Telemetry
 	}
 	if !cfg.NoThrottle {
 		c.throttle = cfg.Throttle
@@ -181,6 +187,9 @@ func setDefaults(cfg *Config) {
 // for a client that authorizes itself (azsecrets' challenge policy).
 func (c *Client) PipelineOptions(scope string) *policy.ClientOptions {
 	perRetry := []policy.Policy{}
+	if c.cfg.Telemetry != nil {
+		perRetry = append(perRetry, telemetryPolicy{c.cfg.Telemetry})
+	}
 	if c.breakers != nil {
 		perRetry = append(perRetry, breakerPolicy{c.breakers})
 	}

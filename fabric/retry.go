@@ -12,6 +12,8 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/cenkalti/backoff/v4"
+
+	"github.com/fabplan/fabplan/telemetry"
 )
 
 // retrier is fabplan's one retry policy. The azcore policy (retryPolicy) and the reconciling loop of
@@ -27,6 +29,7 @@ type retrier struct {
 	clock      Clock
 	log        *slog.Logger
 	stats      *counters
+	tel        *telemetry.Telemetry
 }
 
 // attempts is the retry state of one logical call; not safe for concurrent use.
@@ -170,7 +173,7 @@ func (p retryPolicy) Do(req *policy.Request) (*http.Response, error) {
 	ci := callFrom(ctx)
 	a := p.r.start(ctx)
 	for {
-		tryCtx, cancel := context.WithTimeout(ctx, p.r.tryTime)
+		tryCtx, cancel := context.WithTimeout(withAttempt(ctx, a.n), p.r.tryTime)
 		resp, err := req.Clone(tryCtx).Next()
 		// Ask before cancel: afterwards every attempt would look timed out.
 		timedOut := errors.Is(tryCtx.Err(), context.DeadlineExceeded)
@@ -199,6 +202,7 @@ func (p retryPolicy) Do(req *policy.Request) (*http.Response, error) {
 			}
 			return resp, err
 		}
+		p.r.tel.Retry(ctx, req.Raw().Method, req.Raw().URL.Path, retryReason(status, err))
 		p.r.log.Info("retrying", "op", ci.op, "attempt", a.n, "status", status, "errorCode", code, "error", errString(err))
 		if rerr := req.RewindBody(); rerr != nil {
 			return resp, err

@@ -9,6 +9,8 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"golang.org/x/time/rate"
+
+	"github.com/fabplan/fabplan/telemetry"
 )
 
 // Throttle admits the requests of one identity. Every worker of a run shares it (Fabric throttles per
@@ -186,10 +188,13 @@ type throttlePolicy struct {
 }
 
 func (p throttlePolicy) Do(req *policy.Request) (*http.Response, error) {
-	if err := p.t.Wait(req.Raw().Context()); err != nil {
+	start := p.clock.Now()
+	err := p.t.Wait(req.Raw().Context())
+	sent := p.clock.Now()
+	telemetry.AttemptFrom(req.Raw().Context()).ThrottleWaited(req.Raw().Context(), sent.Sub(start))
+	if err != nil {
 		return nil, err
 	}
-	sent := p.clock.Now()
 	resp, err := req.Next()
 	p.t.Observe(sent, resp)
 	return resp, err
