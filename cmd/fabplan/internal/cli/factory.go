@@ -16,6 +16,7 @@ import (
 	"github.com/fabplan/fabplan/engine"
 	"github.com/fabplan/fabplan/engine/journal"
 	"github.com/fabplan/fabplan/fabric"
+	"github.com/fabplan/fabplan/telemetry"
 )
 
 // Factory hands out what commands need, lazily: lint and fmt never ask for a client, so they
@@ -39,6 +40,7 @@ type Factory struct {
 	// BreakerCooldown, when set, is how long an open circuit breaker waits before its half-open
 	// probe (fabplan serve --breaker-cooldown); 0 keeps the client's default.
 	BreakerCooldown time.Duration
+	LogFormat       string // text or json (--log-format)
 
 	SecretSettings
 
@@ -47,6 +49,10 @@ type Factory struct {
 	client *fabric.Client
 	logMu  sync.Mutex
 	logger *slog.Logger
+
+	telOnce sync.Once
+	tel     *telemetry.Telemetry
+	telErr  error
 }
 
 // NewFactory returns a factory for the process.
@@ -87,20 +93,56 @@ func (f *Factory) State() string {
 	return f.env("FABPLAN_STATE_DIR", ".fabplan")
 }
 
-// Logger is the run's log: warnings always, details with --verbose, on stderr.
+// Logger is the run's log: warnings always, details with --verbose, on stderr as text or JSON
+// (--log-format); Info and above also go to OpenTelemetry logs when an exporter is configured.
 func (f *Factory) Logger() *slog.Logger {
+	tel, _ := f.Telemetry() // a bad setting is reported by the command that needs telemetry
 	// Its own lock: Client builds the logger while it holds f.mu.
 	f.logMu.Lock()
 	defer f.logMu.Unlock()
 	if f.logger == nil {
-		level := slog.LevelWarn
-		if f.Verbose {
-			level = slog.LevelDebug
-		}
-		var w io.Writer = f.IO.ErrOut
-		f.logger = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+		f.logger = slog.New(telemetry.Tee(f.consoleHandler(), tel.LogHandler()))
 	}
 	return f.logger
+}
+
+func (f *Factory) consoleHandler() slog.Handler {
+	level := slog.LevelWarn
+	if f.Verbose {
+		level = slog.LevelDebug
+	}
+	var w io.Writer = f.IO.ErrOut
+	o := &slog.HandlerOptions{Level: level}
+	if f.LogFormat == "json" {
+		return slog.NewJSONHandler(w, o)
+	}
+	return slog.NewTextHandler(w, o)
+}
+
+// Telemetry returns the process's OpenTelemetry, set up once from the environment; nil (valid,
+// emitting nothing) when no exporter is configured. Export failures are logged on stderr, never
+// returned.
+func (f *Factory) Telemetry() (*telemetry.Telemetry, error) {
+	f.telOnce.Do(func() {
+		f.tel, f.telErr = telemetry.Setup(context.Background(), telemetry.Options{
+			Getenv:         f.Getenv,
+			ServiceVersion: f.Version,
+			Redact:         f.Redactor().Redact,
+			ErrorLog:       slog.New(f.consoleHandler()),
+		})
+		if f.telErr != nil {
+			f.telErr = Usagef(fmt.Errorf("telemetry: %w", f.telErr))
+		}
+	})
+	return f.tel, f.telErr
+}
+
+// ShutdownTelemetry flushes telemetry within its short deadline; call it once, at exit.
+func (f *Factory) ShutdownTelemetry() {
+	// Only what was set up is flushed: lint and fmt never set telemetry up.
+	if f.tel != nil {
+		f.tel.Shutdown(context.Background())
+	}
 }
 
 // Client returns the Fabric client, starting the embedded emulator first with --emulator.
@@ -152,6 +194,9 @@ func (f *Factory) Client() (*fabric.Client, error) {
 	}
 	cfg.Credential = cred
 	cfg.Logger = f.Logger()
+	if cfg.Telemetry, err = f.Telemetry(); err != nil {
+		return nil, err
+	}
 	c, err := fabric.New(cfg)
 	if err != nil {
 		return nil, err
@@ -195,6 +240,7 @@ func (f *Factory) Runtime(ctx context.Context, client *fabric.Client) (*engine.R
 		return nil, err
 	}
 	rt := engine.NewRuntime(client)
+	rt.Telemetry, _ = f.Telemetry()
 	rt.Owned, rt.Sensitive = owned, sensitive
 	return rt, nil
 }

@@ -5,7 +5,9 @@ package rollback
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 	"time"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/fabplan/fabplan/builtins"
 	"github.com/fabplan/fabplan/cmd/fabplan/internal/cli"
+	"github.com/fabplan/fabplan/cmd/fabplan/internal/report"
 	"github.com/fabplan/fabplan/cmd/fabplan/internal/runs"
 	"github.com/fabplan/fabplan/cmd/fabplan/internal/view"
 	"github.com/fabplan/fabplan/engine"
@@ -36,6 +39,7 @@ type Options struct {
 	AllowDestroy  bool // delete data-bearing items a committed run created
 	Parallelism   int
 	Deadline      time.Duration
+	JSON          bool // --json: the outcome as JSON on stdout
 }
 
 // NewCmd builds the command.
@@ -81,6 +85,7 @@ its id) or the run was made against another target, 2 bad arguments or no confir
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "undo objects changed since the run too, throwing those changes away")
 	cmd.Flags().BoolVar(&opts.AllowDestroy, "allow-destroy", false, "delete data-bearing items (Lakehouse, Warehouse, ...) the run created, and their data")
 	cli.BindRollbackDeadline(cmd.Flags(), &opts.Deadline)
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the outcome as JSON on stdout (docs/run-report.md)")
 	return cmd
 }
 
@@ -118,16 +123,20 @@ func Run(ctx context.Context, opts *Options) error {
 	if err := journal.CheckTarget(id, sum.Target, target, opts.OtherIdentity); err != nil {
 		return err
 	}
+	nothing := func(format string, args ...any) error {
+		if opts.JSON {
+			return writeJSON(f.IO.Out, id, &report.Rollback{Outcome: "nothing_to_do", Failures: []report.RollbackFailure{}})
+		}
+		fmt.Fprintf(f.IO.Out, format, args...)
+		return nil
+	}
 	switch {
 	case sum.State == journal.StateRolledBack:
-		fmt.Fprintf(f.IO.Out, "Run %s is already rolled back; nothing to do.\n", id)
-		return nil
+		return nothing("Run %s is already rolled back; nothing to do.\n", id)
 	case sum.Interrupted:
-		fmt.Fprintf(f.IO.Out, "Run %s ended before any change (%s); nothing to undo.\n", id, runs.Counts(sum))
-		return nil
+		return nothing("Run %s ended before any change (%s); nothing to undo.\n", id, runs.Counts(sum))
 	case sum.Left() == 0:
-		fmt.Fprintf(f.IO.Out, "Run %s left nothing to undo (%s).\n", id, runs.Counts(sum))
-		return nil
+		return nothing("Run %s left nothing to undo (%s).\n", id, runs.Counts(sum))
 	}
 	rt, err := f.Runtime(ctx, client)
 	if err != nil {
@@ -137,7 +146,11 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return fmt.Errorf("reading live state before rolling back run %s (nothing was changed): %w", id, err)
 	}
-	showPlan(f, id, sum, rp, opts.Force)
+	out := f.IO.Out
+	if opts.JSON {
+		out = f.IO.ErrOut // stdout carries the JSON outcome alone
+	}
+	showPlan(f, out, id, sum, rp, opts.Force)
 	if opts.DryRun {
 		return nil
 	}
@@ -156,8 +169,16 @@ func Run(ctx context.Context, opts *Options) error {
 		Journal: j, Undo: builtins.UndoRegistry(), Observer: view.NewProgress(f.IO.ErrOut),
 		Parallelism: opts.Parallelism, Deadline: opts.Deadline, By: &target, Leave: leave,
 	})
+	if opts.JSON {
+		if err := writeJSON(f.IO.Out, id, report.RollbackOf(res)); err != nil {
+			return err
+		}
+	}
 	if !res.OK() {
 		return fmt.Errorf("run %s, rollback attempt %d: %w", id, res.Attempt, res)
+	}
+	if opts.JSON {
+		return nil
 	}
 	fmt.Fprintf(f.IO.Out, "Rolled back run %s: %s (%d change(s) undone, %d unfinished change(s) reconciled).\n",
 		id, res.Status(), res.Undone, res.Reconciled)
@@ -165,8 +186,7 @@ func Run(ctx context.Context, opts *Options) error {
 }
 
 // showPlan prints what the rollback will do, through the plan renderer, and the conflicts.
-func showPlan(f *cli.Factory, id string, sum journal.Summary, rp *engine.RollbackPlan, force bool) {
-	w := f.IO.Out
+func showPlan(f *cli.Factory, w io.Writer, id string, sum journal.Summary, rp *engine.RollbackPlan, force bool) {
 	fmt.Fprintf(f.IO.ErrOut, "rollback of run %s: journal %s\n", id, filepath.Join(journal.RunsDir(f.State()), id, journal.FileName))
 	fmt.Fprintf(w, "Rollback of a run of %s (%s, %s):\n", sum.Plan, sum.State, runs.Counts(sum))
 	view.Plan(w, rp.Plan, view.PlanOptions{Styles: view.NewStyles(f.IO.Color)})
@@ -208,4 +228,17 @@ func joinAddrs(as []engine.Addr) string {
 		s[i] = string(a)
 	}
 	return strings.Join(s, ", ")
+}
+
+// outcome is what `rollback --json` prints.
+type outcome struct {
+	SchemaVersion int    `json:"schemaVersion"`
+	RunID         string `json:"runId"`
+	*report.Rollback
+}
+
+func writeJSON(w io.Writer, runID string, rb *report.Rollback) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(outcome{SchemaVersion: report.SchemaVersion, RunID: runID, Rollback: rb})
 }

@@ -38,6 +38,13 @@ and items with their definitions from plans written in Starlark. A failed run is
 		SilenceErrors: true,
 	}
 	cmd.PersistentFlags().BoolVarP(&f.Verbose, "verbose-log", "", false, "log details (requests, retries) to stderr")
+	cmd.PersistentFlags().StringVar(&f.LogFormat, "log-format", "text", "format of log lines on stderr: text or json")
+	cmd.PersistentPreRunE = func(*cobra.Command, []string) error {
+		if f.LogFormat != "text" && f.LogFormat != "json" {
+			return cli.Usagef(fmt.Errorf("--log-format %q: use text or json", f.LogFormat))
+		}
+		return nil
+	}
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return cli.Usagef(err) })
 	cmd.AddCommand(
 		run.NewCmd(f, nil),
@@ -67,7 +74,9 @@ func Main() int {
 	cmd.SetOut(io.Out)
 	cmd.SetErr(io.ErrOut)
 	err := cmd.ExecuteContext(ctx)
-	return ExitCode(err, io, cmd)
+	code := ExitCode(err, io, cmd)
+	f.ShutdownTelemetry()
+	return code
 }
 
 // ExitCode prints err once and returns the exit code it maps to.

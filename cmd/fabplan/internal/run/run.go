@@ -12,15 +12,18 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/fabplan/fabplan/builtins"
 	"github.com/fabplan/fabplan/cmd/fabplan/internal/cli"
 	"github.com/fabplan/fabplan/cmd/fabplan/internal/login"
 	cmdPlan "github.com/fabplan/fabplan/cmd/fabplan/internal/plan"
+	"github.com/fabplan/fabplan/cmd/fabplan/internal/report"
 	"github.com/fabplan/fabplan/cmd/fabplan/internal/view"
 	"github.com/fabplan/fabplan/engine"
 	"github.com/fabplan/fabplan/engine/journal"
 	"github.com/fabplan/fabplan/fabric"
+	"github.com/fabplan/fabplan/telemetry"
 )
 
 // Options are the flags of `fabplan run`.
@@ -37,7 +40,10 @@ type Options struct {
 	RollbackDeadline time.Duration
 	// Limit, when set, narrows the refreshed plan before it is shown and applied (fabplan serve
 	// --reconcile's policy makes the changes it does not allow no-ops).
-	Limit func(*engine.Plan)
+	Limit   func(*engine.Plan)
+	Report  string // --report FILE: the run report (JSON)
+	Summary string // --summary FILE: append a Markdown summary (default $GITHUB_STEP_SUMMARY)
+	JSON    bool   // --json: the run report on stdout instead of text
 }
 
 // NewCmd builds the command; runF replaces the run function in tests of the flags.
@@ -87,6 +93,9 @@ that does not evaluate.`,
 	cmd.Flags().StringVar(&opts.SavedPlan, "plan", "", "apply exactly the plan saved in `FILE` by fabplan plan --out; refused if live state changed since")
 	cmdPlan.BindTargets(cmd, &opts.Targets)
 	cli.BindRollbackDeadline(cmd.Flags(), &opts.RollbackDeadline)
+	cmd.Flags().StringVar(&opts.Report, "report", "", "write the run report (JSON, docs/run-report.md) to `FILE`")
+	cmd.Flags().StringVar(&opts.Summary, "summary", "", "append a Markdown summary of the run to `FILE` (default $GITHUB_STEP_SUMMARY)")
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the run report (JSON) on stdout; the plan text goes to stderr")
 	return cmd
 }
 
@@ -107,10 +116,66 @@ func checkPlanFlags(cmd *cobra.Command, opts *Options) error {
 	return nil
 }
 
-// Run carries out `fabplan run`.
+// Run carries out `fabplan run` inside the run's span, and writes its report and summary.
 func Run(ctx context.Context, opts *Options) error {
 	f := opts.F
+	tel, err := f.Telemetry()
+	if err != nil {
+		return err
+	}
+	rep := report.New(f.Version, opts.PlanFile, time.Now())
+	ctx, span := tel.StartRun(ctx, "", opts.PlanFile)
+	if tid := trace.SpanContextFromContext(ctx).TraceID(); tid.IsValid() {
+		rep.TraceID = tid.String()
+	}
+	var st runState
+	err = run(ctx, opts, rep, span, &st)
+	var stats fabric.Stats
+	if st.client != nil {
+		stats = st.client.Stats()
+	}
+	result := report.Result(st.changed, err)
+	rep.Finish(result, err, stats, time.Now())
+	span.End(ctx, result, err)
+	return errors.Join(err, writeReports(opts, rep))
+}
+
+// runState is what Run learns from run for the report.
+type runState struct {
+	client  *fabric.Client
+	changed bool
+}
+
+// writeReports writes --report, --json and the Markdown summary; a failure to write one is an
+// error of the run too (a pipeline that asked for a report must not miss it silently).
+func writeReports(opts *Options, rep *report.Report) error {
+	f := opts.F
+	redact := f.Redactor().Redact
+	var errs []error
+	if opts.Report != "" {
+		errs = append(errs, rep.WriteFile(opts.Report, redact))
+	}
+	if opts.JSON {
+		errs = append(errs, rep.WriteJSON(f.IO.Out, redact))
+	}
+	summary := opts.Summary
+	if summary == "" {
+		summary = f.Getenv("GITHUB_STEP_SUMMARY")
+	}
+	if summary != "" {
+		errs = append(errs, rep.AppendMarkdown(summary, redact))
+	}
+	return errors.Join(errs...)
+}
+
+func run(ctx context.Context, opts *Options, rep *report.Report, span *telemetry.Run, st *runState) error {
+	f := opts.F
 	io := f.IO
+	out := io.Out
+	if opts.JSON {
+		out = io.ErrOut // stdout carries the report alone
+	}
+	tel, _ := f.Telemetry()
 	eo, err := opts.Input.EvalOptions(opts.PlanFile, os.Environ())
 	if err != nil {
 		return err
@@ -133,7 +198,9 @@ func Run(ctx context.Context, opts *Options) error {
 	if err := f.Lookups(&eo); err != nil {
 		return err
 	}
+	_, phase := tel.StartPhase(ctx, telemetry.SpanEvaluate)
 	g, err := builtins.Evaluate(eo)
+	telemetry.EndSpan(phase, err)
 	if err != nil {
 		return err
 	}
@@ -144,6 +211,7 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
+	st.client = client
 	defer f.Close()
 	// Steps that need a signed-in user fail here, before any change, when fabplan runs as an app.
 	if err := login.RequireUser(ctx, f, g); err != nil {
@@ -169,6 +237,8 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 	defer j.Close()
 	j.SetRedact(f.Redactor().Redact)
+	rep.RunID, rep.Journal = runID, j.Path()
+	span.SetRunID(runID)
 	// Until Apply, nothing has changed: a failure ends the run with no change made.
 	endEarly := func(err error) error {
 		if jerr := j.Append(journal.Record{Type: journal.Failed, Error: err.Error(), Code: fabric.ErrorCode(err)}); jerr != nil {
@@ -186,26 +256,30 @@ func Run(ctx context.Context, opts *Options) error {
 		return endEarly(err)
 	}
 	cmdPlan.Untargeted(plan, src.Targets)
+	// Drift is what differs, whatever this run is allowed to change.
+	tel.Drift(ctx, opts.PlanFile, report.DriftByAction(plan))
 	if opts.Limit != nil {
 		opts.Limit(plan)
 	}
+	rep.Planned(plan)
 	if saved != nil {
 		if err := saved.CheckCurrent(engine.NewDocument(plan, src, f.Version)); err != nil {
 			return endEarly(err)
 		}
 	}
 	if !plan.HasChanges() {
-		view.Unmanaged(io.Out, engine.NewDocument(plan, src, f.Version))
-		view.NoChanges(io.Out, opts.PlanFile)
+		view.Unmanaged(out, engine.NewDocument(plan, src, f.Version))
+		view.NoChanges(out, opts.PlanFile)
 		return j.Append(journal.Record{Type: journal.Commit})
 	}
-	view.Plan(io.Out, plan, view.PlanOptions{Styles: view.NewStyles(io.Color)})
+	st.changed = true
+	view.Plan(out, plan, view.PlanOptions{Styles: view.NewStyles(io.Color)})
 	fmt.Fprintf(io.ErrOut, "run %s: journal %s\n", runID, j.Path())
 
 	err = engine.Apply(ctx, g, plan, rt, engine.ApplyOptions{
 		Parallelism: opts.Parallelism,
 		Journal:     j,
-		Observer:    view.NewProgress(io.ErrOut),
+		Observer:    rep.Observe(view.NewProgress(io.ErrOut)),
 		NoRollback:  opts.NoRollback,
 		Undo:        builtins.UndoRegistry(),
 
@@ -224,7 +298,7 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	view.Summary(io.Out, engine.Ran(recs))
+	view.Summary(out, engine.Ran(recs))
 	return nil
 }
 

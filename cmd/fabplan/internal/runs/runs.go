@@ -2,12 +2,14 @@
 package runs
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -17,6 +19,7 @@ import (
 
 // NewCmd builds `fabplan runs` with its `show` subcommand.
 func NewCmd(f *cli.Factory) *cobra.Command {
+	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "runs",
 		Short: "List runs and their state",
@@ -31,6 +34,9 @@ Exit codes: 0 success, 1 the state directory cannot be read.`,
 			if err != nil {
 				return err
 			}
+			if asJSON {
+				return writeJSON(f.IO.Out, list)
+			}
 			if len(list) == 0 {
 				fmt.Fprintf(f.IO.ErrOut, "no runs in %s\n", journal.RunsDir(f.State()))
 				return nil
@@ -42,6 +48,7 @@ Exit codes: 0 success, 1 the state directory cannot be read.`,
 		},
 	}
 	f.BindStateFlags(cmd.PersistentFlags())
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the runs as a JSON array")
 	cmd.AddCommand(newShowCmd(f))
 	return cmd
 }
@@ -194,4 +201,29 @@ func Write(w io.Writer, recs []journal.Record) {
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
 	return line
+}
+
+// Run is one run as `runs --json` prints it.
+type Run struct {
+	ID         string    `json:"id"`
+	State      string    `json:"state"`
+	Plan       string    `json:"plan"`
+	Env        string    `json:"env,omitempty"`
+	StartedAt  time.Time `json:"startedAt"`
+	Changes    int       `json:"changes"`
+	Undone     int       `json:"undone"`
+	Unfinished int       `json:"unfinished"`
+	Attempts   int       `json:"rollbackAttempts"`
+	Error      string    `json:"error,omitempty"`
+}
+
+func writeJSON(w io.Writer, list []journal.Summary) error {
+	out := make([]Run, 0, len(list))
+	for _, s := range list {
+		out = append(out, Run{ID: s.ID, State: string(s.State), Plan: s.Plan, Env: s.Env, StartedAt: s.Started.UTC(),
+			Changes: s.Changes, Undone: s.Undone, Unfinished: s.Unfinished, Attempts: s.Attempts, Error: s.Error})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
 }
