@@ -47,6 +47,10 @@ func TestScripts(t *testing.T) {
 				e.Setenv(k, "")
 			}
 			e.Values[emuKey] = &emuHolder{}
+			e.Values[otlpKey] = &otlpHolder{}
+			for _, k := range []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "APPLICATIONINSIGHTS_CONNECTION_STRING", "GITHUB_STEP_SUMMARY"} {
+				e.Setenv(k, "")
+			}
 			return nil
 		},
 		Cmds: scriptCommands,
