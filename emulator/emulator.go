@@ -85,12 +85,13 @@ type Emulator struct {
 	limits         *throttle
 	served         sync.WaitGroup
 
-	mu    sync.Mutex // guards st, ids, devs, rts, dirty
-	st    *state
-	ids   *rand.Rand
-	devs  map[string]*DeviceCode   // pending device codes by device code
-	rts   map[string]*refreshToken // issued refresh tokens
-	dirty bool
+	telemetry telemetrySink // what the Application Insights ingestion endpoint received
+	mu        sync.Mutex    // guards st, ids, devs, rts, dirty
+	st        *state
+	ids       *rand.Rand
+	devs      map[string]*DeviceCode   // pending device codes by device code
+	rts       map[string]*refreshToken // issued refresh tokens
+	dirty     bool
 }
 
 // Start creates an emulator, binds its listener and starts serving before it returns.

@@ -108,6 +108,8 @@ func (e *Emulator) routes() {
 	m.HandleFunc("GET /keyvault/secrets/{name}", e.getSecret)
 	m.HandleFunc("GET /keyvault/secrets/{name}/{version...}", e.getSecret)
 
+	e.appInsightsRoutes()
+
 	// Control (no auth, loopback only)
 	e.control("GET /_emulator/state", e.ctlState)
 	e.control("DELETE /_emulator/state", e.ctlResetState)

@@ -57,6 +57,15 @@ func exportersFromEnv(ctx context.Context, o Options) (exporters, error) {
 			return e, err
 		}
 	}
+	if cs := o.Getenv(EnvConnectionString); cs != "" {
+		ai, err := newAppInsights(cs, o.HTTPClient)
+		if err != nil {
+			return e, err
+		}
+		e.spans = append(e.spans, ai)
+		e.metrics = append(e.metrics, ai.metrics())
+		e.logs = append(e.logs, ai.logs())
+	}
 	return e, nil
 }
 

@@ -12,8 +12,8 @@ import (
 	"testing"
 )
 
-// emittedNames reads names.go (the one list of what fabplan emits) and returns every metric name
-// in the Prometheus form an OpenTelemetry Collector gives it (dots to underscores, unit and
+// emittedNames reads names.go (the one list of what fabplan emits) and returns every metric,
+// attribute and span name as emitted (what Application Insights stores) and in the Prometheus form an OpenTelemetry Collector gives it (dots to underscores, unit and
 // _total suffixes, histogram series) and every attribute name as a label.
 func emittedNames(t *testing.T) map[string]bool {
 	t.Helper()
@@ -38,11 +38,14 @@ func emittedNames(t *testing.T) map[string]bool {
 				prom := strings.ReplaceAll(v, ".", "_")
 				switch {
 				case strings.HasPrefix(id.Name, "Attr"):
-					names[prom] = true
+					names[v], names[prom] = true, true
 				case strings.HasPrefix(id.Name, "Metric"):
+					names[v] = true
 					for _, series := range promSeries(v, prom) {
 						names[series] = true
 					}
+				case strings.HasPrefix(id.Name, "Span"), strings.HasPrefix(id.Name, "Event"):
+					names[v] = true
 				}
 			}
 		}
@@ -71,8 +74,9 @@ func TestMonitoringNamesAreEmitted(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no files under deploy/monitoring (%v)", err)
 	}
-	// Names in fabplan's namespaces and the semconv ones it uses.
-	re := regexp.MustCompile(`\b(?:fabplan|http|url|server|error)_[a-z_]+\b`)
+	// Names in fabplan's namespaces and the semconv ones it uses, in Prometheus form (KQL of the
+	// workbook and alerts uses the dotted form).
+	re := regexp.MustCompile(`\b(?:fabplan|http|url|server|error)(?:_[a-z_]+|(?:\.[a-z_]+)+)\b`)
 	for _, file := range files {
 		b, err := os.ReadFile(file)
 		if err != nil {

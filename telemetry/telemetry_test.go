@@ -9,7 +9,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
 
-func env(kv ...string) func(string) string {
+func envMap(kv ...string) func(string) string {
 	m := map[string]string{}
 	for i := 0; i+1 < len(kv); i += 2 {
 		m[kv[i]] = kv[i+1]
@@ -34,7 +34,7 @@ func collect(t *testing.T, r *sdkmetric.ManualReader) map[string]metricdata.Metr
 }
 
 func TestNothingConfiguredIsNil(t *testing.T) {
-	tel, err := Setup(context.Background(), Options{Getenv: env()})
+	tel, err := Setup(context.Background(), Options{Getenv: envMap()})
 	if err != nil || tel != nil {
 		t.Fatalf("Setup with nothing configured = %v, %v; want nil, nil", tel, err)
 	}
@@ -53,7 +53,7 @@ func TestNothingConfiguredIsNil(t *testing.T) {
 // A reader the caller passes (serve's Prometheus exporter) gets fabplan's metrics even with no
 // exporter configured, and even when FEATURE_USE_TELEMETRY=false turns exporters off.
 func TestReadersGetDriftMetrics(t *testing.T) {
-	for _, getenv := range []func(string) string{env(), env(EnvFeature, "false")} {
+	for _, getenv := range []func(string) string{envMap(), envMap(EnvFeature, "false")} {
 		r := sdkmetric.NewManualReader()
 		tel, err := Setup(context.Background(), Options{Getenv: getenv, Readers: []sdkmetric.Reader{r}})
 		if err != nil {
@@ -94,7 +94,7 @@ func TestBadSettingsAreErrors(t *testing.T) {
 		{"OTEL_TRACES_EXPORTER", "zipkin"},
 		{"OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:1", "OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"},
 	} {
-		if _, err := Setup(context.Background(), Options{Getenv: env(kv...)}); err == nil {
+		if _, err := Setup(context.Background(), Options{Getenv: envMap(kv...)}); err == nil {
 			t.Errorf("Setup(%v) succeeded; want an error naming the variable", kv)
 		}
 	}
