@@ -3,10 +3,11 @@
 // managed identity endpoint), the Microsoft Graph lookups and the Key Vault secrets that fabplan uses.
 // Microsoft's own clients (fabric-sdk-go, azidentity, azsecrets) work against it unchanged.
 //
-// What it owns: one HTTPS listener with its own CA (ca.pem in Options.Dir), the emulated tenant (Fixtures),
-// the state clients change (workspaces, role assignments, folders, items and definitions, capacity
-// assignments, workspace identities, Git connections with a simulated remote per repository, operations,
-// secrets), fault injection (deterministic FaultRule values and a seeded random FaultConfig), the request log,
+// What it owns: one HTTPS listener with its own CA (ca.pem in Options.Dir, kept there with the token signing
+// key so that a restart keeps its clients), the emulated tenant (Fixtures), the state clients change
+// (workspaces, role assignments, folders, items with definitions and type-specific properties, shortcuts,
+// job schedules, environment staging and publish, capacity assignments, workspace identities, Git
+// connections with a simulated remote per repository, cloud connections, operations, secrets), fault injection (deterministic FaultRule values and a seeded random FaultConfig), the request log,
 // and the control endpoints under /_emulator/.
 //
 // What it never does: import any other fabplan package (it is written from the Fabric specification, so it

@@ -72,6 +72,7 @@ type specValidator struct {
 	c        *jsonschema.Compiler
 	ops      []*specOp
 	compiled map[string]*jsonschema.Schema
+	checked  map[*specOp]bool // operations a response body was validated for
 }
 
 // errNoSpec means the spec could not be found.
@@ -131,7 +132,7 @@ func newSpecValidator(dir string) (*specValidator, error) {
 			swaggers[rel] = doc.(map[string]any)
 		}
 	}
-	v := &specValidator{c: c, compiled: map[string]*jsonschema.Schema{}}
+	v := &specValidator{c: c, compiled: map[string]*jsonschema.Schema{}, checked: map[*specOp]bool{}}
 	for file, swagger := range swaggers {
 		paths, _ := swagger["paths"].(map[string]any)
 		for p, item := range paths {
@@ -249,6 +250,7 @@ func (v *specValidator) validate(method, target string, status int, body []byte)
 		}
 		v.compiled[loc] = sch
 	}
+	v.checked[op] = true
 	v.mu.Unlock()
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
 	if err != nil {
@@ -354,4 +356,17 @@ func TestSpecDirIsFoundOrNamed(t *testing.T) {
 		!strings.Contains(err.Error(), "shared/fabric-specs") {
 		t.Errorf("no spec anywhere: %v", err)
 	}
+}
+
+// wasChecked reports whether a response of the spec operation (method and path as the spec writes them) has
+// been validated in this test binary.
+func (v *specValidator) wasChecked(method, path string) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for op, ok := range v.checked {
+		if ok && op.method == method && op.path == path {
+			return true
+		}
+	}
+	return false
 }

@@ -190,6 +190,20 @@ func TestTypedRoutesConformToSpec(t *testing.T) {
 		t.Errorf("SQL endpoints outlived their items: %+v", eps.Value)
 	}
 
+	// Every list, get and update of a typed collection in the spec had a body validated against it.
+	v, _ := loadSpec()
+	for _, op := range v.ops {
+		seg := strings.Split(op.path, "/")
+		if strings.HasPrefix(op.file, "platform/") || strings.Contains(op.path, "?") || len(seg) < 4 || len(seg) > 5 ||
+			op.method != "GET" && op.method != "PATCH" || op.method == "PATCH" && len(seg) == 4 ||
+			len(seg) == 5 && !strings.HasPrefix(seg[4], "{") {
+			continue
+		}
+		if !v.wasChecked(op.method, op.path) {
+			t.Errorf("no response of %s %s (%s) was validated", op.method, op.path, op.file)
+		}
+	}
+
 	// A KQL database's eventhouse lists it and takes it along when deleted.
 	db := created(t, sp, sp.do("POST", ws+"/kqlDatabases", map[string]any{"displayName": "db",
 		"creationPayload": map[string]any{"databaseType": "ReadWrite", "parentEventhouseItemId": eh.ID}}))
