@@ -108,10 +108,6 @@ func Run(ctx context.Context, opts *Options, intervalSet bool) error {
 	}
 	defer ln.Close()
 
-	client, err := f.Client()
-	if err != nil {
-		return err
-	}
 	log := slog.New(slog.NewJSONHandler(f.IO.ErrOut, nil))
 	// /metrics is a Prometheus reader of fabplan's one MeterProvider: what an OTLP exporter
 	// receives, Prometheus scrapes.
@@ -127,12 +123,13 @@ func Run(ctx context.Context, opts *Options, intervalSet bool) error {
 	}
 	defer tel.Shutdown(context.WithoutCancel(ctx))
 
-	s := &server{f: f, client: client, parallelism: opts.Parallelism}
+	s := &server{f: f, parallelism: opts.Parallelism}
 	wo.Plan = s.plan
 	if opts.Reconcile {
 		wo.Reconcile = s.reconcile
 	}
-	wo.OpenBreakers = client.OpenBreakers
+	// The watcher checks the pairs before fabplan signs in; the client exists before it runs.
+	wo.OpenBreakers = func() []string { return s.client.OpenBreakers() }
 	wo.Logger = log
 	wo.Redact = f.Redactor().Redact
 	wo.Telemetry = tel
@@ -140,6 +137,9 @@ func Run(ctx context.Context, opts *Options, intervalSet bool) error {
 	w, err := drift.New(wo)
 	if err != nil {
 		return cli.Usagef(err)
+	}
+	if s.client, err = f.Client(); err != nil {
+		return err
 	}
 
 	srv := &http.Server{Handler: w.Handler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})),
