@@ -15,6 +15,7 @@ import (
 	"github.com/fabplan/fabplan/engine"
 	"github.com/fabplan/fabplan/engine/journal"
 	"github.com/fabplan/fabplan/fabric"
+	"github.com/fabplan/fabplan/telemetry"
 )
 
 // estatePlan writes a plan of `workspaces` workspaces, each on the emulator's capacity with three
@@ -54,7 +55,8 @@ type estateRun struct {
 	throttled int64
 }
 
-func applyEstate(b *testing.B, workspaces, parallelism int, rate float64) estateRun {
+// applyEstate applies the estate; tel (nil: none) receives its telemetry.
+func applyEstate(b *testing.B, workspaces, parallelism int, rate float64, tel *telemetry.Telemetry) estateRun {
 	emu, err := emulator.Start(emulator.Options{
 		Dir:      b.TempDir(),
 		LRODelay: time.Second,
@@ -74,7 +76,7 @@ func applyEstate(b *testing.B, workspaces, parallelism int, rate float64) estate
 	if err != nil {
 		b.Fatal(err)
 	}
-	client, err := fabric.New(fabric.Config{BaseURL: emu.FabricURL(), Credential: cred, HTTPClient: emu.HTTPClient()})
+	client, err := fabric.New(fabric.Config{BaseURL: emu.FabricURL(), Credential: cred, HTTPClient: emu.HTTPClient(), Telemetry: tel})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -85,6 +87,7 @@ func applyEstate(b *testing.B, workspaces, parallelism int, rate float64) estate
 	defer j.Close()
 	start := time.Now()
 	rt := engine.NewRuntime(client)
+	rt.Telemetry = tel
 	p, err := engine.Refresh(context.Background(), g, rt, parallelism)
 	if err != nil {
 		b.Fatal(err)
@@ -113,7 +116,7 @@ func BenchmarkEstateL(b *testing.B) {
 	workspaces := envInt("FABPLAN_BENCH_WORKSPACES", 20)
 	parallelism := envInt("FABPLAN_BENCH_PARALLELISM", 32)
 	for range b.N {
-		r := applyEstate(b, workspaces, parallelism, rate)
+		r := applyEstate(b, workspaces, parallelism, rate, nil)
 		floor := time.Duration(float64(r.requests-r.throttled) / rate * float64(time.Second))
 		b.ReportMetric(r.wall.Seconds(), "wall-s")
 		b.ReportMetric(floor.Seconds(), "floor-s")
@@ -122,7 +125,7 @@ func BenchmarkEstateL(b *testing.B) {
 		b.ReportMetric(100*float64(r.throttled)/float64(r.requests), "429-%")
 		b.ReportMetric(floor.Seconds()/r.wall.Seconds(), "floor/wall")
 		if seq := envInt("FABPLAN_BENCH_SEQ_WORKSPACES", 2); seq > 0 {
-			s := applyEstate(b, seq, 1, rate)
+			s := applyEstate(b, seq, 1, rate, nil)
 			scaled := time.Duration(float64(s.wall) * float64(workspaces) / float64(seq))
 			b.ReportMetric(scaled.Seconds(), "seq-wall-s")
 			b.ReportMetric(scaled.Seconds()/r.wall.Seconds(), "speedup")
