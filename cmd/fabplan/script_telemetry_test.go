@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -17,7 +18,8 @@ import (
 func init() {
 	scriptCommands["otlp-receiver"] = otlpReceiver
 	scriptCommands["otlp-span"] = func(ts *testscript.TestScript, neg bool, args []string) {
-		otlpMatch(ts, neg, args, "otlp-span", func(r *telemetrytest.Receiver) []named {
+		otlpMatch(ts, neg, args, "otlp-span", func() []named {
+			r := receiverOf(ts)
 			var out []named
 			for _, s := range r.Spans() {
 				out = append(out, named{s.Name, s.Attrs})
@@ -26,7 +28,8 @@ func init() {
 		})
 	}
 	scriptCommands["otlp-metric"] = func(ts *testscript.TestScript, neg bool, args []string) {
-		otlpMatch(ts, neg, args, "otlp-metric", func(r *telemetrytest.Receiver) []named {
+		otlpMatch(ts, neg, args, "otlp-metric", func() []named {
+			r := receiverOf(ts)
 			var out []named
 			for _, m := range r.Metrics() {
 				out = append(out, named{m.Name, m.Attrs})
@@ -35,7 +38,8 @@ func init() {
 		})
 	}
 	scriptCommands["otlp-log"] = func(ts *testscript.TestScript, neg bool, args []string) {
-		otlpMatch(ts, neg, args, "otlp-log", func(r *telemetrytest.Receiver) []named {
+		otlpMatch(ts, neg, args, "otlp-log", func() []named {
+			r := receiverOf(ts)
 			var out []named
 			for _, l := range r.Logs() {
 				out = append(out, named{l.Body, l.Attrs})
@@ -53,6 +57,49 @@ func init() {
 		}
 	}
 	scriptCommands["json-schema"] = jsonSchema
+	scriptCommands["appinsights"] = func(ts *testscript.TestScript, neg bool, args []string) {
+		otlpMatch(ts, neg, args, "appinsights", func() []named { return appInsightsItems(ts) })
+	}
+}
+
+// appInsightsItems lists what the script's emulator's ingestion endpoint accepted, each named
+// "BASETYPE NAME" (the metric's name for MetricData) with its properties and tags.
+func appInsightsItems(ts *testscript.TestScript) []named {
+	var out []named
+	for _, raw := range emulatorOf(ts).AppInsights() {
+		var e struct {
+			Tags map[string]string `json:"tags"`
+			Data struct {
+				BaseType string `json:"baseType"`
+				BaseData struct {
+					Name       string            `json:"name"`
+					Message    string            `json:"message"`
+					Properties map[string]string `json:"properties"`
+					Metrics    []struct {
+						Name string `json:"name"`
+					} `json:"metrics"`
+				} `json:"baseData"`
+			} `json:"data"`
+		}
+		ts.Check(json.Unmarshal(raw, &e))
+		d := e.Data.BaseData
+		name := d.Name
+		if len(d.Metrics) > 0 {
+			name = d.Metrics[0].Name
+		}
+		if d.Message != "" {
+			name = d.Message
+		}
+		attrs := map[string]string{}
+		for k, v := range e.Tags {
+			attrs[k] = v
+		}
+		for k, v := range d.Properties {
+			attrs[k] = v
+		}
+		out = append(out, named{e.Data.BaseType + " " + name, attrs})
+	}
+	return out
 }
 
 const otlpKey = "otlp"
@@ -99,13 +146,13 @@ type named struct {
 
 // otlpMatch: CMD NAME [KEY=VALUE|KEY]... passes when something received is named NAME (a regexp,
 // anchored) and has every attribute given (KEY alone: present with any value).
-func otlpMatch(ts *testscript.TestScript, neg bool, args []string, cmd string, list func(*telemetrytest.Receiver) []named) {
+func otlpMatch(ts *testscript.TestScript, neg bool, args []string, cmd string, list func() []named) {
 	if len(args) < 1 {
 		ts.Fatalf("usage: %s NAME [KEY=VALUE|KEY]...", cmd)
 	}
 	re, err := regexp.Compile("^(?:" + args[0] + ")$")
 	ts.Check(err)
-	items := list(receiverOf(ts))
+	items := list()
 	found := false
 	for _, it := range items {
 		if !re.MatchString(it.name) {
