@@ -76,7 +76,8 @@ func (e *Emulator) seedConnections() {
 }
 
 func connectionView(cn *connection) connectionJSON {
-	return connectionJSON{ID: cn.ID, DisplayName: cn.DisplayName, GatewayID: cloudGatewayID, ConnectivityType: "ShareableCloud",
+	return connectionJSON{ID: cn.ID, DisplayName: cn.DisplayName, GatewayID: cloudGatewayID,
+		ConnectivityType:  "ShareableCloud",
 		ConnectionDetails: connectionDetails{Type: cn.Type, Path: cn.Path}, PrivacyLevel: cn.PrivacyLevel,
 		CredentialDetails: credentialDetails{CredentialType: cn.CredentialType, SingleSignOnType: cn.SingleSignOnType,
 			ConnectionEncryption: cn.ConnectionEncryption, SkipTestConnection: cn.SkipTestConnection},

@@ -105,7 +105,8 @@ func environmentPropertiesAt(it *item, now time.Time) *environmentPropertiesJSON
 	}
 	return &environmentPropertiesJSON{PublishDetails: publishDetailsJSON{State: state, TargetVersion: p.TargetVersion,
 		StartTime: fabricTime(p.Start), EndTime: end,
-		ComponentPublishInfo: componentPublishInfo{SparkLibraries: componentState{state}, SparkSettings: componentState{state}}}}
+		ComponentPublishInfo: componentPublishInfo{SparkLibraries: componentState{state},
+			SparkSettings: componentState{state}}}}
 }
 
 // environmentItem resolves the environment of an /environments/{itemId}/... route.
@@ -183,9 +184,12 @@ func stageLibrary(ec *envContent, name string, content []byte) error {
 		return nil
 	}
 	if libraryKind(name) == "" || strings.ContainsAny(name, `/\`) {
-		return invalidField("file", "'"+truncate(name, 64)+"' is no library: custom libraries are .whl, .py, .jar or .tar.gz files")
+		return invalidField("file", "'"+truncate(name, 64)+
+			"' is no library: custom libraries are .whl, .py, .jar or .tar.gz files")
 	}
-	ec.Libraries = slices.DeleteFunc(ec.Libraries, func(l library) bool { return l.LibraryType == "Custom" && l.Name == name })
+	ec.Libraries = slices.DeleteFunc(ec.Libraries, func(l library) bool {
+		return l.LibraryType == "Custom" && l.Name == name
+	})
 	ec.Libraries = append(ec.Libraries, library{Name: name, LibraryType: "Custom"})
 	return nil
 }
@@ -312,7 +316,8 @@ func (e *Emulator) updateSparkCompute(c *call) (*response, error) {
 	staged := it.env().Staged.clone()
 	for k, v := range req {
 		switch k {
-		case "instancePool", "driverCores", "driverMemory", "executorCores", "executorMemory", "dynamicExecutorAllocation", "runtimeVersion":
+		case "instancePool", "driverCores", "driverMemory", "executorCores", "executorMemory",
+			"dynamicExecutorAllocation", "runtimeVersion":
 			staged.Compute[k] = v
 		case "sparkProperties":
 			props, ok := v.([]any)
@@ -347,7 +352,8 @@ func (e *Emulator) publishEnvironment(c *call) (*response, error) {
 	}
 	env := it.env()
 	if c.now.Before(env.Publish.End) {
-		return nil, badRequest("EnvironmentPublishInProgress", "A publish of this environment is running; wait for it or cancel it")
+		return nil, badRequest("EnvironmentPublishInProgress",
+			"A publish of this environment is running; wait for it or cancel it")
 	}
 	end := c.now.Add(e.opts.LRODelay)
 	return c.finish(e.immediate("Environment") || c.beta(), http.StatusOK, func() any {

@@ -162,7 +162,8 @@ func (e *Emulator) properties(ws *workspace, it *item) any {
 		}
 		return v
 	case "MirroredDatabase":
-		return &mirroredDatabaseProperties{OneLakeTablesPath: oneLake + "/Tables", SQLEndpointProperties: e.sqlEndpointOf(ws, it)}
+		return &mirroredDatabaseProperties{OneLakeTablesPath: oneLake + "/Tables",
+			SQLEndpointProperties: e.sqlEndpointOf(ws, it)}
 	case "Warehouse":
 		v := &warehouseProperties{ConnectionString: host, CreatedDate: fabricTime(it.Created),
 			LastUpdatedTime: fabricTime(it.Updated), CollationType: p.CollationType}
@@ -171,8 +172,9 @@ func (e *Emulator) properties(ws *workspace, it *item) any {
 		}
 		return v
 	case "Eventhouse":
-		v := &eventhouseProperties{QueryServiceURI: e.base + "/kusto/" + it.ID, IngestionServiceURI: e.base + "/kusto-ingest/" + it.ID,
-			DatabasesItemIDs: []string{}}
+		v := &eventhouseProperties{QueryServiceURI: e.base + "/kusto/" + it.ID,
+			IngestionServiceURI: e.base + "/kusto-ingest/" + it.ID,
+			DatabasesItemIDs:    []string{}}
 		if p.MinimumConsumptionUnits != nil {
 			v.MinimumConsumptionUnits = *p.MinimumConsumptionUnits
 		}

@@ -58,7 +58,8 @@ func (c *call) shortcutItem(min role) (*workspace, *item, error) {
 		return nil, nil, err
 	}
 	if it.Type != "Lakehouse" {
-		return nil, nil, badRequest("OperationNotSupportedForItem", "Items of type %s have no OneLake shortcuts in the emulator", it.Type)
+		return nil, nil, badRequest("OperationNotSupportedForItem",
+			"Items of type %s have no OneLake shortcuts in the emulator", it.Type)
 	}
 	return ws, it, nil
 }
@@ -90,7 +91,8 @@ func (c *call) validateShortcut(ws *workspace, it *item, req *shortcutRequest) (
 		add("InvalidShortcutPath", "The path '%s' has empty or '..' segments", truncate(sc.Path, 128))
 	}
 	if strings.TrimSpace(sc.Name) == "" || strings.ContainsAny(sc.Name, `/\:*?"<>|`) || len(sc.Name) > 256 {
-		add("InvalidShortcutName", "The shortcut name '%s' is empty, too long or has a character of /\\:*?\"<>|", truncate(sc.Name, 64))
+		add("InvalidShortcutName", "The shortcut name '%s' is empty, too long or has a character of /\\:*?\"<>|",
+			truncate(sc.Name, 64))
 	}
 	kinds := shortcutKinds()
 	var given []string
@@ -127,8 +129,10 @@ func (c *call) validateShortcut(ws *workspace, it *item, req *shortcutRequest) (
 		itemID, _ := fields["itemId"].(string)
 		tws := c.e.st.Workspaces[strings.ToLower(wsID)]
 		if tws == nil || tws.Items[strings.ToLower(itemID)] == nil {
-			add("InvalidShortcutTarget", "The OneLake target item %s in workspace %s does not exist", truncate(itemID, 40), truncate(wsID, 40))
-		} else if tp, _ := fields["path"].(string); tws.Items[strings.ToLower(itemID)] == it && strings.HasPrefix(sc.Path+"/"+sc.Name, tp) {
+			add("InvalidShortcutTarget", "The OneLake target item %s in workspace %s does not exist",
+				truncate(itemID, 40), truncate(wsID, 40))
+		} else if tp, _ := fields["path"].(string); tws.Items[strings.ToLower(itemID)] == it &&
+			strings.HasPrefix(sc.Path+"/"+sc.Name, tp) {
 			add("InvalidShortcutTarget", "A shortcut cannot point at itself")
 		}
 	}
@@ -151,7 +155,8 @@ func (e *Emulator) createShortcut(c *call) (*response, error) {
 		policy = "Abort"
 	}
 	if !slices.Contains([]string{"Abort", "GenerateUniqueName", "CreateOrOverwrite", "OverwriteOnly"}, policy) {
-		return nil, badRequest("InvalidParameter", "shortcutConflictPolicy must be Abort, GenerateUniqueName, CreateOrOverwrite or OverwriteOnly")
+		return nil, badRequest("InvalidParameter",
+			"shortcutConflictPolicy must be Abort, GenerateUniqueName, CreateOrOverwrite or OverwriteOnly")
 	}
 	var req shortcutRequest
 	if err := c.decode(&req); err != nil {
@@ -162,15 +167,17 @@ func (e *Emulator) createShortcut(c *call) (*response, error) {
 		return nil, err
 	}
 	status := http.StatusCreated
-	at := slices.IndexFunc(it.Shortcuts, func(x *shortcut) bool { return x.Path == sc.Path && strings.EqualFold(x.Name, sc.Name) })
+	same := func(x *shortcut) bool { return x.Path == sc.Path && strings.EqualFold(x.Name, sc.Name) }
+	at := slices.IndexFunc(it.Shortcuts, same)
 	switch {
 	case at >= 0 && policy == "Abort":
-		return nil, errf(http.StatusConflict, "EntityConflict", "A shortcut named '%s' already exists in '%s'", sc.Name, sc.Path)
+		return nil, errf(http.StatusConflict, "EntityConflict", "A shortcut named '%s' already exists in '%s'",
+			sc.Name, sc.Path)
 	case at < 0 && policy == "OverwriteOnly":
 		return nil, notFound("EntityNotFound", "Shortcut", sc.Path+"/"+sc.Name)
 	case at >= 0 && policy == "GenerateUniqueName":
 		base := sc.Name
-		for n := 1; slices.ContainsFunc(it.Shortcuts, func(x *shortcut) bool { return x.Path == sc.Path && strings.EqualFold(x.Name, sc.Name) }); n++ {
+		for n := 1; slices.ContainsFunc(it.Shortcuts, same); n++ {
 			sc.Name = base + "_" + strconv.Itoa(n)
 		}
 		it.Shortcuts = append(it.Shortcuts, sc)
