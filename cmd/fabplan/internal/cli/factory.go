@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
 	"github.com/fabplan/fabplan/emulator"
 	"github.com/fabplan/fabplan/engine"
@@ -40,7 +41,10 @@ type Factory struct {
 	// BreakerCooldown, when set, is how long an open circuit breaker waits before its half-open
 	// probe (fabplan serve --breaker-cooldown); 0 keeps the client's default.
 	BreakerCooldown time.Duration
-	LogFormat       string // text or json (--log-format)
+	// MetricReaders are extra readers of the process's MeterProvider, set before the first call of
+	// Telemetry (fabplan serve's Prometheus /metrics).
+	MetricReaders []sdkmetric.Reader
+	LogFormat     string // text or json (--log-format)
 
 	SecretSettings
 
@@ -129,6 +133,7 @@ func (f *Factory) Telemetry() (*telemetry.Telemetry, error) {
 			ServiceVersion: f.Version,
 			Redact:         f.Redactor().Redact,
 			ErrorLog:       slog.New(f.consoleHandler()),
+			Readers:        f.MetricReaders,
 		})
 		if f.telErr != nil {
 			f.telErr = Usagef(fmt.Errorf("telemetry: %w", f.telErr))

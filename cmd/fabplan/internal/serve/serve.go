@@ -18,7 +18,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
-	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
 	"github.com/fabplan/fabplan/cmd/fabplan/internal/cli"
 	"github.com/fabplan/fabplan/cmd/fabplan/internal/plan"
@@ -26,7 +25,6 @@ import (
 	"github.com/fabplan/fabplan/drift"
 	"github.com/fabplan/fabplan/engine"
 	"github.com/fabplan/fabplan/fabric"
-	"github.com/fabplan/fabplan/telemetry"
 )
 
 // Options are the flags of `fabplan serve`.
@@ -116,12 +114,13 @@ func Run(ctx context.Context, opts *Options, intervalSet bool) error {
 	if err != nil {
 		return err
 	}
-	tel, err := telemetry.Setup(ctx, telemetry.Options{Getenv: f.Getenv, ServiceVersion: f.Version,
-		Readers: []sdkmetric.Reader{exporter}, Redact: f.Redactor().Redact, ErrorLog: log})
+	// Before anything sets telemetry up: the client's, the runs' and the watcher's instruments all
+	// live on the one MeterProvider this reader serves. root flushes it at exit.
+	f.MetricReaders = append(f.MetricReaders, exporter)
+	tel, err := f.Telemetry()
 	if err != nil {
-		return cli.Usagef(fmt.Errorf("telemetry: %w", err))
+		return err
 	}
-	defer tel.Shutdown(context.WithoutCancel(ctx))
 
 	s := &server{f: f, parallelism: opts.Parallelism}
 	wo.Plan = s.plan
