@@ -53,7 +53,39 @@ func PreviewRegistry() engine.PreviewRegistry {
 				Restores: map[string]string{"description": u.Description, "capacity_id": u.CapacityID}}
 			return pv, previewWorkspace(ctx, rt, u, &pv)
 		}),
+		"role.delete": previewOp(func(ctx context.Context, rt *engine.Runtime, u roleUndo) (engine.UndoPreview, error) {
+			pv := engine.UndoPreview{Action: engine.Delete, Kind: "role_assignment"}
+			return pv, previewRole(ctx, rt, u, &pv)
+		}),
+		"role.restore": previewOp(func(ctx context.Context, rt *engine.Runtime, u roleUndo) (engine.UndoPreview, error) {
+			pv := engine.UndoPreview{Action: engine.Update, Kind: "role_assignment", Restores: map[string]string{"role": u.Role}}
+			return pv, previewRole(ctx, rt, u, &pv)
+		}),
+		"folder.delete": previewOp(func(ctx context.Context, rt *engine.Runtime, u folderUndo) (engine.UndoPreview, error) {
+			pv := engine.UndoPreview{Action: engine.Delete, Kind: "folder"}
+			folders, err := rt.Client.ListFolders(ctx, u.WorkspaceID)
+			if err = ignoreNotFound(err); err != nil {
+				return pv, err
+			}
+			for _, f := range folders {
+				if f.ID == u.ID || u.ID == "" && f.DisplayName == u.Name && f.ParentFolderID == u.ParentID {
+					pv.Exists, pv.ID, pv.Live = true, f.ID, map[string]string{"name": f.DisplayName}
+				}
+			}
+			return pv, nil
+		}),
 	}
+}
+
+// previewRole reads the principal's role assignment in the workspace.
+func previewRole(ctx context.Context, rt *engine.Runtime, u roleUndo, pv *engine.UndoPreview) error {
+	ra, ok, err := rt.Client.FindRoleAssignment(ctx, u.WorkspaceID, u.PrincipalID)
+	if err = ignoreNotFound(err); err != nil || !ok {
+		return err
+	}
+	pv.Exists, pv.ID = true, ra.ID
+	pv.Live = map[string]string{"role": ra.Role, "principal_id": ra.Principal.ID}
+	return nil
 }
 
 // previewOp adapts a typed preview to the journal's JSON arguments.
