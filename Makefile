@@ -28,8 +28,11 @@ chaos:
 	FABPLAN_CHAOS_SEEDS=$(SEEDS) FABPLAN_CHAOS_SEED_START=$(SEED_START) \
 		$(GO) test ./builtins -run '^TestChaos$$' -count=1 -timeout 120m -v | grep -E 'chaos:|VIOLATED|^(--- |ok|FAIL)'
 
+# lint also cross-builds: fabplan ships for Windows and macOS, where a Unix-only call fails to compile.
 lint: build
 	$(GO) vet ./...
+	GOOS=windows $(GO) build ./...
+	GOOS=darwin $(GO) build ./...
 	./$(BIN) lint plans/
 	./$(BIN) fmt --check plans/
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt would change:"; gofmt -l $$(git ls-files '*.go'); exit 1; }

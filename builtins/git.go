@@ -111,8 +111,9 @@ func (r *gitResource) Addr() engine.Addr { return r.addr }
 func (r *gitResource) Kind() string      { return "git_connection" }
 func (r *gitResource) Pos() engine.Pos   { return r.pos }
 
-// Deps puts the connection after everything else in its workspace: initializing commits or
-// updates the workspace as a whole, so it must see the deployed items.
+// Deps puts the connection after everything else in its workspace, prune deletes included:
+// initializing commits or updates the workspace as a whole, so it must see the deployed items and
+// not the pruned ones.
 func (r *gitResource) Deps() []engine.Addr {
 	deps := []engine.Addr{r.workspace}
 	for _, o := range r.graph.Resources() {

@@ -66,11 +66,18 @@ func (r *itemDeleteResource) Kind() string                               { retur
 func (r *itemDeleteResource) Pos() engine.Pos                            { return r.ws.pos }
 func (r *itemDeleteResource) Validate(*engine.Graph) []engine.Diagnostic { return nil }
 
-// Deps makes the delete wait for every declared resource of its workspace: deletes run last.
+// Deps makes the delete wait for every declared resource of its workspace but its Git connection:
+// deletes run after the workspace's other changes, and the connection after the deletes, so that
+// it commits or updates the workspace as the plan leaves it (docs/builtins.md). Waiting for the
+// connection too would close a cycle, since the connection waits for everything in its workspace.
 func (r *itemDeleteResource) Deps() []engine.Addr {
 	var deps []engine.Addr
 	for _, o := range r.graph.Resources() {
-		if _, isDelete := o.(*itemDeleteResource); !isDelete && (o.Addr() == r.ws.addr || o.Addr().Root() == r.ws.addr) {
+		switch o.(type) {
+		case *itemDeleteResource, *gitResource:
+			continue
+		}
+		if o.Addr() == r.ws.addr || o.Addr().Root() == r.ws.addr {
 			deps = append(deps, o.Addr())
 		}
 	}
