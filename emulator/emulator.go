@@ -84,6 +84,9 @@ type Emulator struct {
 	tokens         *tokenCache
 	limits         *throttle
 	served         sync.WaitGroup
+	// closing ends the answers hold_after faults hold back, so that Close does not wait for them.
+	closing   chan struct{}
+	closeOnce sync.Once
 
 	telemetry telemetrySink // what the Application Insights ingestion endpoint received
 	mu        sync.Mutex    // guards st, ids, devs, rts, dirty
@@ -111,7 +114,7 @@ func Start(opts Options) (*Emulator, error) {
 	if err := opts.Faults.validate(); err != nil {
 		return nil, err
 	}
-	e := &Emulator{opts: opts, now: opts.Clock, log: opts.Logger}
+	e := &Emulator{opts: opts, now: opts.Clock, log: opts.Logger, closing: make(chan struct{})}
 	if e.now == nil {
 		e.now = time.Now
 	}
@@ -248,6 +251,7 @@ func (e *Emulator) ServicePrincipal() (clientID, clientSecret string) {
 func (e *Emulator) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	e.closeOnce.Do(func() { close(e.closing) })
 	err := e.srv.Shutdown(ctx)
 	e.served.Wait()
 	e.mu.Lock()

@@ -22,6 +22,9 @@ const (
 	// ActionFailOperation accepts the request (202) but its operation ends Failed with UnknownError and
 	// nothing is applied; a request the emulator answers without an operation is served normally.
 	ActionFailOperation = "fail_operation"
+	// ActionHoldAfter applies the request, then holds the answer back until the client goes away (or
+	// the emulator closes): a client killed in the middle of a call that took effect.
+	ActionHoldAfter = "hold_after"
 )
 
 // FaultRule is a deterministic fault: the Nth call (counting from 1) matching Method and Path, and the Times-1
@@ -34,11 +37,14 @@ type FaultRule struct {
 	Status     int    `json:"status,omitempty"`
 	ErrorCode  string `json:"errorCode,omitempty"`
 	Message    string `json:"message,omitempty"`
-	Action     string `json:"action,omitempty"`     // respond (default) | reset_before | reset_after | fail_operation
+	Action     string `json:"action,omitempty"`     // respond (default) | reset_before | reset_after | fail_operation | hold_after
 	RetryAfter int    `json:"retryAfter,omitempty"` // seconds, for 429 and 503 answers (default 1)
 	// OutageMs makes the rule an outage: from its Nth matching call on, every matching call fails for
 	// this many milliseconds of the emulator's clock (Times is then ignored).
 	OutageMs int `json:"outageMs,omitempty"`
+	// Mutating counts only calls that change something: any method but GET, and not getDefinition
+	// (a POST that reads). "The Nth mutating call" picks a point in a run by what it has done.
+	Mutating bool `json:"mutating,omitempty"`
 }
 
 // FaultConfig is the random part of fault injection, drawn from the seeded RNG. Rates are probabilities per
@@ -159,9 +165,9 @@ func (r *FaultRule) normalize() error {
 	switch r.Action {
 	case "":
 		r.Action = ActionRespond
-	case ActionRespond, ActionResetBefore, ActionResetAfter, ActionFailOperation:
+	case ActionRespond, ActionResetBefore, ActionResetAfter, ActionFailOperation, ActionHoldAfter:
 	default:
-		return fmt.Errorf("fault rule %s %s: action %q is not respond, reset_before, reset_after or fail_operation",
+		return fmt.Errorf("fault rule %s %s: action %q is not respond, reset_before, reset_after, fail_operation or hold_after",
 			r.Method, r.Path, r.Action)
 	}
 	if r.OutageMs < 0 {
@@ -189,6 +195,9 @@ func (r *FaultRule) normalize() error {
 
 func (r *FaultRule) matches(method, path string) bool {
 	if r.Method != "" && r.Method != method {
+		return false
+	}
+	if r.Mutating && (method == http.MethodGet || strings.HasSuffix(path, "/getDefinition")) {
 		return false
 	}
 	return globMatch(r.Path, path)

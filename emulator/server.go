@@ -83,6 +83,8 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			e.serveThenReset(sw, r, logNow)
 		case ActionFailOperation:
 			e.route(sw, r.WithContext(context.WithValue(r.Context(), failOperationKey{}, true)))
+		case ActionHoldAfter:
+			e.serveThenHold(sw, r, logNow)
 		default:
 			ae := errf(rule.Status, rule.ErrorCode, "%s", rule.Message)
 			if rule.Status == http.StatusTooManyRequests || rule.Status == http.StatusServiceUnavailable {
@@ -159,6 +161,22 @@ func (e *Emulator) serveThenReset(w http.ResponseWriter, r *http.Request, logNow
 		sw.status = bw.status
 	}
 	logNow()
+	resetConnection(w)
+}
+
+// serveThenHold applies the request, logs it, and answers only when the client has gone away (a
+// killed process) or the emulator closes: by then nobody reads the answer.
+func (e *Emulator) serveThenHold(w http.ResponseWriter, r *http.Request, logNow func()) {
+	bw := &discardWriter{header: http.Header{}}
+	e.route(bw, r)
+	if sw, ok := w.(*statusWriter); ok {
+		sw.status = bw.status
+	}
+	logNow()
+	select {
+	case <-r.Context().Done():
+	case <-e.closing:
+	}
 	resetConnection(w)
 }
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"flag"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -134,23 +133,14 @@ var scriptCommands = map[string]func(ts *testscript.TestScript, neg bool, args [
 		}
 		ts.Check(emulatorOf(ts).AddFault(rule))
 	},
-	// wait-journal N|random MAX: wait until the newest run's journal holds N done records (random:
-	// a number drawn from 1..MAX-1, logged), so a script can interrupt a run mid-apply.
+	// wait-journal N: wait until the newest run's journal holds N done records, so a script can
+	// interrupt a run mid-apply.
 	"wait-journal": func(ts *testscript.TestScript, neg bool, args []string) {
-		if neg || len(args) < 1 || (args[0] == "random" && len(args) != 2) {
-			ts.Fatalf("usage: wait-journal N | wait-journal random MAX")
+		if neg || len(args) != 1 {
+			ts.Fatalf("usage: wait-journal N")
 		}
-		var n int
-		if args[0] == "random" {
-			max, err := strconv.Atoi(args[1])
-			ts.Check(err)
-			n = 1 + rand.IntN(max-1)
-			ts.Logf("waiting for %d done record(s)", n)
-		} else {
-			var err error
-			n, err = strconv.Atoi(args[0])
-			ts.Check(err)
-		}
+		n, err := strconv.Atoi(args[0])
+		ts.Check(err)
 		state := ts.Getenv("FABPLAN_STATE_DIR")
 		deadline := time.Now().Add(2 * time.Minute)
 		for time.Now().Before(deadline) {
@@ -184,6 +174,35 @@ var scriptCommands = map[string]func(ts *testscript.TestScript, neg bool, args [
 			time.Sleep(5 * time.Millisecond)
 		}
 		ts.Fatalf("the state directory never held %d run(s)", n)
+	},
+	// emulator-hold N: the N-th mutating Fabric call from now on is applied and its answer held
+	// back until the caller goes away: a deterministic point to kill or interrupt a run at.
+	"emulator-hold": func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) != 1 {
+			ts.Fatalf("usage: emulator-hold N")
+		}
+		n, err := strconv.Atoi(args[0])
+		ts.Check(err)
+		ts.Check(emulatorOf(ts).AddFault(emulator.FaultRule{Path: "/v1/**", Nth: n, Mutating: true,
+			Action: emulator.ActionHoldAfter}))
+	},
+	// wait-held: wait until the emulator holds the answer to a call it applied (emulator-hold).
+	"wait-held": func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) != 0 {
+			ts.Fatalf("usage: wait-held")
+		}
+		emu := emulatorOf(ts)
+		deadline := time.Now().Add(2 * time.Minute)
+		for time.Now().Before(deadline) {
+			for _, r := range emu.Requests() {
+				if strings.HasSuffix(r.Fault, emulator.ActionHoldAfter) {
+					ts.Logf("holding the answer to %s %s", r.Method, r.Path)
+					return
+				}
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		ts.Fatalf("no call was held")
 	},
 	// repo-copy DIR: copy DIR of the repository (e.g. plans) into the script's work directory, so
 	// that scripts exercise the example plans as they are.

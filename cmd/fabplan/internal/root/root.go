@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -59,17 +58,45 @@ and items with their definitions from plans written in Starlark. A failed run is
 		doctor.NewCmd(f, nil),
 		serve.NewCmd(f),
 	)
+	markCommandErrors(cmd)
 	return cmd
+}
+
+// commandError is an error a command's own run function returned. Any other error from Execute
+// is cobra's, raised before a command ran: a wrong number of arguments, an unknown command or
+// flag, a missing required flag. The difference is made by who returned the error, never by
+// what its message says (a Fabric message may well say "accepts at most").
+type commandError struct{ err error }
+
+func (e *commandError) Error() string { return e.err.Error() }
+func (e *commandError) Unwrap() error { return e.err }
+
+// markCommandErrors wraps the run function of every command of the tree so that its errors are
+// commandErrors.
+func markCommandErrors(c *cobra.Command) {
+	if run := c.RunE; run != nil {
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			if err := run(cmd, args); err != nil {
+				return &commandError{err}
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		markCommandErrors(sub)
+	}
 }
 
 // Main runs fabplan and returns the process exit code.
 func Main() int {
 	io := cli.System()
 	f := cli.NewFactory(io, version.Current())
-	defer io.Redact(f.Redactor())()
+	flush := io.Redact(f.Redactor())
+	defer flush()
 	defer f.Close()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	defer abortOnSecondSignal(io, flush)()
 	cmd := NewCmd(f)
 	cmd.SetOut(io.Out)
 	cmd.SetErr(io.ErrOut)
@@ -79,16 +106,54 @@ func Main() int {
 	return code
 }
 
+// abortOnSecondSignal makes a second interrupt end the process at once, as in Terraform: the first
+// one stops new changes and lets the rollback run, which may hang on a service that does not
+// answer; the second leaves what is not undone to `fabplan rollback`. The journal loses nothing:
+// every record is synced as it is written, a torn last line is ignored, and the state lock goes
+// with the process.
+func abortOnSecondSignal(io *cli.IOStreams, flush func()) (stop func()) {
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		for n := 1; ; n++ {
+			select {
+			case <-done:
+				return
+			case s := <-sigs:
+				if n == 1 {
+					fmt.Fprintf(io.ErrOut, "%v received: stopping gracefully (a run starts no new change and rolls back "+
+						"what it did). Interrupt again to exit at once.\n", s)
+					continue
+				}
+				fmt.Fprintln(io.ErrOut, "Two interrupts received: exiting now. Changes not yet undone stay in the "+
+					"journal; undo them with `fabplan rollback last` (fabplan runs lists the runs).")
+				flush()
+				os.Exit(cli.ExitError)
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(sigs)
+		close(done)
+	}
+}
+
 // ExitCode prints err once and returns the exit code it maps to.
 func ExitCode(err error, io *cli.IOStreams, cmd *cobra.Command) int {
 	if err == nil {
 		return cli.ExitOK
 	}
 	var (
-		ds    engine.Diagnostics
-		usage *cli.UsageError
-		code  *cli.ExitCodeError
+		ds     engine.Diagnostics
+		usage  *cli.UsageError
+		code   *cli.ExitCodeError
+		cmdErr *commandError
 	)
+	if !errors.As(err, &cmdErr) && !errors.As(err, &usage) && !errors.As(err, &code) && !errors.As(err, &ds) {
+		// cobra's own error, before any command ran: the command line is wrong.
+		err = cli.Usagef(err)
+	}
 	switch {
 	case errors.As(err, &code):
 		if code.Err != nil {
@@ -107,23 +172,7 @@ func ExitCode(err error, io *cli.IOStreams, cmd *cobra.Command) int {
 		fmt.Fprintln(io.ErrOut, "Error:", usage.Err)
 		fmt.Fprintln(io.ErrOut, "Run 'fabplan --help' or 'fabplan COMMAND --help' for usage.")
 		return cli.ExitUsage
-	case isCobraArgError(err):
-		fmt.Fprintln(io.ErrOut, "Error:", err)
-		fmt.Fprintln(io.ErrOut, "Run 'fabplan --help' or 'fabplan COMMAND --help' for usage.")
-		return cli.ExitUsage
 	}
 	fmt.Fprintln(io.ErrOut, "Error:", err)
 	return cli.ExitError
-}
-
-// isCobraArgError recognizes cobra's own argument errors (wrong count, unknown command), which it
-// returns as plain errors.
-func isCobraArgError(err error) bool {
-	msg := err.Error()
-	for _, p := range []string{"accepts ", "requires at least", "unknown command", "unknown flag", "unknown shorthand"} {
-		if strings.Contains(msg, p) {
-			return true
-		}
-	}
-	return false
 }
