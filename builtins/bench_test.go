@@ -66,7 +66,7 @@ func applyEstate(b *testing.B, workspaces, parallelism int, rate float64, tel *t
 		b.Fatal(err)
 	}
 	defer emu.Close()
-	g, err := Evaluate(EvalOptions{File: estatePlan(b, workspaces)})
+	g, err := Evaluate(context.Background(), EvalOptions{File: estatePlan(b, workspaces)})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -144,7 +144,7 @@ func BenchmarkEvaluate10k(b *testing.B) {
 	os.WriteFile(path, []byte(sb.String()), 0o644)
 	var ms runtime.MemStats
 	for range b.N {
-		g, err := Evaluate(EvalOptions{File: path})
+		g, err := Evaluate(context.Background(), EvalOptions{File: path})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -180,7 +180,7 @@ func chaosClient(t *testing.T, emu *emulator.Emulator) *fabric.Client {
 // chaosRun is `fabplan run` with hooks: between runs after refresh, before apply; beforeRollback
 // runs when the apply failed, before the rollback (which meets the same faults).
 func chaosRun(t *testing.T, client *fabric.Client, stateDir, plan string, between, beforeRollback func()) error {
-	g, err := Evaluate(EvalOptions{File: plan})
+	g, err := Evaluate(context.Background(), EvalOptions{File: plan})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +219,7 @@ func chaosRun(t *testing.T, client *fabric.Client, stateDir, plan string, betwee
 
 // chaosPlan lists the changes a fresh plan of the file wants.
 func chaosPlan(t *testing.T, client *fabric.Client, plan string) []string {
-	g, err := Evaluate(EvalOptions{File: plan})
+	g, err := Evaluate(context.Background(), EvalOptions{File: plan})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,7 +49,7 @@ func deploy(tb testing.TB, client *fabric.Client, stateDir, plan string, paralle
 // another actor's change races the run.
 func deployBetween(tb testing.TB, client *fabric.Client, stateDir, plan string, parallelism int, between func()) error {
 	tb.Helper()
-	g, err := Evaluate(EvalOptions{File: plan})
+	g, err := Evaluate(context.Background(), EvalOptions{File: plan})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -216,7 +216,7 @@ fabric.git_connection(workspace = gws, provider = "AzureDevOps", organization = 
 		return n
 	}
 	first := mutating()
-	g, err := Evaluate(EvalOptions{File: plan})
+	g, err := Evaluate(context.Background(), EvalOptions{File: plan})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package builtins
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -95,6 +96,8 @@ type call struct {
 
 // evaluation is the state of one plan evaluation, carried on the Starlark thread.
 type evaluation struct {
+	// ctx is the caller's, bounded by the evaluation timeout; blocking lookups take it.
+	ctx      context.Context
 	opts     EvalOptions
 	root     string
 	realRoot string // root with symbolic links resolved: every file read must be inside it
@@ -190,7 +193,10 @@ func (ev *evaluation) add(r engine.Resource) {
 
 // Evaluate runs a plan and returns the graph of resources it declares. It calls no API. Problems
 // in the plan come back as engine.Diagnostics, each naming its file:line:col.
-func Evaluate(opts EvalOptions) (*engine.Graph, error) {
+//
+// ctx bounds the blocking calls evaluation makes (a secret a definition's replace reads from Key
+// Vault): a cancelled ctx (Ctrl-C) or the evaluation timeout stops them and the plan's threads.
+func Evaluate(ctx context.Context, opts EvalOptions) (*engine.Graph, error) {
 	root := opts.Root
 	if root == "" {
 		root = filepath.Dir(opts.File)
@@ -220,10 +226,12 @@ func Evaluate(opts EvalOptions) (*engine.Graph, error) {
 	if timeout == 0 {
 		timeout = 30 * time.Second
 	}
-	timer := time.AfterFunc(timeout, func() {
-		loader.cancel(fmt.Sprintf("evaluation took longer than %s; plans must be quick to evaluate", timeout))
-	})
-	defer timer.Stop()
+	tooLong := fmt.Errorf("evaluation took longer than %s; plans must be quick to evaluate", timeout)
+	ctx, cancel := context.WithTimeoutCause(ctx, timeout, tooLong)
+	defer cancel()
+	ev.ctx = ctx
+	stop := context.AfterFunc(ctx, func() { loader.cancel(context.Cause(ctx).Error()) })
+	defer stop()
 
 	_, err = starlark.ExecFileOptions(FileOptions, th, opts.File, src, predeclared)
 	if err != nil {

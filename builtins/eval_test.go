@@ -1,6 +1,7 @@
 package builtins
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,7 +35,7 @@ func evalIn(t *testing.T, dir string) (*engine.Graph, error) {
 		t.Fatal(err)
 	}
 	defer os.Chdir(wd)
-	return Evaluate(EvalOptions{File: "plan.star"})
+	return Evaluate(context.Background(), EvalOptions{File: "plan.star"})
 }
 
 func TestEvaluateBuildsGraphWithEdges(t *testing.T) {
@@ -173,17 +174,17 @@ func TestHelperCallsKeepTheirBacktrace(t *testing.T) {
 func TestSandboxBoundsEvaluation(t *testing.T) {
 	dir := writeTree(t, map[string]string{"plan.star": "def spin():\n    for i in range(1000000000):\n        pass\nspin()\n"})
 	plan := filepath.Join(dir, "plan.star")
-	_, err := Evaluate(EvalOptions{File: plan, MaxSteps: 10000})
+	_, err := Evaluate(context.Background(), EvalOptions{File: plan, MaxSteps: 10000})
 	if err == nil || !strings.Contains(err.Error(), "too many steps") {
 		t.Errorf("step limit: %v", err)
 	}
-	_, err = Evaluate(EvalOptions{File: plan, Timeout: 50 * time.Millisecond})
+	_, err = Evaluate(context.Background(), EvalOptions{File: plan, Timeout: 50 * time.Millisecond})
 	if err == nil || !strings.Contains(err.Error(), "evaluation took longer than 50ms") {
 		t.Errorf("wall-clock limit: %v", err)
 	}
 	// Plans have no way to reach the environment or the file system on their own.
 	dir = writeTree(t, map[string]string{"plan.star": "x = env('HOME')\n"})
-	if _, err := Evaluate(EvalOptions{File: filepath.Join(dir, "plan.star")}); err == nil || !strings.Contains(err.Error(), "undefined: env") {
+	if _, err := Evaluate(context.Background(), EvalOptions{File: filepath.Join(dir, "plan.star")}); err == nil || !strings.Contains(err.Error(), "undefined: env") {
 		t.Errorf("env() must not exist: %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 package builtins
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -30,7 +31,7 @@ fabric.item(workspace = ws, type = "Notebook", name = "n", definition = fabric.d
 	os.MkdirAll(filepath.Join(root, "nb"), 0o755)
 	symlink(t, "../shared/notebook-content.py", filepath.Join(root, "nb", "notebook-content.py"))
 	symlink(t, "../shared/lib", filepath.Join(root, "nb", "lib"))
-	g, err := Evaluate(EvalOptions{File: filepath.Join(root, "plan.star"), Offline: true})
+	g, err := Evaluate(context.Background(), EvalOptions{File: filepath.Join(root, "plan.star"), Offline: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +57,7 @@ fabric.item(workspace = ws, type = "Notebook", name = "n", definition = fabric.d
 	})
 	target := filepath.Join(outside, "secret.py")
 	symlink(t, target, filepath.Join(root, "nb", "extra.py"))
-	_, err := Evaluate(EvalOptions{File: filepath.Join(root, "plan.star"), Offline: true})
+	_, err := Evaluate(context.Background(), EvalOptions{File: filepath.Join(root, "plan.star"), Offline: true})
 	var ds engine.Diagnostics
 	if !errors.As(err, &ds) || len(ds) != 1 || ds[0].Check != RuleSymlink || ds[0].Pos.Line != 2 ||
 		!strings.Contains(ds[0].Message, filepath.Join(root, "nb", "extra.py")+" is a symbolic link to "+target) {
@@ -86,7 +87,7 @@ func TestCheckText(t *testing.T) {
 // shown, not sent to the terminal.
 func TestRuleMessagesEscapeControls(t *testing.T) {
 	dir := writeTree(t, map[string]string{"plan.star": `fabric.workspace(name = "a\x1b[2Jb\nc")` + "\n"})
-	_, err := Evaluate(EvalOptions{File: filepath.Join(dir, "plan.star"), Offline: true})
+	_, err := Evaluate(context.Background(), EvalOptions{File: filepath.Join(dir, "plan.star"), Offline: true})
 	var ds engine.Diagnostics
 	if !errors.As(err, &ds) || len(ds) == 0 {
 		t.Fatalf("got %v", err)

@@ -1,6 +1,7 @@
 package builtins
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -55,7 +56,7 @@ func FuzzEvaluate(f *testing.F) {
 			t.Fatal(err)
 		}
 		defer os.Remove(plan)
-		g, err := Evaluate(EvalOptions{File: plan, Env: "dev", Offline: true, MaxSteps: 200_000, Timeout: 5 * time.Second})
+		g, err := Evaluate(context.Background(), EvalOptions{File: plan, Env: "dev", Offline: true, MaxSteps: 200_000, Timeout: 5 * time.Second})
 		_, _, _, text := CheckText(src)
 		if err != nil {
 			var ds engine.Diagnostics

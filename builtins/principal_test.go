@@ -43,7 +43,7 @@ func refreshPlan(t *testing.T, emu *emulator.Emulator, c *fabric.Client, plan, p
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := Evaluate(EvalOptions{File: filepath.Join(dir, "plan.star"), Principals: pr})
+	g, err := Evaluate(context.Background(), EvalOptions{File: filepath.Join(dir, "plan.star"), Principals: pr})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package builtins
 
 import (
-	"context"
 	"fmt"
 
 	"go.starlark.net/starlark"
@@ -83,7 +82,7 @@ func (ev *evaluation) reveal(s *Secret) (string, error) {
 	if ev.opts.Secrets == nil {
 		return "", fmt.Errorf("%s: no secret source is configured for this evaluation", s)
 	}
-	v, _, err := ev.opts.Secrets.Resolve(context.Background(), s.name)
+	v, _, err := ev.opts.Secrets.Resolve(ev.ctx, s.name)
 	return v, err
 }
 

@@ -51,7 +51,7 @@ func TestNoGrowthOver1000Cycles(t *testing.T) {
 		CycleTimeout: 30 * time.Second, Telemetry: tel, OpenBreakers: client.OpenBreakers,
 		Plan: func(ctx context.Context, p drift.Pair) (*engine.Document, error) {
 			client.RefillRetryBudget()
-			g, err := builtins.Evaluate(builtins.EvalOptions{File: p.Plan})
+			g, err := builtins.Evaluate(context.Background(), builtins.EvalOptions{File: p.Plan})
 			if err != nil {
 				return nil, err
 			}

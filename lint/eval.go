@@ -1,6 +1,7 @@
 package lint
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -17,7 +18,7 @@ import (
 type evaluator func(file, root, env string) error
 
 func builtinEvaluator(file, root, env string) error {
-	_, err := builtins.Evaluate(builtins.EvalOptions{File: file, Root: root, Env: env, Offline: true})
+	_, err := builtins.Evaluate(context.Background(), builtins.EvalOptions{File: file, Root: root, Env: env, Offline: true})
 	return err
 }
 

@@ -285,7 +285,7 @@ func checkPlan(ctx context.Context, opts *Options, client *fabric.Client, claims
 	}
 	// Offline: secrets and principals are declared, not resolved, so each gets a check of its own.
 	eo.Offline = true
-	g, err := builtins.Evaluate(eo)
+	g, err := builtins.Evaluate(ctx, eo)
 	if err != nil {
 		rep.fail("plan evaluates", err, "fix the plan (fabplan lint shows every problem)")
 		return

@@ -136,7 +136,7 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 	src := SourceOf(eo, opts.Targets)
 	// Evaluate first: a plan that does not evaluate is reported without any credentials.
-	g, err := Evaluate(src, f.Lookups)
+	g, err := Evaluate(ctx, src, f.Lookups)
 	if err != nil {
 		return err
 	}
@@ -209,7 +209,7 @@ type Result struct {
 // prepare, when given, completes the evaluation options first (the CLI's secret and principal
 // resolvers: Factory.Lookups).
 func Compute(ctx context.Context, src engine.Source, rt *engine.Runtime, parallelism int, prepare ...func(*builtins.EvalOptions) error) (*Result, error) {
-	g, err := Evaluate(src, prepare...)
+	g, err := Evaluate(ctx, src, prepare...)
 	if err != nil {
 		return nil, err
 	}
@@ -217,14 +217,14 @@ func Compute(ctx context.Context, src engine.Source, rt *engine.Runtime, paralle
 }
 
 // Evaluate evaluates the source's plan file and keeps only its targets and what they depend on.
-func Evaluate(src engine.Source, prepare ...func(*builtins.EvalOptions) error) (*engine.Graph, error) {
+func Evaluate(ctx context.Context, src engine.Source, prepare ...func(*builtins.EvalOptions) error) (*engine.Graph, error) {
 	eo := EvalOptions(src)
 	for _, p := range prepare {
 		if err := p(&eo); err != nil {
 			return nil, err
 		}
 	}
-	g, err := builtins.Evaluate(eo)
+	g, err := builtins.Evaluate(ctx, eo)
 	if err != nil {
 		return nil, err
 	}

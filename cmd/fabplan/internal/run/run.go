@@ -198,8 +198,8 @@ func run(ctx context.Context, opts *Options, rep *report.Report, span *telemetry
 	if err := f.Lookups(&eo); err != nil {
 		return err
 	}
-	_, phase := tel.StartPhase(ctx, telemetry.SpanEvaluate)
-	g, err := builtins.Evaluate(eo)
+	evalCtx, phase := tel.StartPhase(ctx, telemetry.SpanEvaluate)
+	g, err := builtins.Evaluate(evalCtx, eo)
 	telemetry.EndSpan(phase, err)
 	if err != nil {
 		return err
