@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -61,7 +62,11 @@ const emuKey = "emulator"
 // repoRoot is the repository, seen from this package's directory.
 var repoRoot = filepath.Join("..", "..")
 
-type emuHolder struct{ emu *emulator.Emulator }
+// emuHolder is the script's per-run state: its emulator and a state lock it holds.
+type emuHolder struct {
+	emu    *emulator.Emulator
+	unlock func()
+}
 
 func emulatorOf(ts *testscript.TestScript) *emulator.Emulator {
 	h := ts.Value(emuKey).(*emuHolder)
@@ -174,6 +179,35 @@ var scriptCommands = map[string]func(ts *testscript.TestScript, neg bool, args [
 			time.Sleep(5 * time.Millisecond)
 		}
 		ts.Fatalf("the state directory never held %d run(s)", n)
+	},
+	// sleep D: pause for the duration D, to keep two signals to one process apart.
+	"sleep": func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) != 1 {
+			ts.Fatalf("usage: sleep DURATION")
+		}
+		d, err := time.ParseDuration(args[0])
+		ts.Check(err)
+		time.Sleep(d)
+	},
+	// state-lock: take the state directory's lock in this process, as another fabplan run would
+	// hold it; state-unlock releases it (so does the end of the script).
+	"state-lock": func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) != 0 {
+			ts.Fatalf("usage: state-lock")
+		}
+		unlock, err := journal.Lock(ts.Getenv("FABPLAN_STATE_DIR"))
+		ts.Check(err)
+		var once sync.Once
+		release := func() { once.Do(unlock) }
+		ts.Value(emuKey).(*emuHolder).unlock = release
+		ts.Defer(release)
+	},
+	"state-unlock": func(ts *testscript.TestScript, neg bool, args []string) {
+		h := ts.Value(emuKey).(*emuHolder)
+		if neg || len(args) != 0 || h.unlock == nil {
+			ts.Fatalf("usage: state-unlock, after state-lock")
+		}
+		h.unlock()
 	},
 	// emulator-hold N: the N-th mutating Fabric call from now on is applied and its answer held
 	// back until the caller goes away: a deterministic point to kill or interrupt a run at.
