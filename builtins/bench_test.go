@@ -16,6 +16,7 @@ import (
 	"github.com/fabplan/fabplan/engine/journal"
 	"github.com/fabplan/fabplan/fabric"
 	"github.com/fabplan/fabplan/telemetry"
+	statestore "github.com/fabplan/fabplan/state"
 )
 
 // estatePlan writes a plan of `workspaces` workspaces, each on the emulator's capacity with three
@@ -80,7 +81,7 @@ func applyEstate(b *testing.B, workspaces, parallelism int, rate float64, tel *t
 	if err != nil {
 		b.Fatal(err)
 	}
-	j, err := journal.Create(b.TempDir(), "bench", "estate.star", "bench")
+	j, err := journal.Create(context.Background(), statestore.NewLocal(b.TempDir()), "bench", "estate.star", "bench")
 	if err != nil {
 		b.Fatal(err)
 	}

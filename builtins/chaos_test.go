@@ -18,6 +18,7 @@ import (
 	"github.com/fabplan/fabplan/engine"
 	"github.com/fabplan/fabplan/engine/journal"
 	"github.com/fabplan/fabplan/fabric"
+	statestore "github.com/fabplan/fabplan/state"
 )
 
 // The chaos suite: for each seed, a create or an update of an estate that uses every resource kind
@@ -192,8 +193,8 @@ func chaosRun(t *testing.T, client *fabric.Client, stateDir, plan string, betwee
 	if between != nil {
 		between()
 	}
-	runs, _ := journal.List(stateDir)
-	j, err := journal.Create(stateDir, fmt.Sprintf("run%03d", len(runs)), plan, "test")
+	runs, _ := journal.List(context.Background(), statestore.NewLocal(stateDir))
+	j, err := journal.Create(context.Background(), statestore.NewLocal(stateDir), fmt.Sprintf("run%03d", len(runs)), plan, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +207,7 @@ func chaosRun(t *testing.T, client *fabric.Client, stateDir, plan string, betwee
 	if beforeRollback != nil {
 		beforeRollback()
 	}
-	recs, rerr := j.Records()
+	recs, rerr := j.Records(context.Background())
 	if rerr != nil {
 		t.Fatal(rerr)
 	}

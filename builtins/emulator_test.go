@@ -14,6 +14,7 @@ import (
 	"github.com/fabplan/fabplan/engine"
 	"github.com/fabplan/fabplan/engine/journal"
 	"github.com/fabplan/fabplan/fabric"
+	statestore "github.com/fabplan/fabplan/state"
 )
 
 // startEmulator starts an in-process emulator and a client signed in as its service principal,
@@ -53,7 +54,7 @@ func deployBetween(tb testing.TB, client *fabric.Client, stateDir, plan string, 
 	if err != nil {
 		tb.Fatal(err)
 	}
-	owned, err := journal.Owned(stateDir)
+	owned, err := journal.Owned(context.Background(), statestore.NewLocal(stateDir))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -66,8 +67,8 @@ func deployBetween(tb testing.TB, client *fabric.Client, stateDir, plan string, 
 	if between != nil {
 		between()
 	}
-	runs, _ := journal.List(stateDir)
-	j, err := journal.Create(stateDir, fmt.Sprintf("run%03d", len(runs)), plan, "test")
+	runs, _ := journal.List(context.Background(), statestore.NewLocal(stateDir))
+	j, err := journal.Create(context.Background(), statestore.NewLocal(stateDir), fmt.Sprintf("run%03d", len(runs)), plan, "test")
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/fabplan/fabplan/engine"
 	"github.com/fabplan/fabplan/engine/journal"
 	"github.com/fabplan/fabplan/fabric"
+	statestore "github.com/fabplan/fabplan/state"
 )
 
 const ownershipPlan = `
@@ -137,7 +138,7 @@ func TestIntentUndoDeletesOnlyWithEvidence(t *testing.T) {
 				t.Fatal(err)
 			}
 			stateDir := t.TempDir()
-			j, err := journal.Create(stateDir, "run1", "plan.star", "test")
+			j, err := journal.Create(context.Background(), statestore.NewLocal(stateDir), "run1", "plan.star", "test")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -146,7 +147,7 @@ func TestIntentUndoDeletesOnlyWithEvidence(t *testing.T) {
 			if err := j.Append(journal.Record{Type: journal.Intent, Step: "workspace:w/item:Notebook:nb", Action: "create", Undo: &undo}); err != nil {
 				t.Fatal(err)
 			}
-			recs, err := j.Records()
+			recs, err := j.Records(context.Background())
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -209,7 +209,7 @@ func Apply(ctx context.Context, g *Graph, p *Plan, rt *Runtime, opts ApplyOption
 	if opts.NoRollback {
 		return ae
 	}
-	recs, err := j.Records()
+	recs, err := j.Records(context.WithoutCancel(ctx))
 	if err != nil {
 		ae.Steps = append(ae.Steps, err)
 		return ae

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/fabplan/fabplan/engine/journal"
+	"github.com/fabplan/fabplan/state"
 )
 
 // fakeResource records what the executor does with it; it needs no client.
@@ -111,7 +112,7 @@ func build(t *testing.T, w *world, rs ...*fakeResource) *Graph {
 func runPlan(t *testing.T, g *Graph, w *world, parallel int) (*journal.Journal, error) {
 	t.Helper()
 	dir := t.TempDir()
-	j, err := journal.Create(dir, "r1", "plan.star", "test")
+	j, err := journal.Create(context.Background(), state.NewLocal(dir), "r1", "plan.star", "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +173,7 @@ func TestFailedStepRollsBackInReverseOrder(t *testing.T) {
 	if len(w.live) != 0 {
 		t.Errorf("left behind: %v", w.live)
 	}
-	recs, _ := j.Records()
+	recs, _ := j.Records(context.Background())
 	if s := journal.Summarize("r1", recs); s.State != journal.StateRolledBack || s.Undone != 2 || s.Changes != 2 {
 		t.Errorf("journal summary = %+v", s)
 	}
@@ -233,7 +234,7 @@ func TestValidateReportsCycleAndUnknownReference(t *testing.T) {
 func TestCrashedRunRollsBackFromJournal(t *testing.T) {
 	w := newWorld()
 	dir := t.TempDir()
-	j, err := journal.Create(dir, "crashed", "plan.star", "test")
+	j, err := journal.Create(context.Background(), state.NewLocal(dir), "crashed", "plan.star", "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +246,7 @@ func TestCrashedRunRollsBackFromJournal(t *testing.T) {
 	j.Append(journal.Record{Type: journal.Intent, Step: "b", Undo: u("b")})
 	j.Close()
 
-	j2, recs, err := journal.Reopen(dir, "crashed")
+	j2, recs, err := journal.Reopen(context.Background(), state.NewLocal(dir), "crashed")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,7 +258,7 @@ func TestCrashedRunRollsBackFromJournal(t *testing.T) {
 	if strings.Join(w.log, ",") != "undo b,undo a" {
 		t.Errorf("order = %v", w.log)
 	}
-	recs, _ = journal.Read(dir, "crashed")
+	recs, _ = journal.Read(context.Background(), state.NewLocal(dir), "crashed")
 	if journal.Summarize("crashed", recs).State != journal.StateRolledBack {
 		t.Errorf("state not rolled back")
 	}
@@ -273,7 +274,7 @@ func TestInterruptedRunRollsBack(t *testing.T) {
 	rs[1].deps = []Addr{"a"}
 	g := build(t, w, rs...)
 	dir := t.TempDir()
-	j, err := journal.Create(dir, "r", "plan.star", "test")
+	j, err := journal.Create(context.Background(), state.NewLocal(dir), "r", "plan.star", "test")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,13 +11,14 @@ import (
 	"time"
 
 	"github.com/fabplan/fabplan/engine/journal"
+	"github.com/fabplan/fabplan/state"
 )
 
 // undoJournal writes a journal of done changes (step, then its dependencies) and reopens it.
 func undoJournal(t *testing.T, steps ...[]string) (*journal.Journal, []journal.Record) {
 	t.Helper()
 	dir := t.TempDir()
-	j, err := journal.Create(dir, "r", "plan.star", "test")
+	j, err := journal.Create(context.Background(), state.NewLocal(dir), "r", "plan.star", "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +28,7 @@ func undoJournal(t *testing.T, steps ...[]string) (*journal.Journal, []journal.R
 		j.Append(journal.Record{Type: journal.Done, Step: s[0], ID: s[0], Undo: &u, Deps: s[1:]})
 	}
 	j.Close()
-	j, recs, err := journal.Reopen(dir, "r")
+	j, recs, err := journal.Reopen(context.Background(), state.NewLocal(dir), "r")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +100,7 @@ func TestRollbackDeadlineListsWhatIsLeft(t *testing.T) {
 	if msg := res.Error(); !strings.Contains(msg, "ws (ws, declared at ): not started: the rollback deadline (50ms, --rollback-deadline) passed") {
 		t.Errorf("error = %s", msg)
 	}
-	recs, _ = j.Records()
+	recs, _ = j.Records(context.Background())
 	s := journal.Summarize("r", recs)
 	if s.Undone != 2 || s.Left() != 2 || s.Last == nil || s.Last.Undone != 2 || s.Last.Left != 2 {
 		t.Errorf("summary = %+v", s)

@@ -98,8 +98,17 @@ func (l *Local) Runs(context.Context) ([]string, error) {
 }
 
 type localJournal struct {
-	f    *os.File
+	f    file
 	path string
+}
+
+// file is what a local journal writes to: an *os.File, or in tests one that records the order of
+// writes and syncs.
+type file interface {
+	Write(p []byte) (int, error)
+	Sync() error
+	Truncate(size int64) error
+	Close() error
 }
 
 func (j *localJournal) Name() string { return j.path }

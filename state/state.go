@@ -159,7 +159,9 @@ func Acquire(ctx context.Context, s Store, key string, h Holder, opts LockOption
 			return l, err
 		}
 		if time.Now().After(deadline) {
-			le.Waited = time.Since(start)
+			if opts.Timeout > 0 {
+				le.Waited = time.Since(start)
+			}
 			return nil, le
 		}
 		if first && opts.Waiting != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"os"
 	"path/filepath"
@@ -12,9 +13,11 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/fabplan/fabplan/cmd/fabplan/internal/cli"
 	"github.com/fabplan/fabplan/cmd/fabplan/internal/root"
 	"github.com/fabplan/fabplan/emulator"
 	"github.com/fabplan/fabplan/engine/journal"
+	"github.com/fabplan/fabplan/state"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden sections of testdata/script/*.txtar")
@@ -42,7 +45,7 @@ func TestScripts(t *testing.T) {
 		RequireExplicitExec: true,
 		Setup: func(e *testscript.Env) error {
 			e.Setenv("NO_COLOR", "1")
-			e.Setenv("FABPLAN_STATE_DIR", filepath.Join(e.WorkDir, ".fabplan"))
+			e.Setenv("FABPLAN_STATE", filepath.Join(e.WorkDir, ".fabplan"))
 			for _, k := range []string{"AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "FABPLAN_FABRIC_URL", "FABPLAN_AUTHORITY_HOST", "CI"} {
 				e.Setenv(k, "")
 			}
@@ -51,13 +54,24 @@ func TestScripts(t *testing.T) {
 			for _, k := range []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "APPLICATIONINSIGHTS_CONNECTION_STRING", "GITHUB_STEP_SUMMARY"} {
 				e.Setenv(k, "")
 			}
+			e.Values[proxyKey] = &proxyHolder{}
 			return nil
 		},
-		Cmds: scriptCommands,
+		Cmds:      scriptCommands,
+		Condition: scriptCondition,
 	})
 }
 
 const emuKey = "emulator"
+
+// scriptStore opens the state the script's fabplan uses (FABPLAN_STATE).
+func scriptStore(ts *testscript.TestScript) state.Store {
+	loc, err := state.ParseLocation(ts.Getenv("FABPLAN_STATE"))
+	ts.Check(err)
+	st, err := state.Open(loc, state.Options{Getenv: ts.Getenv})
+	ts.Check(err)
+	return st
+}
 
 // repoRoot is the repository, seen from this package's directory.
 var repoRoot = filepath.Join("..", "..")
@@ -146,10 +160,10 @@ var scriptCommands = map[string]func(ts *testscript.TestScript, neg bool, args [
 		}
 		n, err := strconv.Atoi(args[0])
 		ts.Check(err)
-		state := ts.Getenv("FABPLAN_STATE_DIR")
+		st := scriptStore(ts)
 		deadline := time.Now().Add(2 * time.Minute)
 		for time.Now().Before(deadline) {
-			if runs, _ := journal.List(state); len(runs) > 0 {
+			if runs, _ := journal.List(context.Background(), st); len(runs) > 0 {
 				if runs[len(runs)-1].Changes >= n {
 					return
 				}
@@ -167,7 +181,7 @@ var scriptCommands = map[string]func(ts *testscript.TestScript, neg bool, args [
 		deadline := time.Now().Add(time.Minute)
 		for time.Now().Before(deadline) {
 			begun := 0
-			runs, _ := journal.List(ts.Getenv("FABPLAN_STATE_DIR"))
+			runs, _ := journal.List(context.Background(), scriptStore(ts))
 			for _, r := range runs {
 				if !r.Started.IsZero() {
 					begun++
@@ -192,13 +206,16 @@ var scriptCommands = map[string]func(ts *testscript.TestScript, neg bool, args [
 	// state-lock: take the state directory's lock in this process, as another fabplan run would
 	// hold it; state-unlock releases it (so does the end of the script).
 	"state-lock": func(ts *testscript.TestScript, neg bool, args []string) {
-		if neg || len(args) != 0 {
-			ts.Fatalf("usage: state-lock")
+		if neg || len(args) != 1 {
+			ts.Fatalf("usage: state-lock PLAN")
 		}
-		unlock, err := journal.Lock(ts.Getenv("FABPLAN_STATE_DIR"))
+		target := journal.Target{Endpoint: ts.Getenv("FABPLAN_FABRIC_URL"), Tenant: ts.Getenv("AZURE_TENANT_ID")}
+		key := cli.EstateKey(args[0], "", target)
+		l, err := scriptStore(ts).TryLock(context.Background(), key, state.NewHolder(key, "script", "script-run",
+			ts.Getenv))
 		ts.Check(err)
 		var once sync.Once
-		release := func() { once.Do(unlock) }
+		release := func() { once.Do(func() { l.Unlock(context.Background()) }) }
 		ts.Value(emuKey).(*emuHolder).unlock = release
 		ts.Defer(release)
 	},

@@ -2,12 +2,13 @@ package journal
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/fabplan/fabplan/state"
 )
 
 // Type is the kind of a journal record.
@@ -87,61 +88,43 @@ func (r Record) redacted(redact func(string) string) Record {
 	return r
 }
 
-// FileName is the journal's name inside a run directory.
-const FileName = "journal.jsonl"
+// FileName is the journal's name inside a run's folder of the state.
+const FileName = state.JournalFile
 
-// file is what a journal writes to: an *os.File, or in tests one that records the order of writes
-// and syncs.
-type file interface {
-	Write(p []byte) (int, error)
-	Sync() error
-	Close() error
-}
+// appendTimeout bounds the write of one record, the store's retries included. Appends do not take
+// the run's context: a record announcing a change already made must be written even when the run
+// is being cancelled.
+const appendTimeout = 2 * time.Minute
 
-// Journal appends records to one run's file. It is safe for concurrent use.
+// Journal appends records to one run's journal in the state store. It is safe for concurrent use.
 type Journal struct {
-	mu   sync.Mutex
-	f    file
-	seq  int
-	run  string
-	path string
-	now  func() time.Time
+	mu  sync.Mutex
+	st  state.Store
+	f   state.Journal
+	seq int
+	run string
+	now func() time.Time
 	// redact scrubs secret values from each record's free text before it is written (SetRedact).
 	redact func(string) string
-	// broken is the first failed write or sync: after it the file may end in part of a line, and
+	// broken is the first failed write: after it the journal may end in part of a line, and
 	// appending more would bury that part in the middle, where the reader refuses it.
 	broken error
 }
 
-// RunsDir is where runs live inside a state directory.
-func RunsDir(stateDir string) string { return filepath.Join(stateDir, "runs") }
-
 // Create starts the journal of a new run and writes its begin record.
-func Create(stateDir, runID, plan, version string) (*Journal, error) {
-	return Start(stateDir, runID, Record{Plan: plan, Version: version})
+func Create(ctx context.Context, st state.Store, runID, plan, version string) (*Journal, error) {
+	return Start(ctx, st, runID, Record{Plan: plan, Version: version})
 }
 
-// Start starts the journal of a new run with begin as its first record. The new file, its run
-// directory and the runs directory are synced, so that a crash cannot lose the journal together
-// with records that were synced into it.
-func Start(stateDir, runID string, begin Record) (*Journal, error) {
-	runs := RunsDir(stateDir)
-	dir := filepath.Join(runs, runID)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("journal: create run directory: %w", err)
-	}
-	path := filepath.Join(dir, FileName)
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o600)
+// Start starts the journal of a new run with begin as its first record. The store makes the new
+// journal durable with its first record, so that a crash cannot lose the journal together with
+// records written into it.
+func Start(ctx context.Context, st state.Store, runID string, begin Record) (*Journal, error) {
+	f, err := st.CreateJournal(ctx, runID)
 	if err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
-	for _, d := range []string{dir, runs, stateDir} {
-		if err := syncDir(d); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("journal: sync directory %s: %w", d, err)
-		}
-	}
-	j := &Journal{f: f, run: runID, path: path, now: time.Now}
+	j := &Journal{st: st, f: f, run: runID, now: time.Now}
 	begin.Type = Begin
 	if err := j.Append(begin); err != nil {
 		f.Close()
@@ -153,33 +136,30 @@ func Start(stateDir, runID string, begin Record) (*Journal, error) {
 // Reopen appends to an existing run's journal (to record a later rollback). A torn last line (the
 // process died while writing it) is cut off first, so that the next record starts on a line of
 // its own instead of completing the torn one into a line nobody can read.
-func Reopen(stateDir, runID string) (*Journal, []Record, error) {
-	path := filepath.Join(RunsDir(stateDir), runID, FileName)
-	recs, valid, err := readFile(path, runID)
+func Reopen(ctx context.Context, st state.Store, runID string) (*Journal, []Record, error) {
+	b, err := readRaw(ctx, st, runID)
 	if err != nil {
 		return nil, nil, err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o600)
+	recs, valid, err := parse(b, runLocation(st, runID))
+	if err != nil {
+		return nil, nil, err
+	}
+	f, err := st.OpenJournal(ctx, runID)
 	if err != nil {
 		return nil, nil, fmt.Errorf("journal: %w", err)
 	}
-	if st, err := f.Stat(); err != nil || st.Size() != valid {
-		if err == nil {
-			err = f.Truncate(valid)
-		}
-		if err == nil {
-			err = f.Sync()
-		}
-		if err != nil {
+	if int64(len(b)) != valid {
+		if err := f.Truncate(ctx, valid); err != nil {
 			f.Close()
-			return nil, nil, fmt.Errorf("journal: cut the torn last line of %s: %w", path, err)
+			return nil, nil, fmt.Errorf("journal: cut the torn last line of %s: %w", f.Name(), err)
 		}
 	}
 	seq := 0
 	if len(recs) > 0 {
 		seq = recs[len(recs)-1].Seq
 	}
-	return &Journal{f: f, seq: seq, run: runID, path: path, now: time.Now}, recs, nil
+	return &Journal{st: st, f: f, seq: seq, run: runID, now: time.Now}, recs, nil
 }
 
 // SetRedact makes the free text of every later record (error messages) pass through redact before
@@ -193,16 +173,17 @@ func (j *Journal) SetRedact(redact func(string) string) {
 // RunID is the run this journal belongs to.
 func (j *Journal) RunID() string { return j.run }
 
-// Path is the journal file.
-func (j *Journal) Path() string { return j.path }
+// Path is the journal's address: a file, or a blob's URL.
+func (j *Journal) Path() string { return j.f.Name() }
 
-// Append writes one record and syncs it to disk before returning: a caller that goes on to make
-// the change the record announces knows the record survives a crash.
+// Append writes one record and returns once the store holds it durably (synced to disk, or
+// committed by Blob Storage): a caller that goes on to make the change the record announces knows
+// the record survives a crash.
 func (j *Journal) Append(r Record) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.broken != nil {
-		return fmt.Errorf("journal: %s is not written to after an earlier failure: %w", j.path, j.broken)
+		return fmt.Errorf("journal: %s is not written to after an earlier failure: %w", j.f.Name(), j.broken)
 	}
 	r = r.redacted(j.redact)
 	j.seq++
@@ -215,22 +196,17 @@ func (j *Journal) Append(r Record) error {
 	if err := enc.Encode(r); err != nil {
 		return fmt.Errorf("journal: encode: %w", err)
 	}
-	if _, err := j.f.Write(b.Bytes()); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), appendTimeout)
+	defer cancel()
+	if err := j.f.Append(ctx, b.Bytes()); err != nil {
 		j.broken = err
-		return fmt.Errorf("journal: write %s: %w", j.path, err)
-	}
-	if err := j.f.Sync(); err != nil {
-		j.broken = err
-		return fmt.Errorf("journal: sync %s: %w", j.path, err)
+		return fmt.Errorf("journal: %w", err)
 	}
 	return nil
 }
 
-// Close closes the file.
+// Close closes the journal.
 func (j *Journal) Close() error { return j.f.Close() }
 
 // Records reads back everything this journal holds.
-func (j *Journal) Records() ([]Record, error) {
-	recs, _, err := readFile(j.path, j.run)
-	return recs, err
-}
+func (j *Journal) Records(ctx context.Context) ([]Record, error) { return Read(ctx, j.st, j.run) }

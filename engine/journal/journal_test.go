@@ -1,16 +1,21 @@
 package journal
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/fabplan/fabplan/state"
 )
+
+var ctx = context.Background()
 
 func TestJournalIsPrivateAndSurvivesATornLine(t *testing.T) {
 	dir := t.TempDir()
-	j, err := Create(dir, "r1", "plan.star", "test")
+	j, err := Create(ctx, state.NewLocal(dir), "r1", "plan.star", "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,7 +33,7 @@ func TestJournalIsPrivateAndSurvivesATornLine(t *testing.T) {
 	}
 	// A crash mid-write leaves half a line.
 	tear(t, path, `{"seq":3,"type":"do`)
-	recs, err := Read(dir, "r1")
+	recs, err := Read(ctx, state.NewLocal(dir), "r1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +59,7 @@ func tear(t *testing.T, path, partial string) {
 // line: that would turn the torn line and the new record into one line nobody can read.
 func TestReopenCutsATornLineBeforeAppending(t *testing.T) {
 	dir := t.TempDir()
-	j, err := Create(dir, "r1", "plan.star", "test")
+	j, err := Create(ctx, state.NewLocal(dir), "r1", "plan.star", "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +67,7 @@ func TestReopenCutsATornLineBeforeAppending(t *testing.T) {
 	j.Close()
 	tear(t, j.Path(), `{"seq":3,"type":"done","st`)
 
-	j, recs, err := Reopen(dir, "r1")
+	j, recs, err := Reopen(ctx, state.NewLocal(dir), "r1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +79,7 @@ func TestReopenCutsATornLineBeforeAppending(t *testing.T) {
 	}
 	j.Append(Record{Type: RolledBack})
 	j.Close()
-	recs, err = Read(dir, "r1")
+	recs, err = Read(ctx, state.NewLocal(dir), "r1")
 	if err != nil {
 		t.Fatalf("after reopen and append: %v", err)
 	}
@@ -93,110 +98,70 @@ func TestABadLineBeforeTheLastIsAnErrorNamingFileAndLine(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
-			j, err := Create(dir, "r1", "plan.star", "test")
+			j, err := Create(ctx, state.NewLocal(dir), "r1", "plan.star", "test")
 			if err != nil {
 				t.Fatal(err)
 			}
 			tear(t, j.Path(), bad)
 			j.Close()
-			j, _, err = Reopen(dir, "r1") // a fresh handle, as after a crash
+			j, _, err = Reopen(ctx, state.NewLocal(dir), "r1") // a fresh handle, as after a crash
 			if err == nil {
 				t.Fatal("Reopen of a damaged journal succeeded")
 			}
 			f, _ := os.OpenFile(filepath.Join(dir, "runs", "r1", FileName), os.O_APPEND|os.O_WRONLY, 0)
 			f.WriteString(`{"seq":3,"type":"done","step":"workspace.a"}` + "\n")
 			f.Close()
-			_, err = Read(dir, "r1")
+			_, err = Read(ctx, state.NewLocal(dir), "r1")
 			var de *DamagedError
 			if !errors.As(err, &de) || de.Line != 2 || !strings.Contains(err.Error(), filepath.Join("r1", FileName)+":2:") {
 				t.Fatalf("Read = %v, want a DamagedError naming %s line 2", err, FileName)
 			}
-			if _, err := List(dir); !errors.As(err, &de) {
+			if _, err := List(ctx, state.NewLocal(dir)); !errors.As(err, &de) {
 				t.Errorf("List = %v, want the damaged journal reported, not skipped", err)
 			}
-			if _, _, err := Ownership(dir, nil); !errors.As(err, &de) {
+			if _, _, err := Ownership(ctx, state.NewLocal(dir), nil); !errors.As(err, &de) {
 				t.Errorf("Ownership = %v, want the damaged journal reported", err)
 			}
 		})
 	}
 }
 
-// syncRecorder passes writes and syncs to the real file and records their order.
-type syncRecorder struct {
-	file
-	events  []string
-	syncErr error
+// failingStore makes a journal's appends fail from some point on, as a full disk or a storage
+// outage would.
+type failingJournal struct {
+	state.Journal
+	err error
 }
 
-func (s *syncRecorder) Write(p []byte) (int, error) {
-	s.events = append(s.events, "write")
-	return s.file.Write(p)
-}
-
-func (s *syncRecorder) Sync() error {
-	s.events = append(s.events, "sync")
-	if s.syncErr != nil {
-		return s.syncErr
+func (f *failingJournal) Append(ctx context.Context, p []byte) error {
+	if f.err != nil {
+		return f.err
 	}
-	return s.file.Sync()
+	return f.Journal.Append(ctx, p)
 }
 
-// Append returns only once the record is synced: the engine makes the call an intent announces
-// as soon as Append returns, so a record still in the page cache could be lost with the call made.
-func TestAppendSyncsBeforeReturning(t *testing.T) {
-	j, err := Create(t.TempDir(), "r1", "plan.star", "test")
+// A failed append is an error, and nothing is appended after it: the journal's tail is unknown.
+func TestAFailedAppendIsAnErrorAndStopsTheJournal(t *testing.T) {
+	j, err := Create(ctx, state.NewLocal(t.TempDir()), "r1", "plan.star", "test")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer j.Close()
-	rec := &syncRecorder{file: j.f}
-	j.f = rec
-	if err := j.Append(Record{Type: Intent, Step: "workspace.a"}); err != nil {
-		t.Fatal(err)
-	}
-	if got := strings.Join(rec.events, ","); got != "write,sync" {
-		t.Fatalf("Append did %q, want write,sync", got)
-	}
-}
-
-// A failed sync is an error, and nothing is appended after it: the file's tail is unknown.
-func TestASyncFailureIsAnErrorAndStopsTheJournal(t *testing.T) {
-	j, err := Create(t.TempDir(), "r1", "plan.star", "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer j.Close()
-	j.f = &syncRecorder{file: j.f, syncErr: errors.New("input/output error")}
+	fj := &failingJournal{Journal: j.f, err: errors.New("input/output error")}
+	j.f = fj
 	if err := j.Append(Record{Type: Intent, Step: "workspace.a"}); err == nil || !strings.Contains(err.Error(), "input/output error") {
-		t.Fatalf("Append = %v, want the sync error", err)
+		t.Fatalf("Append = %v, want the store's error", err)
 	}
+	fj.err = nil
 	if err := j.Append(Record{Type: Done, Step: "workspace.a"}); err == nil {
-		t.Fatal("Append after a failed sync succeeded")
+		t.Fatal("Append after a failed append succeeded")
 	}
-}
-
-func TestLockKeepsASecondRunOut(t *testing.T) {
-	dir := t.TempDir()
-	unlock, err := Lock(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var le *LockedError
-	if _, err := Lock(dir); !errors.As(err, &le) || !strings.Contains(err.Error(), "another fabplan run (pid ") {
-		t.Fatalf("second lock: %v", err)
-	}
-	unlock()
-	again, err := Lock(dir)
-	if err != nil {
-		t.Fatalf("lock after unlock: %v", err)
-	}
-	again()
 }
 
 func TestListOrdersRuns(t *testing.T) {
 	dir := t.TempDir()
 	for _, id := range []string{"r1", "r2"} {
-		j, err := Create(dir, id, "p.star", "v")
+		j, err := Create(ctx, state.NewLocal(dir), id, "p.star", "v")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -205,7 +170,7 @@ func TestListOrdersRuns(t *testing.T) {
 	}
 	// A run directory whose journal was never created (a crash inside Create) is no run.
 	os.MkdirAll(filepath.Join(dir, "runs", "r3"), 0o700)
-	runs, err := List(dir)
+	runs, err := List(ctx, state.NewLocal(dir))
 	if err != nil || len(runs) != 2 || runs[0].ID != "r1" || runs[1].State != StateCommitted {
 		t.Fatalf("runs = %+v, %v", runs, err)
 	}

@@ -2,15 +2,17 @@ package journal
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/fabplan/fabplan/state"
 )
 
 // DamagedError is a journal line that does not read back as a record, other than a torn last
@@ -31,20 +33,33 @@ func (e *DamagedError) Unwrap() error { return e.Err }
 
 // Read returns every record of a run, in order. A torn last line (a crash mid-write: no newline at
 // the end) is ignored; any other line that is not a record is a *DamagedError.
-func Read(stateDir, runID string) ([]Record, error) {
-	recs, _, err := readFile(filepath.Join(RunsDir(stateDir), runID, FileName), runID)
+func Read(ctx context.Context, st state.Store, runID string) ([]Record, error) {
+	b, err := readRaw(ctx, st, runID)
+	if err != nil {
+		return nil, err
+	}
+	recs, _, err := parse(b, runLocation(st, runID))
 	return recs, err
 }
 
-// readFile returns the records and the length of the file without a torn last line.
-func readFile(path, runID string) ([]Record, int64, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, 0, fmt.Errorf("no run %q: %s does not exist (fabplan runs lists the runs): %w", runID, path, fs.ErrNotExist)
-		}
-		return nil, 0, fmt.Errorf("journal: %w", err)
+// runLocation names a run's journal in messages.
+func runLocation(st state.Store, runID string) string {
+	return strings.TrimRight(st.Location(), "/") + "/runs/" + runID + "/" + FileName
+}
+
+func readRaw(ctx context.Context, st state.Store, runID string) ([]byte, error) {
+	b, err := st.ReadJournal(ctx, runID)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("no run %q in %s (fabplan runs lists the runs): %w", runID, st.Location(), fs.ErrNotExist)
 	}
+	if err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	return b, nil
+}
+
+// parse returns the records and the length of the journal without a torn last line.
+func parse(b []byte, path string) ([]Record, int64, error) {
 	// Every record is written as one line ending in a newline, so a last line without one is a
 	// write the process did not finish, and no caller acted on it.
 	valid := bytes.LastIndexByte(b, '\n') + 1
@@ -95,6 +110,8 @@ type Summary struct {
 	Interrupted bool
 	// Error is why a run that failed before any change failed (a failed record with no step).
 	Error string
+
+	records []Record // what List read, for Ownership
 }
 
 // Left counts the changes that are, or may be, still in effect.
@@ -190,29 +207,32 @@ func Summarize(runID string, recs []Record) Summary {
 	return s
 }
 
-// List returns every run in the state directory, oldest first. A damaged journal is an error: a
-// run left out of the list would be left out of ownership (prune) and out of sight.
-func List(stateDir string) ([]Summary, error) {
-	entries, err := os.ReadDir(RunsDir(stateDir))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
+// List returns every run in the state, oldest first. A damaged journal is an error: a run left out
+// of the list would be left out of ownership (prune) and out of sight.
+func List(ctx context.Context, st state.Store) ([]Summary, error) {
+	ids, err := st.Runs(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
-	var out []Summary
-	for _, e := range entries {
-		if !e.IsDir() {
-			continue
-		}
-		recs, err := Read(stateDir, e.Name())
-		if errors.Is(err, fs.ErrNotExist) {
-			continue // a run directory whose journal was never created (a crash in Create)
-		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, Summarize(e.Name(), recs))
+	out := make([]Summary, len(ids))
+	errs := make([]error, len(ids))
+	// Remote journals are read several at once: one round trip each.
+	sem := make(chan struct{}, 8)
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			recs, err := Read(ctx, st, id)
+			errs[i] = err
+			out[i] = Summarize(id, recs)
+			out[i].records = recs
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if !out[i].Started.Equal(out[j].Started) {
@@ -225,8 +245,8 @@ func List(stateDir string) ([]Summary, error) {
 
 // Owned returns the ids of the objects fabplan created in any run of the state directory and
 // that no rollback removed: the objects prune may delete.
-func Owned(stateDir string) (map[string]bool, error) {
-	owned, _, err := Ownership(stateDir, nil)
+func Owned(ctx context.Context, st state.Store) (map[string]bool, error) {
+	owned, _, err := Ownership(ctx, st, nil)
 	return owned, err
 }
 
@@ -234,17 +254,14 @@ func Owned(stateDir string) (map[string]bool, error) {
 // held secret values when fabplan last wrote it). With a target, only runs against the same
 // endpoint and tenant count as evidence of ownership (any identity): an id another Fabric
 // handed out says nothing about this one.
-func Ownership(stateDir string, target *Target) (owned, sensitive map[string]bool, err error) {
-	runs, err := List(stateDir)
+func Ownership(ctx context.Context, st state.Store, target *Target) (owned, sensitive map[string]bool, err error) {
+	runs, err := List(ctx, st)
 	if err != nil {
 		return nil, nil, err
 	}
 	owned, sensitive = map[string]bool{}, map[string]bool{}
 	for _, run := range runs {
-		recs, err := Read(stateDir, run.ID)
-		if err != nil {
-			return nil, nil, err
-		}
+		recs := run.records
 		created := map[string]string{} // step -> id
 		evidence := target == nil || run.Target == nil || run.Target.SameFabric(*target)
 		for _, r := range recs {

@@ -5,11 +5,13 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/fabplan/fabplan/state"
 )
 
 func TestSetRedactScrubsErrors(t *testing.T) {
 	dir := t.TempDir()
-	j, err := Create(dir, "r1", "plan.star", "test")
+	j, err := Create(ctx, state.NewLocal(dir), "r1", "plan.star", "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +35,7 @@ func TestSetRedactScrubsErrors(t *testing.T) {
 // acts on.
 func TestRedactionLeavesDataAndEncodingAlone(t *testing.T) {
 	dir := t.TempDir()
-	j, err := Create(dir, "r1", "plan.star", "test")
+	j, err := Create(ctx, state.NewLocal(dir), "r1", "plan.star", "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +54,7 @@ func TestRedactionLeavesDataAndEncodingAlone(t *testing.T) {
 	if err := j.Append(in); err != nil {
 		t.Fatal(err)
 	}
-	recs, err := j.Records()
+	recs, err := j.Records(ctx)
 	if err != nil {
 		t.Fatalf("the journal no longer reads back: %v", err)
 	}

@@ -3,6 +3,8 @@ package journal
 import (
 	"errors"
 	"testing"
+
+	"github.com/fabplan/fabplan/state"
 )
 
 var (
@@ -103,7 +105,7 @@ func TestOwnershipCountsOnlyRunsOfTheSameFabric(t *testing.T) {
 	dir := t.TempDir()
 	elsewhere := Target{Endpoint: "https://127.0.0.1:9", Tenant: "t1", Identity: "deployer"}
 	for id, target := range map[string]Target{"here": deployer, "there": elsewhere} {
-		j, err := Start(dir, id, Record{Plan: "p.star", Target: &target})
+		j, err := Start(ctx, state.NewLocal(dir), id, Record{Plan: "p.star", Target: &target})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -111,7 +113,7 @@ func TestOwnershipCountsOnlyRunsOfTheSameFabric(t *testing.T) {
 		j.Append(Record{Type: Commit})
 		j.Close()
 	}
-	owned, _, err := Ownership(dir, &viewer)
+	owned, _, err := Ownership(ctx, state.NewLocal(dir), &viewer)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -65,11 +65,15 @@ func (p *Proxy) Add(f Fault) {
 	p.faults = append(p.faults, &faultState{Fault: f})
 }
 
-// SetDown makes every request fail with 503 (an outage) until SetDown(false).
+// SetDown makes every request fail with 503 (an outage) until SetDown(false), which also removes
+// every fault.
 func (p *Proxy) SetDown(down bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.down = down
+	if !down {
+		p.faults = nil
+	}
 }
 
 // Requests lists what reached the proxy: "METHOD comp" per request, faults marked.

@@ -17,6 +17,7 @@ import (
 	"github.com/fabplan/fabplan/engine"
 	"github.com/fabplan/fabplan/engine/journal"
 	"github.com/fabplan/fabplan/fabric"
+	"github.com/fabplan/fabplan/state"
 	"github.com/fabplan/fabplan/telemetry"
 )
 
@@ -36,7 +37,8 @@ type Factory struct {
 	NoBreaker     bool
 	NoThrottle    bool
 	Emulator      bool
-	StateDir      string
+	StateLoc      string
+	LockTimeout   time.Duration
 	Verbose       bool
 	// BreakerCooldown, when set, is how long an open circuit breaker waits before its half-open
 	// probe (fabplan serve --breaker-cooldown); 0 keeps the client's default.
@@ -49,6 +51,8 @@ type Factory struct {
 	SecretSettings
 
 	mu     sync.Mutex
+	store  state.Store
+	plan   string // the plan file whose fabplan.state applies
 	emu    *emulator.Emulator
 	client *fabric.Client
 	logMu  sync.Mutex
@@ -82,19 +86,6 @@ func (f *Factory) BindConnectionFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.NoBreaker, "no-circuit-breaker", false, "turn the circuit breaker off (env FEATURE_USE_CIRCUIT_BREAKER=false)")
 	fs.BoolVar(&f.NoThrottle, "no-throttle", false, "turn the shared per-identity throttle off (env FEATURE_USE_THROTTLE=false)")
 	f.bindSecretFlags(fs)
-}
-
-// BindStateFlags adds the state directory flag.
-func (f *Factory) BindStateFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&f.StateDir, "state-dir", "", "where run journals live (env FABPLAN_STATE_DIR; default .fabplan)")
-}
-
-// State returns the state directory.
-func (f *Factory) State() string {
-	if f.StateDir != "" {
-		return f.StateDir
-	}
-	return f.env("FABPLAN_STATE_DIR", ".fabplan")
 }
 
 // Logger is the run's log: warnings always, details with --verbose, on stderr as text or JSON
@@ -240,7 +231,11 @@ func (f *Factory) Runtime(ctx context.Context, client *fabric.Client) (*engine.R
 	if err != nil {
 		return nil, err
 	}
-	owned, sensitive, err := journal.Ownership(f.State(), &target)
+	st, err := f.Store()
+	if err != nil {
+		return nil, err
+	}
+	owned, sensitive, err := journal.Ownership(ctx, st, &target)
 	if err != nil {
 		return nil, err
 	}

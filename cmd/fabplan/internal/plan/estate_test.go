@@ -17,6 +17,7 @@ import (
 	"github.com/fabplan/fabplan/engine"
 	"github.com/fabplan/fabplan/engine/journal"
 	"github.com/fabplan/fabplan/fabric/fabrictest"
+	"github.com/fabplan/fabplan/state"
 )
 
 // Estate-L, as the engine issue defines it: per workspace a capacity assignment, three role
@@ -74,7 +75,7 @@ func deployEstate(b testing.TB, plan, stateFile string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	j, err := journal.Create(b.TempDir(), "bench", plan, "bench")
+	j, err := journal.Create(context.Background(), state.NewLocal(b.TempDir()), "bench", plan, "bench")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -130,6 +130,7 @@ func detailedError(detailed bool, err error) error {
 // Run carries out `fabplan plan`.
 func Run(ctx context.Context, opts *Options) error {
 	f := opts.F
+	f.UsePlan(opts.PlanFile)
 	eo, err := opts.Input.EvalOptions(opts.PlanFile, os.Environ())
 	if err != nil {
 		return err

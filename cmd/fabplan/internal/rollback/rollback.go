@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -76,6 +75,7 @@ its id) or the run was made against another target, 2 bad arguments or no confir
 	}
 	f.BindConnectionFlags(cmd.Flags())
 	f.BindStateFlags(cmd.Flags())
+	f.BindLockFlags(cmd.Flags())
 	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
 	cmd.Flags().StringVar(&opts.PlanFile, "plan-file", "", "with last: the last run of this plan `FILE`")
 	cmd.Flags().StringVar(&opts.Env, "env", "", "with last: the last run of this environment")
@@ -92,11 +92,11 @@ its id) or the run was made against another target, 2 bad arguments or no confir
 // Run carries out the rollback.
 func Run(ctx context.Context, opts *Options) error {
 	f := opts.F
-	unlock, err := journal.Lock(f.State())
+	f.UsePlan(opts.PlanFile)
+	st, err := f.Store()
 	if err != nil {
 		return err
 	}
-	defer unlock()
 	client, err := f.Client()
 	if err != nil {
 		return err
@@ -109,20 +109,36 @@ func Run(ctx context.Context, opts *Options) error {
 	if opts.EnvSet {
 		flt.Env = &opts.Env
 	}
-	id, err := runs.Resolve(f.State(), opts.Run, flt)
+	id, err := runs.Resolve(ctx, st, opts.Run, flt)
 	if err != nil {
 		return err
 	}
-	j, recs, err := journal.Reopen(f.State(), id)
+	recs, err := journal.Read(ctx, st, id)
+	if err != nil {
+		return err
+	}
+	sum := journal.Summarize(id, recs)
+	if err := journal.CheckTarget(id, sum.Target, target, opts.OtherIdentity); err != nil {
+		return err
+	}
+	// The run's estate is locked, as the run itself locked it: no run of that estate, and no other
+	// rollback of it, goes on meanwhile. The journal is read again under the lock.
+	runTarget := target
+	if sum.Target != nil {
+		runTarget = *sum.Target
+	}
+	_, unlock, err := f.LockEstate(ctx, cli.EstateKey(sum.Plan, sum.Env, runTarget), id, target)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	j, recs, err := journal.Reopen(ctx, st, id)
 	if err != nil {
 		return err
 	}
 	defer j.Close()
 	j.SetRedact(f.Redactor().Redact)
-	sum := journal.Summarize(id, recs)
-	if err := journal.CheckTarget(id, sum.Target, target, opts.OtherIdentity); err != nil {
-		return err
-	}
+	sum = journal.Summarize(id, recs)
 	nothing := func(format string, args ...any) error {
 		if opts.JSON {
 			return writeJSON(f.IO.Out, id, &report.Rollback{Outcome: "nothing_to_do", Failures: []report.RollbackFailure{}})
@@ -150,7 +166,7 @@ func Run(ctx context.Context, opts *Options) error {
 	if opts.JSON {
 		out = f.IO.ErrOut // stdout carries the JSON outcome alone
 	}
-	showPlan(f, out, id, sum, rp, opts.Force)
+	showPlan(f, out, id, j.Path(), sum, rp, opts.Force)
 	if opts.DryRun {
 		return nil
 	}
@@ -186,8 +202,9 @@ func Run(ctx context.Context, opts *Options) error {
 }
 
 // showPlan prints what the rollback will do, through the plan renderer, and the conflicts.
-func showPlan(f *cli.Factory, w io.Writer, id string, sum journal.Summary, rp *engine.RollbackPlan, force bool) {
-	fmt.Fprintf(f.IO.ErrOut, "rollback of run %s: journal %s\n", id, filepath.Join(journal.RunsDir(f.State()), id, journal.FileName))
+func showPlan(f *cli.Factory, w io.Writer, id, journalPath string, sum journal.Summary, rp *engine.RollbackPlan,
+	force bool) {
+	fmt.Fprintf(f.IO.ErrOut, "rollback of run %s: journal %s\n", id, journalPath)
 	fmt.Fprintf(w, "Rollback of a run of %s (%s, %s):\n", sum.Plan, sum.State, runs.Counts(sum))
 	view.Plan(w, rp.Plan, view.PlanOptions{Styles: view.NewStyles(f.IO.Color)})
 	if len(rp.Destroys) > 0 {

@@ -22,6 +22,7 @@ import (
 	"github.com/fabplan/fabplan/cmd/fabplan/internal/run"
 	"github.com/fabplan/fabplan/cmd/fabplan/internal/runs"
 	"github.com/fabplan/fabplan/cmd/fabplan/internal/serve"
+	"github.com/fabplan/fabplan/cmd/fabplan/internal/statecmd"
 	"github.com/fabplan/fabplan/cmd/fabplan/internal/version"
 	"github.com/fabplan/fabplan/engine"
 )
@@ -52,6 +53,7 @@ and items with their definitions from plans written in Starlark. A failed run is
 		lintcmd.NewCmd(f),
 		fmtcmd.NewCmd(f),
 		runs.NewCmd(f),
+		statecmd.NewCmd(f),
 		rollback.NewCmd(f),
 		version.NewCmd(f),
 		login.NewCmd(f, nil),

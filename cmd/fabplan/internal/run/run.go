@@ -86,6 +86,7 @@ that does not evaluate.`,
 	}
 	f.BindConnectionFlags(cmd.Flags())
 	f.BindStateFlags(cmd.Flags())
+	f.BindLockFlags(cmd.Flags())
 	opts.Input.Bind(cmd.Flags())
 	cmd.Flags().IntVar(&opts.Parallelism, "parallelism", 8, "how many changes run at once")
 	cmd.Flags().BoolVar(&opts.NoRollback, "no-rollback", false, "leave a failed run's changes in place (env FEATURE_USE_ROLLBACK=false); undo later with fabplan rollback")
@@ -193,6 +194,7 @@ func run(ctx context.Context, opts *Options, rep *report.Report, span *telemetry
 			opts.Targets = append(opts.Targets, string(t))
 		}
 	}
+	f.UsePlan(opts.PlanFile)
 	src := cmdPlan.SourceOf(eo, opts.Targets)
 	eo.Print = func(msg string) { f.Logger().Info("plan print", "msg", msg) }
 	if err := f.Lookups(&eo); err != nil {
@@ -218,7 +220,16 @@ func run(ctx context.Context, opts *Options, rep *report.Report, span *telemetry
 		return err
 	}
 
-	unlock, err := journal.Lock(f.State())
+	target, err := f.Target(ctx, client)
+	if err != nil {
+		return err
+	}
+	store, err := f.Store()
+	if err != nil {
+		return err
+	}
+	runID := NewRunID(time.Now())
+	ctx, unlock, err := f.LockEstate(ctx, cli.EstateKey(opts.PlanFile, eo.Env, target), runID, target)
 	if err != nil {
 		return err
 	}
@@ -226,12 +237,7 @@ func run(ctx context.Context, opts *Options, rep *report.Report, span *telemetry
 
 	// The journal begins before refresh, so that a run killed at any point is listed and
 	// `rollback last` never skips it to undo an older run.
-	target, err := f.Target(ctx, client)
-	if err != nil {
-		return err
-	}
-	runID := NewRunID(time.Now())
-	j, err := journal.Start(f.State(), runID, beginRecord(ctx, opts.PlanFile, f.Version, eo, g, target))
+	j, err := journal.Start(ctx, store, runID, beginRecord(ctx, opts.PlanFile, f.Version, eo, g, target))
 	if err != nil {
 		return err
 	}
@@ -294,7 +300,7 @@ func run(ctx context.Context, opts *Options, rep *report.Report, span *telemetry
 		return err
 	}
 	// The summary counts what the journal says ran, not what the plan meant to do.
-	recs, err := j.Records()
+	recs, err := j.Records(context.WithoutCancel(ctx))
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@
 package runs
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/fabplan/fabplan/cmd/fabplan/internal/cli"
 	"github.com/fabplan/fabplan/engine/journal"
+	"github.com/fabplan/fabplan/state"
 )
 
 // NewCmd builds `fabplan runs` with its `show` subcommand.
@@ -30,7 +32,11 @@ rollback-incomplete, or incomplete for a run that is going on or crashed), plan,
 Exit codes: 0 success, 1 the state directory cannot be read.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			list, err := journal.List(f.State())
+			st, err := f.Store()
+			if err != nil {
+				return err
+			}
+			list, err := journal.List(cmd.Context(), st)
 			if err != nil {
 				return err
 			}
@@ -38,7 +44,7 @@ Exit codes: 0 success, 1 the state directory cannot be read.`,
 				return writeJSON(f.IO.Out, list)
 			}
 			if len(list) == 0 {
-				fmt.Fprintf(f.IO.ErrOut, "no runs in %s\n", journal.RunsDir(f.State()))
+				fmt.Fprintf(f.IO.ErrOut, "no runs in %s\n", st.Location())
 				return nil
 			}
 			for _, s := range list {
@@ -63,18 +69,27 @@ RUN is a run id from fabplan runs, or "last".
 Exit codes: 0 success, 1 no such run.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := Resolve(f.State(), args[0], Filter{})
-			if err != nil {
-				return err
-			}
-			recs, err := journal.Read(f.State(), id)
-			if err != nil {
-				return err
-			}
-			Write(f.IO.Out, recs)
-			return nil
+			return Show(cmd.Context(), f, args[0])
 		},
 	}
+}
+
+// Show prints a run's journal (run is an id or "last").
+func Show(ctx context.Context, f *cli.Factory, run string) error {
+	st, err := f.Store()
+	if err != nil {
+		return err
+	}
+	id, err := Resolve(ctx, st, run, Filter{})
+	if err != nil {
+		return err
+	}
+	recs, err := journal.Read(ctx, st, id)
+	if err != nil {
+		return err
+	}
+	Write(f.IO.Out, recs)
+	return nil
 }
 
 // Line is one run as `runs` lists it.
@@ -127,11 +142,11 @@ func (flt Filter) matches(s journal.Summary) bool {
 
 // Resolve turns "last" into the id of the newest run the filter matches. When those runs are of
 // several plans or envs, "last" is ambiguous and Resolve says which to name.
-func Resolve(stateDir, id string, flt Filter) (string, error) {
+func Resolve(ctx context.Context, st state.Store, id string, flt Filter) (string, error) {
 	if id != "last" {
 		return id, nil
 	}
-	list, err := journal.List(stateDir)
+	list, err := journal.List(ctx, st)
 	if err != nil {
 		return "", err
 	}
@@ -153,9 +168,9 @@ func Resolve(stateDir, id string, flt Filter) (string, error) {
 			}
 		}
 		if len(list) > 0 {
-			return "", fmt.Errorf("no run in %s matches this plan, env and target (%d other run(s); fabplan runs lists them)", journal.RunsDir(stateDir), len(list))
+			return "", fmt.Errorf("no run in %s matches this plan, env and target (%d other run(s); fabplan runs lists them)", st.Location(), len(list))
 		}
-		return "", fmt.Errorf("no runs in %s", journal.RunsDir(stateDir))
+		return "", fmt.Errorf("no runs in %s", st.Location())
 	}
 	if len(kinds) > 1 && (flt.Plan == "" || flt.Env == nil) {
 		names := slices.Sorted(maps.Keys(kinds))
