@@ -17,6 +17,7 @@ import (
 	"github.com/fabplan/fabplan/fabric"
 	"github.com/fabplan/fabplan/telemetry"
 	statestore "github.com/fabplan/fabplan/state"
+	"github.com/fabplan/fabplan/state/statetest"
 )
 
 // estatePlan writes a plan of `workspaces` workspaces, each on the emulator's capacity with three
@@ -56,8 +57,14 @@ type estateRun struct {
 	throttled int64
 }
 
-// applyEstate applies the estate; tel (nil: none) receives its telemetry.
+// applyEstate applies the estate journalling into a local state; tel (nil: none) receives its telemetry.
 func applyEstate(b *testing.B, workspaces, parallelism int, rate float64, tel *telemetry.Telemetry) estateRun {
+	return applyEstateTo(b, statestore.NewLocal(b.TempDir()), workspaces, parallelism, rate, tel)
+}
+
+// applyEstateTo applies estate-L journalling into st.
+func applyEstateTo(b *testing.B, st statestore.Store, workspaces, parallelism int, rate float64,
+	tel *telemetry.Telemetry) estateRun {
 	emu, err := emulator.Start(emulator.Options{
 		Dir:      b.TempDir(),
 		LRODelay: time.Second,
@@ -81,7 +88,7 @@ func applyEstate(b *testing.B, workspaces, parallelism int, rate float64, tel *t
 	if err != nil {
 		b.Fatal(err)
 	}
-	j, err := journal.Create(context.Background(), statestore.NewLocal(b.TempDir()), "bench", "estate.star", "bench")
+	j, err := journal.Create(context.Background(), st, "bench", "estate.star", "bench")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -96,8 +103,8 @@ func applyEstate(b *testing.B, workspaces, parallelism int, rate float64, tel *t
 	if err := engine.Apply(context.Background(), g, p, rt, engine.ApplyOptions{Parallelism: parallelism, Journal: j, Undo: UndoRegistry()}); err != nil {
 		b.Fatal(err)
 	}
-	st := client.Stats()
-	return estateRun{wall: time.Since(start), requests: st.Requests, throttled: st.Throttled}
+	stats := client.Stats()
+	return estateRun{wall: time.Since(start), requests: stats.Requests, throttled: stats.Throttled}
 }
 
 func envInt(name string, def int) int {
@@ -131,6 +138,34 @@ func BenchmarkEstateL(b *testing.B) {
 			b.ReportMetric(scaled.Seconds(), "seq-wall-s")
 			b.ReportMetric(scaled.Seconds()/r.wall.Seconds(), "speedup")
 		}
+	}
+}
+
+// BenchmarkEstateLBlobState applies estate-L twice, journalling into a local directory and into
+// Blob Storage (Azurite on loopback, started here), and reports what the blob journal adds to the
+// apply's wall time.
+func BenchmarkEstateLBlobState(b *testing.B) {
+	const rate = 50.0
+	workspaces := envInt("FABPLAN_BENCH_WORKSPACES", 20)
+	parallelism := envInt("FABPLAN_BENCH_PARALLELISM", 32)
+	az, err := statetest.StartAzurite()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer az.Close()
+	for n := range b.N {
+		loc, _ := statestore.ParseLocation(fmt.Sprintf("azblob://%s/bench%d/estates", statetest.Account, n))
+		st, err := statestore.Open(loc, statestore.Options{Getenv: func(k string) string {
+			return map[string]string{"AZURE_STORAGE_CONNECTION_STRING": az.ConnectionString()}[k]
+		}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		local := applyEstate(b, workspaces, parallelism, rate, nil)
+		blob := applyEstateTo(b, st, workspaces, parallelism, rate, nil)
+		b.ReportMetric(local.wall.Seconds(), "local-wall-s")
+		b.ReportMetric(blob.wall.Seconds(), "blob-wall-s")
+		b.ReportMetric(100*(blob.wall.Seconds()/local.wall.Seconds()-1), "blob-overhead-%")
 	}
 }
 
