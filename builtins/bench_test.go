@@ -15,9 +15,9 @@ import (
 	"github.com/fabplan/fabplan/engine"
 	"github.com/fabplan/fabplan/engine/journal"
 	"github.com/fabplan/fabplan/fabric"
-	"github.com/fabplan/fabplan/telemetry"
 	statestore "github.com/fabplan/fabplan/state"
 	"github.com/fabplan/fabplan/state/statetest"
+	"github.com/fabplan/fabplan/telemetry"
 )
 
 // estatePlan writes a plan of `workspaces` workspaces, each on the emulator's capacity with three

@@ -1,6 +1,7 @@
 package builtins
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"github.com/fabplan/fabplan/emulator"
 	"github.com/fabplan/fabplan/engine/journal"
 	"github.com/fabplan/fabplan/fabric"
+	statestore "github.com/fabplan/fabplan/state"
 )
 
 // intentWatch sees every request the client sends. Before each mutating Fabric call it reads the
@@ -37,8 +39,9 @@ func (w *intentWatch) check(call string) {
 	defer w.mu.Unlock()
 	w.calls++
 	open := false
-	if runs, err := journal.List(w.stateDir); err == nil && len(runs) > 0 {
-		recs, _ := journal.Read(w.stateDir, runs[len(runs)-1].ID)
+	st := statestore.NewLocal(w.stateDir)
+	if runs, err := journal.List(context.Background(), st); err == nil && len(runs) > 0 {
+		recs, _ := journal.Read(context.Background(), st, runs[len(runs)-1].ID)
 		last := map[string]journal.Type{}
 		for _, r := range recs {
 			switch r.Type {

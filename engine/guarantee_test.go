@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/fabplan/fabplan/engine/journal"
+	"github.com/fabplan/fabplan/state"
 )
 
 // Each test here keeps one guarantee the journal and the walk rest on; each fails when the line
@@ -28,7 +29,7 @@ func (r *journalReader) Apply(ctx context.Context, rt *Runtime, ch *Change, inte
 		return Applied{}, err
 	}
 	// The mutating call would go out here.
-	recs, err := journal.Read(r.dir, "r1")
+	recs, err := journal.Read(context.Background(), state.NewLocal(r.dir), "r1")
 	found := false
 	for _, rec := range recs {
 		found = found || (rec.Type == journal.Intent && rec.Step == string(r.addr))
@@ -54,7 +55,7 @@ func TestIntentIsOnDiskBeforeTheCall(t *testing.T) {
 		}
 		g.Add(r)
 	}
-	j, err := journal.Create(dir, "r1", "plan.star", "test")
+	j, err := journal.Create(context.Background(), state.NewLocal(dir), "r1", "plan.star", "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +86,7 @@ func TestNoNewChangeStartsAfterAFailure(t *testing.T) {
 	if !errors.As(err, &ae) {
 		t.Fatalf("err = %v, want an ApplyError", err)
 	}
-	recs, _ := j.Records()
+	recs, _ := j.Records(context.Background())
 	for _, r := range recs {
 		if r.Type == journal.Intent && r.Step != "a" {
 			t.Errorf("%s started after a failed: %+v", r.Step, r)
