@@ -53,6 +53,9 @@ type RollbackResult struct {
 	Failures []UndoFailure
 	// Left are the changes left alone on purpose (Leave), with why.
 	Left []UndoFailure
+	// Unrecorded are the journal records this attempt could not write (the state storage failed).
+	// The live changes happened regardless; a later rollback finds them done and records them.
+	Unrecorded []error
 }
 
 // UndoFailure is one change rollback could not reverse, or left alone.
@@ -66,7 +69,9 @@ type UndoFailure struct {
 }
 
 // OK reports whether every change was undone.
-func (r *RollbackResult) OK() bool { return len(r.Failures) == 0 && len(r.Left) == 0 }
+func (r *RollbackResult) OK() bool {
+	return len(r.Failures) == 0 && len(r.Left) == 0 && len(r.Unrecorded) == 0
+}
 
 // Status is the exact one-line account: "5 of 7 undone; 2 left: a, b".
 func (r *RollbackResult) Status() string {
@@ -78,7 +83,13 @@ func (r *RollbackResult) Status() string {
 	for _, f := range r.remaining() {
 		names = append(names, f.Step)
 	}
-	return s + fmt.Sprintf("; %d left: %s", len(names), strings.Join(names, ", "))
+	if len(names) > 0 {
+		s += fmt.Sprintf("; %d left: %s", len(names), strings.Join(names, ", "))
+	}
+	if len(r.Unrecorded) > 0 {
+		s += fmt.Sprintf("; %d journal record(s) not written", len(r.Unrecorded))
+	}
+	return s
 }
 
 func (r *RollbackResult) remaining() []UndoFailure {
@@ -94,6 +105,9 @@ func (r *RollbackResult) Error() string {
 			id = "id unknown"
 		}
 		fmt.Fprintf(&b, "\n  %s (%s, declared at %s): %v", f.Step, id, f.Pos, f.Err)
+	}
+	for _, err := range r.Unrecorded {
+		fmt.Fprintf(&b, "\n  not journalled (run `fabplan rollback` again once the state is reachable): %v", err)
 	}
 	return b.String()
 }
@@ -176,10 +190,13 @@ func Rollback(ctx context.Context, recs []journal.Record, rt *Runtime, opts Roll
 			res.Attempt++
 		}
 	}
-	var jerrs []UndoFailure
+	// Called under mu, or before and after the undos run.
 	appendRec := func(r journal.Record, p pending) {
 		if err := j.Append(r); err != nil {
-			jerrs = append(jerrs, UndoFailure{Step: p.step, ID: p.id, Pos: p.pos, Op: "journal", Err: err, seq: p.seq})
+			if p.step != "" {
+				err = fmt.Errorf("%s of %s: %w", r.Type, p.step, err)
+			}
+			res.Unrecorded = append(res.Unrecorded, err)
 		}
 	}
 	appendRec(journal.Record{Type: journal.RollbackBegin, Attempt: res.Attempt, Target: opts.By}, pending{})
@@ -255,7 +272,6 @@ func Rollback(ctx context.Context, recs []journal.Record, rt *Runtime, opts Roll
 	slices.SortFunc(res.Left, byNewest)
 	outcome := &journal.RollbackOutcome{Undone: res.Undone + res.Reconciled, Left: len(res.Failures) + len(res.Left), Conflicts: len(res.Left)}
 	appendRec(journal.Record{Type: journal.RollbackEnd, Attempt: res.Attempt, Target: opts.By, Outcome: outcome}, pending{})
-	res.Failures = append(res.Failures, jerrs...)
 	return res
 }
 

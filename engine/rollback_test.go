@@ -106,3 +106,48 @@ func TestRollbackDeadlineListsWhatIsLeft(t *testing.T) {
 		t.Errorf("summary = %+v", s)
 	}
 }
+
+// downStore is a local store whose journals refuse appends, as blob state does in a storage outage.
+type downStore struct{ state.Store }
+
+func (s downStore) OpenJournal(ctx context.Context, run string) (state.Journal, error) {
+	j, err := s.Store.OpenJournal(ctx, run)
+	return downJournal{j}, err
+}
+
+type downJournal struct{ state.Journal }
+
+func (downJournal) Append(context.Context, []byte) error { return errors.New("storage unreachable") }
+
+// A rollback whose journal cannot be written still undoes everything, and says so exactly: the
+// unwritten records are not changes left undone (they have no step to name).
+func TestRollbackThatCannotJournalSaysWhatHappened(t *testing.T) {
+	dir := t.TempDir()
+	j, err := journal.Create(context.Background(), state.NewLocal(dir), "r", "plan.star", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []string{"ws", "ws/a"} {
+		u := NewUndo("test.undo", step)
+		j.Append(journal.Record{Type: journal.Intent, Step: step, Undo: &u})
+		j.Append(journal.Record{Type: journal.Done, Step: step, ID: step, Undo: &u})
+	}
+	j.Close()
+	j, recs, err := journal.Reopen(context.Background(), downStore{state.NewLocal(dir)}, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	log := &undoLog{}
+	res := Rollback(context.Background(), recs, NewRuntime(nil), RollbackOptions{Journal: j,
+		Undo: log.registry(func(context.Context, string) error { return nil })})
+	if got, want := res.Status(), "2 of 2 undone; 4 journal record(s) not written"; got != want {
+		t.Fatalf("status = %q, want %q", got, want)
+	}
+	if res.OK() || len(res.Failures) != 0 || len(res.Left) != 0 {
+		t.Errorf("result = %+v: want not OK (unjournalled), with no failure and nothing left", res)
+	}
+	if msg := res.Error(); !strings.Contains(msg, "undone of ws/a: ") || !strings.Contains(msg, "storage unreachable") {
+		t.Errorf("error = %s", msg)
+	}
+}
