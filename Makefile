@@ -3,10 +3,48 @@
 GO      ?= go
 BIN     := bin/fabplan
 
-.PHONY: build demo test azurite lint bench fmt clean
+# What `fabplan version` says of a build: the tag (git describe, when the commit is tagged v*), the
+# commit, its time and whether the work tree had changes. Stamped with -X because the Go toolchain
+# stamps no VCS information in a git worktree or with -buildvcs=false; go install module@version
+# needs none of this (the module version is in the build info).
+VERSION  ?= $(shell git describe --tags --match 'v*' 2>/dev/null)
+COMMIT   ?= $(shell git rev-parse HEAD 2>/dev/null)
+DATE     ?= $(shell git log -1 --format=%cI 2>/dev/null)
+MODIFIED ?= $(shell test -n "$$(git status --porcelain --untracked-files=no 2>/dev/null)" && echo true)
+VERSION_PKG := github.com/fabplan/fabplan/cmd/fabplan/internal/version
+LDFLAGS := -X $(VERSION_PKG).version=$(VERSION) -X $(VERSION_PKG).commit=$(COMMIT) \
+	-X $(VERSION_PKG).date=$(DATE) -X $(VERSION_PKG).modified=$(MODIFIED)
+
+# The platforms a release ships for, each GOOS/GOARCH; make release builds them all into DIST.
+PLATFORMS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64
+DIST      ?= dist
+IMAGE     ?= fabplan
+
+.PHONY: build install release image demo test azurite lint bench fmt clean
 
 build:
-	$(GO) build -o $(BIN) ./cmd/fabplan
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/fabplan
+
+# fabplan on your PATH: go install puts it in $(go env GOBIN), or $(go env GOPATH)/bin when GOBIN is unset.
+install:
+	$(GO) install -ldflags "$(LDFLAGS)" ./cmd/fabplan
+
+# Release binaries: static (CGO off), -trimpath, stripped, stamped with the version; one per platform,
+# DIST/fabplan-GOOS-GOARCH[.exe], and their SHA256SUMS. cmd/fabplan/release_test.go builds one.
+release:
+	@mkdir -p $(DIST)
+	@set -e; for p in $(PLATFORMS); do \
+		os=$${p%/*}; arch=$${p#*/}; ext=; [ "$$os" = windows ] && ext=.exe; \
+		echo "$(DIST)/fabplan-$$os-$$arch$$ext"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags "-s -w $(LDFLAGS)" \
+			-o $(DIST)/fabplan-$$os-$$arch$$ext ./cmd/fabplan; \
+	done
+	cd $(DIST) && sha256sum fabplan-* > SHA256SUMS
+
+# The container image (Dockerfile: distroless, non-root), stamped like the binaries.
+image:
+	docker build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) --build-arg DATE=$(DATE) \
+		--build-arg MODIFIED=$(MODIFIED) -t $(IMAGE):$(or $(VERSION),devel) .
 
 # The main job: the demo plan against the embedded emulator (no Azure account needed).
 demo: build
@@ -44,4 +82,4 @@ bench:
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -benchmem ./...
 
 clean:
-	rm -rf bin .fabplan
+	rm -rf bin dist .fabplan

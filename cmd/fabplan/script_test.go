@@ -39,8 +39,13 @@ func TestMain(m *testing.M) {
 
 // TestScripts runs the end-to-end scripts: the real fabplan binary against an in-process emulator.
 func TestScripts(t *testing.T) {
-	testscript.Run(t, testscript.Params{
-		Dir:                 filepath.Join("..", "..", "testdata", "script"),
+	testscript.Run(t, scriptParams(filepath.Join("..", "..", "testdata", "script")))
+}
+
+// scriptParams runs the scripts of dir with the harness's environment and commands.
+func scriptParams(dir string) testscript.Params {
+	return testscript.Params{
+		Dir:                 dir,
 		UpdateScripts:       *update,
 		RequireExplicitExec: true,
 		Setup: func(e *testscript.Env) error {
@@ -59,7 +64,7 @@ func TestScripts(t *testing.T) {
 		},
 		Cmds:      scriptCommands,
 		Condition: scriptCondition,
-	})
+	}
 }
 
 const emuKey = "emulator"

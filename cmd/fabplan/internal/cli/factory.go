@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -170,7 +171,7 @@ func (f *Factory) Client() (*fabric.Client, error) {
 	cfg.NoThrottle = cfg.NoThrottle || f.NoThrottle
 	cfg.BreakerCooldown = f.BreakerCooldown
 	if f.Emulator {
-		emu, err := emulator.Start(emulator.Options{})
+		emu, err := emulator.Start(emulator.Options{StateFile: f.embeddedStateFile()})
 		if err != nil {
 			return nil, fmt.Errorf("starting the embedded emulator: %w", err)
 		}
@@ -199,6 +200,26 @@ func (f *Factory) Client() (*fabric.Client, error) {
 	}
 	f.client = c
 	return c, nil
+}
+
+// EmbeddedEndpoint is the endpoint journals record for runs against the embedded emulator
+// (--emulator): its port changes with every process, but what it holds does not (embeddedStateFile),
+// so that a later fabplan --emulator can roll a run back, see its drift or prune what it made.
+const EmbeddedEndpoint = "embedded-emulator"
+
+// EmbeddedStateName is the file in a local state directory that keeps the embedded emulator's
+// workspaces and items between commands; deleting it starts the emulator afresh.
+const EmbeddedStateName = "emulator.json"
+
+// embeddedStateFile is where the embedded emulator keeps its state: beside the journals when the
+// state is a local directory. With blob state the emulator holds its objects in memory only, and a
+// later --emulator command starts empty. Called with f.mu held.
+func (f *Factory) embeddedStateFile() string {
+	loc, _, err := f.StateLocation()
+	if err != nil || loc.IsBlob() {
+		return "" // a bad --state is reported by the command's Store call
+	}
+	return filepath.Join(loc.Dir, EmbeddedStateName)
 }
 
 // EmulatorURL is the embedded emulator's base URL, when one runs.

@@ -24,7 +24,11 @@ func (f *Factory) Target(ctx context.Context, c *fabric.Client) (journal.Target,
 		}
 		return journal.Target{}, err
 	}
-	return journal.Target{Endpoint: c.BaseURL(), Tenant: claims.TenantID, Identity: claims.ObjectID}, nil
+	endpoint := c.BaseURL()
+	if f.EmulatorURL() != "" {
+		endpoint = EmbeddedEndpoint
+	}
+	return journal.Target{Endpoint: endpoint, Tenant: claims.TenantID, Identity: claims.ObjectID}, nil
 }
 
 // BindRollbackDeadline adds --rollback-deadline (run and rollback).

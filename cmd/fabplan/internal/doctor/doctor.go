@@ -44,7 +44,7 @@ Nothing is changed.
 
 Exit codes: 0 every check passed, 1 a check failed, 2 bad arguments.`,
 		Example: `  fabplan doctor
-  fabplan doctor --json plans/prod.star`,
+  fabplan doctor --json plans/sales/estate.star --env prod`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {

@@ -35,7 +35,7 @@ func NewCmd(f *cli.Factory, runF func(context.Context, *Options) error) *cobra.C
 	opts := &Options{F: f}
 	cmd := &cobra.Command{
 		Use:   "login --device-code",
-		Short: "Sign a user in with a device code, for the steps that need a user identity",
+		Short: "Check that a user can sign in with a device code (nothing is saved; runs use --auth device-code)",
 		Long: `Signs a user in with the device-code flow: fabplan prints a URL and a code, you enter the code
 there and sign in, and fabplan reports who it signed in. Use it to check that a user can get tokens
 before running a plan whose steps need a user identity (Git connections with Automatic credentials
@@ -47,7 +47,7 @@ workload identity or managed identity there.
 
 Exit codes: 0 signed in, 1 the sign-in failed or was declined, 2 bad arguments.`,
 		Example: `  fabplan login --device-code
-  fabplan run --auth device-code plans/git.star`,
+  fabplan run --auth device-code plans/sales/estate.star --env dev`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !opts.DeviceCode {
@@ -98,6 +98,9 @@ func Run(ctx context.Context, opts *Options) error {
 		return SignInError(rec.code(), err)
 	}
 	fmt.Fprintf(f.IO.Out, "Signed in as %s (user %s, tenant %s).\n", claims.Who(), claims.ObjectID, claims.TenantID)
+	// The sign-in ends with the process: say so, lest later commands be expected to use it.
+	fmt.Fprintln(f.IO.ErrOut, "The sign-in is not kept (tokens live in memory only): a run that needs this user "+
+		"signs in again with --auth device-code.")
 	return nil
 }
 

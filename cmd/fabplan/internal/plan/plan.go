@@ -47,9 +47,10 @@ since.
 
 Exit codes: 0 success, 1 error, 2 bad arguments or a plan that does not evaluate.
 With --detailed-exitcode: 0 no changes, 1 error (any, once the flags are parsed), 2 changes.`,
-		Example: `  fabplan plan plans/prod.star --env prod
-  fabplan plan plans/prod.star --out prod.plan.json && fabplan run --plan prod.plan.json
-  fabplan plan plans/prod.star --target workspace.sales --json`,
+		Example: `  fabplan plan plans/sales/estate.star --env prod
+  fabplan plan plans/sales/estate.star --env prod --out prod.plan.json && fabplan run --plan prod.plan.json
+  fabplan plan plans/sales/estate.star --env prod --target workspace.sales --json
+  fabplan plan --emulator plans/demo.star     # against the embedded emulator`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var err error

@@ -20,6 +20,7 @@ import (
 	"github.com/fabplan/fabplan/cmd/fabplan/internal/view"
 	"github.com/fabplan/fabplan/engine"
 	"github.com/fabplan/fabplan/engine/journal"
+	"github.com/fabplan/fabplan/state"
 )
 
 // Options are the flags of `fabplan rollback`.
@@ -58,7 +59,9 @@ unless --force. Deleting a data-bearing item (Lakehouse, Warehouse, ...) a commi
 --allow-destroy. --dry-run shows the plan and stops.
 
 The run's journal must name the same Fabric endpoint, tenant and identity as now; another identity
-may roll it back with --other-identity. Asks for confirmation unless --yes is given; in CI (no terminal)
+may roll it back with --other-identity. A run made with --emulator is rolled back in the embedded
+emulator, whose objects live beside the journals (emulator.json in the state directory): RUN given by
+id is found there by itself; "last" needs --emulator. Asks for confirmation unless --yes is given; in CI (no terminal)
 --yes is required.
 
 Exit codes: 0 rolled back (or nothing to undo), 1 some changes could not be undone (each is listed with
@@ -97,18 +100,32 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
+	var env *string
+	if opts.EnvSet {
+		env = &opts.Env
+	}
+	// A run made against the embedded emulator can only be undone there: its journal says so.
+	if !f.Emulator && opts.Run != "last" && madeInEmbedded(ctx, st, opts.Run) {
+		fmt.Fprintf(f.IO.ErrOut, "run %s was made against the embedded emulator: rolling it back there (--emulator)\n",
+			opts.Run)
+		f.Emulator = true
+	}
 	client, err := f.Client()
 	if err != nil {
+		if !f.Emulator && opts.Run == "last" {
+			if id, rerr := runs.Resolve(ctx, st, "last", runs.Filter{Plan: opts.PlanFile, Env: env}); rerr == nil &&
+				madeInEmbedded(ctx, st, id) {
+				return fmt.Errorf("%w\nhint: the last run, %s, was made against the embedded emulator: "+
+					"fabplan rollback --emulator last", err, id)
+			}
+		}
 		return err
 	}
 	target, err := f.Target(ctx, client)
 	if err != nil {
 		return err
 	}
-	flt := runs.Filter{Plan: opts.PlanFile, Target: &target}
-	if opts.EnvSet {
-		flt.Env = &opts.Env
-	}
+	flt := runs.Filter{Plan: opts.PlanFile, Env: env, Target: &target}
 	id, err := runs.Resolve(ctx, st, opts.Run, flt)
 	if err != nil {
 		return err
@@ -199,6 +216,16 @@ func Run(ctx context.Context, opts *Options) error {
 	fmt.Fprintf(f.IO.Out, "Rolled back run %s: %s (%d change(s) undone, %d unfinished change(s) reconciled).\n",
 		id, res.Status(), res.Undone, res.Reconciled)
 	return nil
+}
+
+// madeInEmbedded reports whether the journal of run id names the embedded emulator as its target.
+func madeInEmbedded(ctx context.Context, st state.Store, id string) bool {
+	recs, err := journal.Read(ctx, st, id)
+	if err != nil {
+		return false // the rollback reports a missing or unreadable journal itself
+	}
+	sum := journal.Summarize(id, recs)
+	return sum.Target != nil && sum.Target.Endpoint == cli.EmbeddedEndpoint
 }
 
 // showPlan prints what the rollback will do, through the plan renderer, and the conflicts.

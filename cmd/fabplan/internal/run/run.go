@@ -58,8 +58,8 @@ it is made; if a change fails, the changes already made are rolled back in rever
 
 Exit codes: 0 applied (or nothing to do), 1 a change or its rollback failed, 2 bad arguments or a plan
 that does not evaluate.`,
-		Example: `  fabplan run --emulator plans/demo.star     # against the embedded emulator
-  fabplan run plans/prod.star                # against Fabric, identity from AZURE_* variables`,
+		Example: `  fabplan run --emulator plans/demo.star                  # against the embedded emulator
+  fabplan run plans/sales/estate.star --env prod          # against Fabric, identity from AZURE_* variables`,
 		Args: cobra.RangeArgs(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {

@@ -62,9 +62,9 @@ within --ready-cycles intervals), /metrics (Prometheus), /status (JSON per pair)
 SIGTERM or Ctrl-C cancels the cycles in flight and exits 0. See docs/serve.md.
 
 Exit codes: 0 stopped by a signal, 1 the server failed, 2 bad flags or configuration.`,
-		Example: `  fabplan serve --watch plans/sales.star@prod --watch plans/hr.star@prod --interval 10m
+		Example: `  fabplan serve --watch plans/sales/estate.star@prod --watch plans/sales/estate.star@dev --interval 10m
   fabplan serve --config serve.json --webhook-url https://hooks.slack.com/services/...
-  fabplan serve --watch plans/sales.star@prod --reconcile`,
+  fabplan serve --watch plans/sales/estate.star@prod --reconcile`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return Run(cmd.Context(), opts, cmd.Flags().Changed("interval"))
