@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -26,6 +27,7 @@ type Options struct {
 	Verbose          bool
 	JSON             bool
 	Out              string
+	Summary          string // --summary FILE: append the plan as Markdown (default $GITHUB_STEP_SUMMARY)
 	Targets          []string
 }
 
@@ -43,7 +45,8 @@ not managed. Nothing is changed: only reads are sent to Fabric.
 
 --json prints the plan as a versioned JSON document (docs/plan-json.md) instead of text. --out FILE
 saves that document; fabplan run --plan FILE applies exactly it, and refuses if live state changed
-since.
+since. --summary FILE appends the plan as Markdown (a table of the changes and the text plan), for
+a pull request comment; in GitHub Actions it goes to the job summary by default.
 
 Exit codes: 0 success, 1 error, 2 bad arguments or a plan that does not evaluate.
 With --detailed-exitcode: 0 no changes, 1 error (any, once the flags are parsed), 2 changes.`,
@@ -87,6 +90,7 @@ With --detailed-exitcode: 0 no changes, 1 error (any, once the flags are parsed)
 	cmd.Flags().BoolVarP(&opts.Verbose, "verbose", "v", false, "also show resources that need no change")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the plan as JSON (format: docs/plan-json.md)")
 	cmd.Flags().StringVar(&opts.Out, "out", "", "save the plan to `FILE`, for fabplan run --plan FILE")
+	cmd.Flags().StringVar(&opts.Summary, "summary", "", "append the plan as Markdown to `FILE`, e.g. for a pull request comment (default $GITHUB_STEP_SUMMARY)")
 	return cmd
 }
 
@@ -161,6 +165,9 @@ func Run(ctx context.Context, opts *Options) error {
 			return err
 		}
 	}
+	if err := appendSummary(opts, doc); err != nil {
+		return err
+	}
 	out := f.IO.Out
 	switch {
 	case opts.JSON:
@@ -180,6 +187,28 @@ func Run(ctx context.Context, opts *Options) error {
 		return &cli.ExitCodeError{Code: cli.ExitChanges}
 	}
 	return nil
+}
+
+// appendSummary appends the plan as Markdown to --summary FILE or $GITHUB_STEP_SUMMARY, redacted.
+func appendSummary(opts *Options, doc *engine.Document) error {
+	path := opts.Summary
+	if path == "" {
+		path = opts.F.Getenv("GITHUB_STEP_SUMMARY")
+	}
+	if path == "" {
+		return nil
+	}
+	var b bytes.Buffer
+	view.PlanMarkdown(&b, doc)
+	file, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("summary: %w", err)
+	}
+	if _, err := file.WriteString(opts.F.Redactor().Redact(b.String())); err != nil {
+		file.Close()
+		return fmt.Errorf("summary %s: %w", path, err)
+	}
+	return file.Close()
 }
 
 // SourceOf records what a plan is computed from.
