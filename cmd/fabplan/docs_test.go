@@ -26,18 +26,21 @@ import (
 // (TestREADMECommandsRun): the --emulator ones against the embedded emulator, the others against a
 // test emulator standing in for Fabric.
 
-// docFiles are the documents whose commands are checked.
+// docFiles are the documents whose commands are checked: the README, docs/ and the pipeline
+// examples (their Markdown and their YAML).
 func docFiles(t *testing.T) []string {
 	files := []string{"README.md"}
-	err := filepath.WalkDir(filepath.Join(repoRoot, "docs"), func(path string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".md") {
-			rel, _ := filepath.Rel(repoRoot, path)
-			files = append(files, filepath.ToSlash(rel))
+	for _, dir := range []string{"docs", "examples"} {
+		err := filepath.WalkDir(filepath.Join(repoRoot, dir), func(path string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && (strings.HasSuffix(path, ".md") || strings.HasSuffix(path, ".yml")) {
+				rel, _ := filepath.Rel(repoRoot, path)
+				files = append(files, filepath.ToSlash(rel))
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 	return files
 }
@@ -57,17 +60,29 @@ func (c docCommand) String() string { return fmt.Sprintf("%s:%d: %s", c.file, c.
 var (
 	fence      = regexp.MustCompile("^\\s*```\\s*([A-Za-z0-9_-]*)")
 	inlineCode = regexp.MustCompile("`(fabplan [^`]+)`")
-	// A fabplan command inside a line: at its start, after a prompt or a YAML key (run:, script:,
-	// inlineScript:), or after a shell operator.
-	cmdStart = regexp.MustCompile(`(?:^|[\s:;&|(])(?:bin/|\./bin/)?fabplan\s+[a-z-]`)
+	// A fabplan command inside a line: at its start, after a prompt, a space (run: fabplan ...), or
+	// a shell operator.
+	cmdStart = regexp.MustCompile(`(?:^|[\s;&|(])(?:bin/|\./bin/)?fabplan\s+[a-z-]`)
+	// Keys of a pipeline whose values are names, not commands.
+	yamlProse = regexp.MustCompile(`^\s*(- )?(name|displayName|group|artifact|category):`)
 )
 
-// extractCommands finds the fabplan commands of a Markdown document.
+// extractCommands finds the fabplan commands of a Markdown document, or of a pipeline (YAML),
+// where every line is code.
 func extractCommands(file, text string) []docCommand {
 	var out []docCommand
 	inFence, lang := false, ""
 	lines := strings.Split(text, "\n")
 	for i, line := range lines {
+		if strings.HasSuffix(file, ".yml") {
+			if yamlProse.MatchString(line) {
+				continue
+			}
+			for _, c := range commandsInLine(line) {
+				out = append(out, docCommand{file: file, line: i + 1, text: c})
+			}
+			continue
+		}
 		if m := fence.FindStringSubmatch(line); m != nil {
 			if inFence {
 				inFence = false
