@@ -61,6 +61,17 @@ func PreviewRegistry() engine.PreviewRegistry {
 			pv := engine.UndoPreview{Action: engine.Update, Kind: "role_assignment", Restores: map[string]string{"role": u.Role}}
 			return pv, previewRole(ctx, rt, u, &pv)
 		}),
+		"shortcut.delete": previewOp(func(ctx context.Context, rt *engine.Runtime, u shortcutUndo) (engine.UndoPreview, error) {
+			pv := engine.UndoPreview{Action: engine.Delete, Kind: "shortcut"}
+			return pv, previewShortcut(ctx, rt, u, &pv)
+		}),
+		"shortcut.restore": previewOp(func(ctx context.Context, rt *engine.Runtime, u shortcutUndo) (engine.UndoPreview, error) {
+			pv := engine.UndoPreview{Action: engine.Update, Kind: "shortcut", Restores: map[string]string{}}
+			if u.Previous != nil {
+				pv.Restores = (&shortcutResource{itemType: u.Host.ItemType}).attrs(*u.Previous)
+			}
+			return pv, previewShortcut(ctx, rt, u, &pv)
+		}),
 		"folder.delete": previewOp(func(ctx context.Context, rt *engine.Runtime, u folderUndo) (engine.UndoPreview, error) {
 			pv := engine.UndoPreview{Action: engine.Delete, Kind: "folder"}
 			folders, err := rt.Client.ListFolders(ctx, u.WorkspaceID)

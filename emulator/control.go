@@ -284,6 +284,16 @@ type dumpItem struct {
 	Folder      string     `json:"folder,omitempty"`
 	Format      string     `json:"format,omitempty"`
 	Parts       []dumpPart `json:"parts,omitempty"`
+	// Shortcuts and Schedules are listed by path and name, and by job type and configuration: a
+	// schedule's id and creation time are left out like every other id and timestamp.
+	Shortcuts []*shortcut    `json:"shortcuts,omitempty"`
+	Schedules []dumpSchedule `json:"schedules,omitempty"`
+}
+
+type dumpSchedule struct {
+	JobType       string         `json:"jobType"`
+	Enabled       bool           `json:"enabled"`
+	Configuration map[string]any `json:"configuration"`
 }
 
 type dumpPart struct {
@@ -344,6 +354,18 @@ func (e *Emulator) StateWith(o StateOptions) ([]byte, error) {
 				di.Parts = append(di.Parts, dumpPart{Path: p.Path, Payload: payloadText(p.Payload)})
 			}
 			slices.SortFunc(di.Parts, func(a, b dumpPart) int { return strings.Compare(a.Path, b.Path) })
+			for _, sc := range it.Shortcuts {
+				di.Shortcuts = append(di.Shortcuts, sc.clone())
+			}
+			slices.SortFunc(di.Shortcuts, func(a, b *shortcut) int {
+				return strings.Compare(a.Path+"/"+a.Name, b.Path+"/"+b.Name)
+			})
+			for _, sch := range it.Schedules {
+				v := sch.view()
+				di.Schedules = append(di.Schedules, dumpSchedule{JobType: sch.JobType, Enabled: v.Enabled,
+					Configuration: v.Configuration})
+			}
+			slices.SortStableFunc(di.Schedules, func(a, b dumpSchedule) int { return strings.Compare(a.JobType, b.JobType) })
 			dw.Items = append(dw.Items, di)
 		}
 		slices.SortFunc(dw.Items, func(a, b dumpItem) int {

@@ -60,6 +60,12 @@ func (e *Emulator) routes() {
 	// Without it the mux would redirect DELETE .../shortcuts to .../shortcuts/.
 	e.fabric("DELETE /v1/workspaces/{workspaceId}/items/{itemId}/shortcuts", notServed)
 
+	tsc := "/v1/workspaces/{workspaceId}/kqlDatabases/{itemId}/shortcuts"
+	e.fabric("GET "+tsc, e.listTableShortcuts)
+	e.fabric("POST "+tsc, e.createTableShortcut)
+	e.fabric("GET "+tsc+"/{shortcutName}", e.getTableShortcut)
+	e.fabric("DELETE "+tsc+"/{shortcutName}", e.deleteTableShortcut)
+
 	// Fabric: item job schedules
 	sched := "/v1/workspaces/{workspaceId}/items/{itemId}/jobs/{jobType}/schedules"
 	e.fabric("GET "+sched, e.listSchedules)

@@ -10,11 +10,14 @@ import (
 	"strings"
 )
 
-// shortcut is a OneLake shortcut of a lakehouse: a name under a Files or Tables path pointing at a target.
+// shortcut is a OneLake shortcut of a lakehouse (a name under a Files or Tables path) or a table
+// shortcut of a KQL database (no path; query acceleration on or off), pointing at a target.
 type shortcut struct {
-	Path   string         `json:"path"`
+	Path   string         `json:"path,omitempty"`
 	Name   string         `json:"name"`
 	Target map[string]any `json:"target"` // {"type": T, "<kind>": {...}} as Fabric returns it
+	// QueryAcceleration is a KQL table shortcut's enableQueryAcceleration; nil for a lakehouse's.
+	QueryAcceleration *bool `json:"enableQueryAcceleration,omitempty"`
 }
 
 // shortcutKinds maps each creatable target kind to its type name and required fields.
@@ -64,6 +67,9 @@ func (c *call) shortcutItem(min role) (*workspace, *item, error) {
 	return ws, it, nil
 }
 
+// oneLakeTargetTypes are the item types a OneLake target may name.
+func oneLakeTargetTypes() []string { return []string{"Lakehouse", "KQLDatabase", "Warehouse"} }
+
 // validateShortcut checks a create request and returns the shortcut it makes.
 func (c *call) validateShortcut(ws *workspace, it *item, req *shortcutRequest) (*shortcut, error) {
 	var more []errorDetail
@@ -94,21 +100,34 @@ func (c *call) validateShortcut(ws *workspace, it *item, req *shortcutRequest) (
 		add("InvalidShortcutName", "The shortcut name '%s' is empty, too long or has a character of /\\:*?\"<>|",
 			truncate(sc.Name, 64))
 	}
-	kinds := shortcutKinds()
+	target := c.shortcutTarget(it, sc.Path+"/"+sc.Name, req.Target, nil, add)
+	if len(more) > 0 {
+		return nil, shortcutError(more...)
+	}
+	sc.Target = target
+	return sc, nil
+}
+
+// shortcutTarget checks a request's target (one destination, its required fields, a connection that
+// exists, an https location, a OneLake item of a type that holds data) and returns it as Fabric
+// answers it; only lists the destinations allowed (nil: all). self is the new shortcut's own path,
+// which a OneLake target in the same item must not lie under.
+func (c *call) shortcutTarget(it *item, self string, req map[string]map[string]any, only []string,
+	add func(code, format string, args ...any)) map[string]any {
 	var given []string
-	for k := range req.Target {
+	for k := range req {
 		given = append(given, k)
 	}
 	if len(given) != 1 {
 		add("InvalidShortcutTarget", "The target must name exactly one destination; it names %d", len(given))
-		return nil, shortcutError(more...)
+		return nil
 	}
-	kind, ok := kinds[given[0]]
-	if !ok {
+	kind, ok := shortcutKinds()[given[0]]
+	if !ok || only != nil && !slices.Contains(only, given[0]) {
 		add("InvalidShortcutTarget", "'%s' is not a destination shortcuts can be created for", truncate(given[0], 40))
-		return nil, shortcutError(more...)
+		return nil
 	}
-	fields := req.Target[given[0]]
+	fields := req[given[0]]
 	for _, f := range kind.required {
 		if s, _ := fields[f].(string); s == "" {
 			add("InvalidShortcutTarget", "target.%s.%s is required", given[0], f)
@@ -131,18 +150,14 @@ func (c *call) validateShortcut(ws *workspace, it *item, req *shortcutRequest) (
 		if tws == nil || tws.Items[strings.ToLower(itemID)] == nil {
 			add("InvalidShortcutTarget", "The OneLake target item %s in workspace %s does not exist",
 				truncate(itemID, 40), truncate(wsID, 40))
+		} else if t := tws.Items[strings.ToLower(itemID)].Type; !slices.Contains(oneLakeTargetTypes(), t) {
+			add("InvalidShortcutTarget", "A OneLake target must be a Lakehouse, KQLDatabase or Warehouse, not a %s", t)
 		} else if tp, _ := fields["path"].(string); tws.Items[strings.ToLower(itemID)] == it &&
-			strings.HasPrefix(sc.Path+"/"+sc.Name, tp) {
+			strings.HasPrefix(self, strings.Trim(tp, "/")) {
 			add("InvalidShortcutTarget", "A shortcut cannot point at itself")
 		}
 	}
-	if len(more) > 0 {
-		return nil, shortcutError(more...)
-	}
-	target := map[string]any{"type": kind.typ}
-	target[given[0]] = fields
-	sc.Target = target
-	return sc, nil
+	return map[string]any{"type": kind.typ, given[0]: fields}
 }
 
 func (e *Emulator) createShortcut(c *call) (*response, error) {
@@ -243,6 +258,110 @@ func (e *Emulator) getShortcut(c *call) (*response, error) {
 
 func (e *Emulator) deleteShortcut(c *call) (*response, error) {
 	it, at, err := c.addressedShortcut(roleContributor)
+	if err != nil {
+		return nil, err
+	}
+	it.Shortcuts = slices.Delete(it.Shortcuts, at, at+1)
+	return emptyOK()
+}
+
+// KQL database table shortcuts (/kqlDatabases/{id}/shortcuts): a name and a target, no path and no
+// conflict policy; the create is a long-running operation.
+
+// tableShortcutTargets are the destinations a KQL table shortcut may have.
+func tableShortcutTargets() []string {
+	return []string{"oneLake", "amazonS3", "adlsGen2", "googleCloudStorage", "s3Compatible", "azureBlobStorage"}
+}
+
+type tableShortcutRequest struct {
+	Name              *string                   `json:"name"`
+	QueryAcceleration *bool                     `json:"enableQueryAcceleration"`
+	Target            map[string]map[string]any `json:"target"`
+}
+
+func (e *Emulator) createTableShortcut(c *call) (*response, error) {
+	c.itemType = "KQLDatabase"
+	_, it, err := c.workspaceItem(roleContributor)
+	if err != nil {
+		return nil, err
+	}
+	var req tableShortcutRequest
+	if err := c.decode(&req); err != nil {
+		return nil, err
+	}
+	var more []errorDetail
+	add := func(code, format string, args ...any) {
+		more = append(more, errorDetail{ErrorCode: code, Message: fmt.Sprintf(format, args...)})
+	}
+	if req.Name == nil || req.QueryAcceleration == nil || req.Target == nil {
+		add("MissingParameter", "name, enableQueryAcceleration and target are required")
+		return nil, shortcutError(more...)
+	}
+	if strings.TrimSpace(*req.Name) == "" || strings.ContainsAny(*req.Name, `?:/\"][+#%`) || len(*req.Name) > 256 {
+		add("InvalidShortcutName", "The table shortcut name '%s' is empty, too long or has a character of ? : / \\ \" ] [ + # %%",
+			truncate(*req.Name, 64))
+	}
+	target := c.shortcutTarget(it, "Shortcut/"+*req.Name, req.Target, tableShortcutTargets(), add)
+	if len(more) > 0 {
+		return nil, shortcutError(more...)
+	}
+	for kind, fields := range target {
+		// Fabric answers an ADLS Gen2 subpath with its leading slash whether the request had one or not.
+		if f, ok := fields.(map[string]any); ok && kind == "adlsGen2" {
+			if sp, _ := f["subpath"].(string); !strings.HasPrefix(sp, "/") {
+				f["subpath"] = "/" + sp
+			}
+		}
+	}
+	if slices.ContainsFunc(it.Shortcuts, func(x *shortcut) bool { return strings.EqualFold(x.Name, *req.Name) }) {
+		return nil, errf(http.StatusConflict, "TableShortcutAlreadyExists", "A table shortcut named '%s' already exists",
+			truncate(*req.Name, 64))
+	}
+	sc := &shortcut{Name: *req.Name, Target: target, QueryAcceleration: req.QueryAcceleration}
+	return c.finish(e.immediate("KQLDatabase"), http.StatusCreated, func() any {
+		it.Shortcuts = append(it.Shortcuts, sc)
+		return sc.clone()
+	})
+}
+
+func (e *Emulator) listTableShortcuts(c *call) (*response, error) {
+	c.itemType = "KQLDatabase"
+	_, it, err := c.workspaceItem(roleViewer)
+	if err != nil {
+		return nil, err
+	}
+	out := []*shortcut{}
+	for _, sc := range it.Shortcuts {
+		out = append(out, sc.clone())
+	}
+	return paged(c, out)
+}
+
+// addressedTableShortcut resolves .../kqlDatabases/{itemId}/shortcuts/{shortcutName}.
+func (c *call) addressedTableShortcut(min role) (*item, int, error) {
+	c.itemType = "KQLDatabase"
+	_, it, err := c.workspaceItem(min)
+	if err != nil {
+		return nil, 0, err
+	}
+	name := c.r.PathValue("shortcutName")
+	at := slices.IndexFunc(it.Shortcuts, func(x *shortcut) bool { return strings.EqualFold(x.Name, name) })
+	if at < 0 {
+		return nil, 0, notFound("TableShortcutNotFound", "Table shortcut", name)
+	}
+	return it, at, nil
+}
+
+func (e *Emulator) getTableShortcut(c *call) (*response, error) {
+	it, at, err := c.addressedTableShortcut(roleViewer)
+	if err != nil {
+		return nil, err
+	}
+	return ok(it.Shortcuts[at].clone())
+}
+
+func (e *Emulator) deleteTableShortcut(c *call) (*response, error) {
+	it, at, err := c.addressedTableShortcut(roleContributor)
 	if err != nil {
 		return nil, err
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	fabsdk "github.com/microsoft/fabric-sdk-go/fabric"
 	"github.com/microsoft/fabric-sdk-go/fabric/core"
+	"github.com/microsoft/fabric-sdk-go/fabric/kqldatabase"
 
 	"github.com/fabplan/fabplan/telemetry"
 )
@@ -87,6 +88,10 @@ type Client struct {
 	items      *core.ItemsClient
 	capacities *core.CapacitiesClient
 	folders    *core.FoldersClient
+	shortcuts  *core.OneLakeShortcutsClient
+	schedules  *core.JobSchedulerClient
+	// tableShortcuts are a KQL database's shortcuts, which have their own API.
+	tableShortcuts *kqldatabase.TableShortcutsClient
 }
 
 // Stats counts what the client did; read it at the end of a run.
@@ -153,6 +158,9 @@ func New(cfg Config) (*Client, error) {
 	c.items = f.NewItemsClient()
 	c.capacities = f.NewCapacitiesClient()
 	c.folders = f.NewFoldersClient()
+	c.shortcuts = f.NewOneLakeShortcutsClient()
+	c.schedules = f.NewJobSchedulerClient()
+	c.tableShortcuts = kqldatabase.NewClientFactoryWithClient(*sdk).NewTableShortcutsClient()
 	return c, nil
 }
 

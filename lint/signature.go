@@ -149,7 +149,7 @@ func (k kinds) checkValue(u *unit, sp *spec, p param, v syntax.Expr) []Finding {
 // handleKind reports whether a parameter type is one whose values other builtins return.
 func handleKind(t string) bool {
 	switch t {
-	case "workspace", "folder", "item", "capacity", "principal", "definition":
+	case "workspace", "folder", "item", "capacity", "principal", "definition", "connection":
 		return true
 	}
 	return false
@@ -251,7 +251,7 @@ func describeType(t string) string {
 		return "a list of items"
 	case "principal":
 		return "principal (from principal.user, principal.group or principal.service_principal)"
-	case "workspace", "folder", "item", "capacity", "definition":
+	case "workspace", "folder", "item", "capacity", "definition", "connection":
 		return t + " (from fabric." + t + "(...))"
 	}
 	return t

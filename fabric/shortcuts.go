@@ -1,0 +1,252 @@
+package fabric
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/microsoft/fabric-sdk-go/fabric/core"
+	"github.com/microsoft/fabric-sdk-go/fabric/kqldatabase"
+)
+
+// Shortcut target types fabplan creates.
+const (
+	ShortcutOneLake  = "OneLake"
+	ShortcutAdlsGen2 = "AdlsGen2"
+	ShortcutAmazonS3 = "AmazonS3"
+)
+
+// ShortcutTarget is where a shortcut points: a path in a OneLake item, or a location in ADLS Gen2
+// or Amazon S3 reached through a connection. A target of another type (made outside fabplan) is
+// read with its Type only.
+type ShortcutTarget struct {
+	Type         string `json:"type"`
+	WorkspaceID  string `json:"workspace_id,omitempty"` // OneLake
+	ItemID       string `json:"item_id,omitempty"`      // OneLake
+	Path         string `json:"path,omitempty"`         // OneLake: the folder in the target item
+	Location     string `json:"location,omitempty"`     // ADLS Gen2, S3: https://account.dfs.core.windows.net
+	Subpath      string `json:"subpath,omitempty"`      // ADLS Gen2: /container/folder; S3: folder in the bucket
+	ConnectionID string `json:"connection_id,omitempty"`
+}
+
+// Normalized is the target as Fabric compares it: ids without regard to case, paths without their
+// leading and trailing slashes (Fabric adds a leading one to an ADLS subpath), locations without a
+// trailing one.
+func (t ShortcutTarget) Normalized() ShortcutTarget {
+	t.WorkspaceID, t.ItemID, t.ConnectionID = strings.ToLower(t.WorkspaceID), strings.ToLower(t.ItemID), strings.ToLower(t.ConnectionID)
+	t.Path, t.Subpath = strings.Trim(t.Path, "/"), strings.Trim(t.Subpath, "/")
+	t.Location = strings.TrimRight(t.Location, "/")
+	return t
+}
+
+// String shows the target in plans and errors.
+func (t ShortcutTarget) String() string {
+	t = t.Normalized()
+	var s string
+	switch t.Type {
+	case ShortcutOneLake:
+		s = "OneLake " + t.WorkspaceID + "/" + t.ItemID + "/" + t.Path
+	case ShortcutAdlsGen2, ShortcutAmazonS3:
+		s = t.Type + " " + t.Location + "/" + t.Subpath
+	default:
+		s = t.Type
+	}
+	if t.ConnectionID != "" {
+		s += " (connection " + t.ConnectionID + ")"
+	}
+	return s
+}
+
+// Shortcut is a OneLake shortcut of a lakehouse (Path: the folder under Files or Tables it appears in)
+// or a table shortcut of a KQL database (Path "", QueryAcceleration).
+type Shortcut struct {
+	Path              string         `json:"path,omitempty"`
+	Name              string         `json:"name"`
+	Target            ShortcutTarget `json:"target"`
+	QueryAcceleration bool           `json:"query_acceleration,omitempty"`
+}
+
+// ShortcutMismatch says how the shortcut found differs from the one sent; "" when it is the same.
+func ShortcutMismatch(found, sent Shortcut) string {
+	var diffs []string
+	if found.Target.Normalized() != sent.Target.Normalized() {
+		diffs = append(diffs, fmt.Sprintf("its target is %s where this run sent %s", found.Target, sent.Target))
+	}
+	if found.QueryAcceleration != sent.QueryAcceleration {
+		diffs = append(diffs, fmt.Sprintf("its query acceleration is %t where this run sent %t", found.QueryAcceleration, sent.QueryAcceleration))
+	}
+	return strings.Join(diffs, ", ")
+}
+
+// ShortcutHost is the item whose shortcuts a call addresses: a Lakehouse (OneLake shortcuts API) or
+// a KQLDatabase (its table shortcuts API).
+type ShortcutHost struct{ WorkspaceID, ItemID, ItemType string }
+
+func (h ShortcutHost) kql() bool { return h.ItemType == "KQLDatabase" }
+
+func (h ShortcutHost) String() string {
+	return fmt.Sprintf("%s %s in workspace %s", h.ItemType, h.ItemID, h.WorkspaceID)
+}
+
+// sameShortcut reports whether s is the one at path/name (names compared without regard to case).
+func sameShortcut(s Shortcut, path, name string) bool {
+	return strings.Trim(s.Path, "/") == strings.Trim(path, "/") && strings.EqualFold(s.Name, name)
+}
+
+func fromSDKTarget(t *core.Target) ShortcutTarget {
+	if t == nil {
+		return ShortcutTarget{}
+	}
+	out := ShortcutTarget{Type: str(t.Type)}
+	switch {
+	case t.OneLake != nil:
+		out.WorkspaceID, out.ItemID, out.Path = str(t.OneLake.WorkspaceID), str(t.OneLake.ItemID), str(t.OneLake.Path)
+		out.ConnectionID = str(t.OneLake.ConnectionID)
+	case t.AdlsGen2 != nil:
+		out.Location, out.Subpath, out.ConnectionID = str(t.AdlsGen2.Location), str(t.AdlsGen2.Subpath), str(t.AdlsGen2.ConnectionID)
+	case t.AmazonS3 != nil:
+		out.Location, out.Subpath, out.ConnectionID = str(t.AmazonS3.Location), str(t.AmazonS3.Subpath), str(t.AmazonS3.ConnectionID)
+	}
+	return out
+}
+
+func fromKQLTarget(t *kqldatabase.Target) ShortcutTarget {
+	if t == nil {
+		return ShortcutTarget{}
+	}
+	out := ShortcutTarget{Type: str(t.Type)}
+	switch {
+	case t.OneLake != nil:
+		out.WorkspaceID, out.ItemID, out.Path = str(t.OneLake.WorkspaceID), str(t.OneLake.ItemID), str(t.OneLake.Path)
+		out.ConnectionID = str(t.OneLake.ConnectionID)
+	case t.AdlsGen2 != nil:
+		out.Location, out.Subpath, out.ConnectionID = str(t.AdlsGen2.Location), str(t.AdlsGen2.Subpath), str(t.AdlsGen2.ConnectionID)
+	case t.AmazonS3 != nil:
+		out.Location, out.Subpath, out.ConnectionID = str(t.AmazonS3.Location), str(t.AmazonS3.Subpath), str(t.AmazonS3.ConnectionID)
+	}
+	return out
+}
+
+// wire is the request's target: {"oneLake": {...}} and so on.
+func (t ShortcutTarget) wire() map[string]map[string]string {
+	fields := map[string]string{}
+	set := func(k, v string) {
+		if v != "" {
+			fields[k] = v
+		}
+	}
+	set("connectionId", t.ConnectionID)
+	key := map[string]string{ShortcutOneLake: "oneLake", ShortcutAdlsGen2: "adlsGen2", ShortcutAmazonS3: "amazonS3"}[t.Type]
+	if t.Type == ShortcutOneLake {
+		set("workspaceId", t.WorkspaceID)
+		set("itemId", t.ItemID)
+		set("path", t.Path)
+	} else {
+		set("location", t.Location)
+		set("subpath", t.Subpath)
+	}
+	return map[string]map[string]string{key: fields}
+}
+
+func (t ShortcutTarget) sdk() *core.CreatableShortcutTarget {
+	switch t.Type {
+	case ShortcutOneLake:
+		return &core.CreatableShortcutTarget{OneLake: &core.OneLake{WorkspaceID: ptr(t.WorkspaceID), ItemID: ptr(t.ItemID),
+			Path: ptr(t.Path), ConnectionID: ptr(t.ConnectionID)}}
+	case ShortcutAdlsGen2:
+		return &core.CreatableShortcutTarget{AdlsGen2: &core.AdlsGen2{Location: ptr(t.Location), Subpath: ptr(t.Subpath),
+			ConnectionID: ptr(t.ConnectionID)}}
+	case ShortcutAmazonS3:
+		return &core.CreatableShortcutTarget{AmazonS3: &core.AmazonS3{Location: ptr(t.Location), Subpath: ptr(t.Subpath),
+			ConnectionID: ptr(t.ConnectionID)}}
+	}
+	return &core.CreatableShortcutTarget{}
+}
+
+// ListShortcuts lists the shortcuts of a lakehouse (every folder) or a KQL database.
+func (c *Client) ListShortcuts(ctx context.Context, h ShortcutHost) ([]Shortcut, error) {
+	ctx = withCall(ctx, "ListShortcuts")
+	if h.kql() {
+		list, err := c.tableShortcuts.ListShortcuts(ctx, h.WorkspaceID, h.ItemID, nil)
+		return convertAll(list, err, func(s kqldatabase.TableShortcut) Shortcut {
+			return Shortcut{Name: str(s.Name), Target: fromKQLTarget(s.Target), QueryAcceleration: s.EnableQueryAcceleration != nil && *s.EnableQueryAcceleration}
+		})
+	}
+	list, err := c.shortcuts.ListShortcuts(ctx, h.WorkspaceID, h.ItemID, nil)
+	return convertAll(list, err, func(s core.ShortcutTransformFlagged) Shortcut {
+		return Shortcut{Path: strings.Trim(str(s.Path), "/"), Name: str(s.Name), Target: fromSDKTarget(s.Target)}
+	})
+}
+
+// FindShortcut looks a shortcut up by its natural key: the item, the folder and the name.
+func (c *Client) FindShortcut(ctx context.Context, h ShortcutHost, path, name string) (Shortcut, bool, error) {
+	all, err := c.ListShortcuts(ctx, h)
+	return findFirst(all, err, func(s Shortcut) bool { return sameShortcut(s, path, name) })
+}
+
+// CreateShortcut creates a shortcut. policy is the lakehouse API's shortcutConflictPolicy ("" =
+// Abort: a shortcut of that name fails the create; CreateOrOverwrite replaces it in one call); a KQL
+// database takes none. After an uncertain answer the shortcut found at path/name is taken only if it
+// points where this one does.
+func (c *Client) CreateShortcut(ctx context.Context, h ShortcutHost, sc Shortcut, policy string) (Shortcut, error) {
+	what := fmt.Sprintf("shortcut %q of %s", strings.TrimPrefix(sc.Path+"/"+sc.Name, "/"), h)
+	return createReconciled(ctx, c, "CreateShortcut", what,
+		func(ctx context.Context) (Shortcut, bool, error) { return c.FindShortcut(ctx, h, sc.Path, sc.Name) },
+		func(_ context.Context, found Shortcut) (string, error) { return ShortcutMismatch(found, sc), nil },
+		func(ctx context.Context) (Shortcut, error) {
+			if h.kql() {
+				return c.createTableShortcut(ctx, h, sc)
+			}
+			var opts *core.OneLakeShortcutsClientCreateShortcutOptions
+			if policy != "" {
+				p := core.ShortcutConflictPolicy(policy)
+				opts = &core.OneLakeShortcutsClientCreateShortcutOptions{ShortcutConflictPolicy: &p}
+			}
+			r, err := c.shortcuts.CreateShortcut(ctx, h.WorkspaceID, h.ItemID,
+				core.CreateShortcutRequest{Path: &sc.Path, Name: &sc.Name, Target: sc.Target.sdk()}, opts)
+			if err != nil {
+				return Shortcut{}, err
+			}
+			return Shortcut{Path: strings.Trim(str(r.Path), "/"), Name: str(r.Name), Target: fromSDKTarget(r.Target)}, nil
+		})
+}
+
+// createTableShortcut creates a KQL database's table shortcut, a long-running operation followed
+// through fabplan's own poller like every other.
+func (c *Client) createTableShortcut(ctx context.Context, h ShortcutHost, sc Shortcut) (Shortcut, error) {
+	body := map[string]any{"name": sc.Name, "enableQueryAcceleration": sc.QueryAcceleration, "target": sc.Target.wire()}
+	path := "/v1/workspaces/" + url.PathEscape(h.WorkspaceID) + "/kqlDatabases/" + url.PathEscape(h.ItemID) + "/shortcuts"
+	resp, err := c.send(ctx, http.MethodPost, path, body)
+	if err != nil {
+		return Shortcut{}, err
+	}
+	var out struct {
+		Name              string             `json:"name"`
+		QueryAcceleration bool               `json:"enableQueryAcceleration"`
+		Target            kqldatabase.Target `json:"target"`
+	}
+	if err := c.await(ctx, resp, &out); err != nil {
+		return Shortcut{}, err
+	}
+	if out.Name == "" { // an operation without a result: read the shortcut back
+		found, ok, err := c.FindShortcut(ctx, h, "", sc.Name)
+		if err == nil && !ok {
+			err = &Error{Operation: "CreateShortcut", ErrorCode: "TableShortcutNotFound", Message: "the create succeeded but the shortcut cannot be found"}
+		}
+		return found, err
+	}
+	return Shortcut{Name: out.Name, Target: fromKQLTarget(&out.Target), QueryAcceleration: out.QueryAcceleration}, nil
+}
+
+// DeleteShortcut deletes the shortcut at path/name (a KQL database's by name); its target is untouched.
+func (c *Client) DeleteShortcut(ctx context.Context, h ShortcutHost, path, name string) error {
+	ctx = withCall(ctx, "DeleteShortcut")
+	if h.kql() {
+		_, err := c.tableShortcuts.DeleteShortcut(ctx, h.WorkspaceID, h.ItemID, name, nil)
+		return err
+	}
+	_, err := c.shortcuts.DeleteShortcut(ctx, h.WorkspaceID, h.ItemID, path, name, nil)
+	return err
+}
