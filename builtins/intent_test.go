@@ -58,9 +58,9 @@ func (w *intentWatch) check(call string) {
 	}
 }
 
-// Every builtin journals its intent, synced, before its first mutating call: creates, updates,
-// replaces (a Git connection re-pointed), role and capacity changes, and prune deletes.
-func TestEveryMutatingCallFollowsItsIntentOnDisk(t *testing.T) {
+// intentClient starts an emulator and returns a client of it whose every mutating call is checked
+// against the journals in the state directory it returns.
+func intentClient(t *testing.T) (*fabric.Client, *intentWatch, string) {
 	emu, err := emulator.Start(emulator.Options{Dir: t.TempDir(), ImmediateTypes: ItemTypes})
 	if err != nil {
 		t.Fatal(err)
@@ -79,6 +79,13 @@ func TestEveryMutatingCallFollowsItsIntentOnDisk(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return client, watch, stateDir
+}
+
+// Every builtin journals its intent, synced, before its first mutating call: creates, updates,
+// replaces (a Git connection re-pointed), role and capacity changes, and prune deletes.
+func TestEveryMutatingCallFollowsItsIntentOnDisk(t *testing.T) {
+	client, watch, stateDir := intentClient(t)
 	plan := func(v, role, branch string, old bool) string {
 		s := fmt.Sprintf(`
 ws = fabric.workspace(name = "w", description = %[1]q, capacity = fabric.capacity(name = "demo-capacity"), prune = True)

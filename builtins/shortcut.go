@@ -19,7 +19,9 @@ import (
 // ShortcutConflictPolicies are the shortcutConflictPolicy values a plan may choose. Fabric's
 // GenerateUniqueName is left out: it makes a shortcut under a name the plan does not declare, which
 // the next run could neither find nor manage.
-func ShortcutConflictPolicies() []string { return []string{"Abort", "CreateOrOverwrite", "OverwriteOnly"} }
+func ShortcutConflictPolicies() []string {
+	return []string{"Abort", "CreateOrOverwrite", "OverwriteOnly"}
+}
 
 type shortcutBuiltin struct{}
 

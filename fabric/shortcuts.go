@@ -187,10 +187,14 @@ func (c *Client) FindShortcut(ctx context.Context, h ShortcutHost, path, name st
 }
 
 // CreateShortcut creates a shortcut. policy is the lakehouse API's shortcutConflictPolicy ("" =
-// Abort: a shortcut of that name fails the create; CreateOrOverwrite replaces it in one call); a KQL
-// database takes none. After an uncertain answer the shortcut found at path/name is taken only if it
-// points where this one does.
+// Abort: a shortcut of that name fails the create; a KQL database takes none). After an uncertain
+// answer the shortcut found at path/name is taken only if it points where this one does. An
+// overwrite (CreateOrOverwrite, OverwriteOnly) sets the whole shortcut, so it is repeated like any
+// idempotent call instead: looking it up could not tell a lost overwrite from one never made.
 func (c *Client) CreateShortcut(ctx context.Context, h ShortcutHost, sc Shortcut, policy string) (Shortcut, error) {
+	if !h.kql() && (policy == "CreateOrOverwrite" || policy == "OverwriteOnly") {
+		return c.createLakehouseShortcut(withCall(ctx, "CreateShortcut"), h, sc, policy)
+	}
 	what := fmt.Sprintf("shortcut %q of %s", strings.TrimPrefix(sc.Path+"/"+sc.Name, "/"), h)
 	return createReconciled(ctx, c, "CreateShortcut", what,
 		func(ctx context.Context) (Shortcut, bool, error) { return c.FindShortcut(ctx, h, sc.Path, sc.Name) },
@@ -199,18 +203,22 @@ func (c *Client) CreateShortcut(ctx context.Context, h ShortcutHost, sc Shortcut
 			if h.kql() {
 				return c.createTableShortcut(ctx, h, sc)
 			}
-			var opts *core.OneLakeShortcutsClientCreateShortcutOptions
-			if policy != "" {
-				p := core.ShortcutConflictPolicy(policy)
-				opts = &core.OneLakeShortcutsClientCreateShortcutOptions{ShortcutConflictPolicy: &p}
-			}
-			r, err := c.shortcuts.CreateShortcut(ctx, h.WorkspaceID, h.ItemID,
-				core.CreateShortcutRequest{Path: &sc.Path, Name: &sc.Name, Target: sc.Target.sdk()}, opts)
-			if err != nil {
-				return Shortcut{}, err
-			}
-			return Shortcut{Path: strings.Trim(str(r.Path), "/"), Name: str(r.Name), Target: fromSDKTarget(r.Target)}, nil
+			return c.createLakehouseShortcut(ctx, h, sc, policy)
 		})
+}
+
+func (c *Client) createLakehouseShortcut(ctx context.Context, h ShortcutHost, sc Shortcut, policy string) (Shortcut, error) {
+	var opts *core.OneLakeShortcutsClientCreateShortcutOptions
+	if policy != "" {
+		p := core.ShortcutConflictPolicy(policy)
+		opts = &core.OneLakeShortcutsClientCreateShortcutOptions{ShortcutConflictPolicy: &p}
+	}
+	r, err := c.shortcuts.CreateShortcut(ctx, h.WorkspaceID, h.ItemID,
+		core.CreateShortcutRequest{Path: &sc.Path, Name: &sc.Name, Target: sc.Target.sdk()}, opts)
+	if err != nil {
+		return Shortcut{}, err
+	}
+	return Shortcut{Path: strings.Trim(str(r.Path), "/"), Name: str(r.Name), Target: fromSDKTarget(r.Target)}, nil
 }
 
 // createTableShortcut creates a KQL database's table shortcut, a long-running operation followed
