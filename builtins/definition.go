@@ -28,7 +28,7 @@ func (definitionBuiltin) Spec() Spec {
 		Params: []Param{
 			{Name: "path", Type: "string", Required: true, Doc: "Folder, relative to the file whose code names it (the plan, or a library it loads); it may not leave the plan root."},
 			{Name: "format", Type: "string", Doc: "Definition format, e.g. ipynb, TMDL, PBIR; default: the item type's default."},
-			{Name: "replace", Type: "dict", Doc: "Token -> string, secret(\"name\") or an id known only after apply (ws.id, lake.id: the item then depends on that resource); every occurrence in every part is replaced (secret values are resolved at evaluation and redacted from all output). A key that occurs in no file is an error."},
+			{Name: "replace", Type: "dict", Doc: "Token -> string, secret(\"name\") or a value known only after apply (ws.id, lake.id, lake.sql_endpoint_connection_string and the other attributes of fabric.item and fabric.workspace: the item then depends on that resource); every occurrence in every part is replaced (secret values are resolved at evaluation and redacted from all output). A key that occurs in no file is an error."},
 			{Name: "keep_tokens", Type: "list", Doc: "{{NAME}} tokens meant to stay in the parts as written; any other {{NAME}} left after replace is an error."},
 		},
 	}

@@ -7,14 +7,14 @@ import (
 	"github.com/fabplan/fabplan/fabric"
 )
 
-// refToken is a replace= token whose value is an id known only after apply, such as a
-// lakehouse's id in a notebook's metadata.
+// refToken is a replace= token whose value is known only after apply, such as a lakehouse's id in
+// a notebook's metadata or its SQL endpoint's connection string.
 type refToken struct {
 	token []byte
 	ref   *Ref
 }
 
-// deps are the resources whose ids the definition needs.
+// deps are the resources whose attributes the definition needs.
 func (d *definitionValue) deps() []engine.Addr {
 	var out []engine.Addr
 	for _, r := range d.refs {
@@ -23,8 +23,8 @@ func (d *definitionValue) deps() []engine.Addr {
 	return out
 }
 
-// render returns the parts with every id token replaced; known is false when an id is not live
-// yet (the resource will be created by this run), in which case those tokens stay as they are.
+// render returns the parts with every such token replaced; known is false when a value is not
+// known yet (the resource will be created by this run), in which case those tokens stay as they are.
 func (d *definitionValue) render(rt *engine.Runtime) (parts []fabric.Part, known bool) {
 	if len(d.refs) == 0 {
 		return d.parts, true
@@ -39,7 +39,7 @@ func (d *definitionValue) render(rt *engine.Runtime) (parts []fabric.Part, known
 			}
 			id := ""
 			if rt != nil {
-				id = rt.ID(r.ref.addr)
+				id = rt.Output(r.ref.addr, r.ref.field)
 			}
 			if id == "" {
 				known = false

@@ -3,6 +3,7 @@ package builtins
 import (
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 )
 
@@ -35,6 +36,33 @@ func WriteReference(w io.Writer) {
 		}
 		for _, g := range s.OneOf {
 			fmt.Fprintf(w, "\nGive exactly one of %s.\n", "`"+strings.Join(g, "`, `")+"`")
+		}
+		writeAttributes(w, s)
+	}
+}
+
+// writeAttributes lists the attributes known after apply a builtin's handles have.
+func writeAttributes(w io.Writer, s Spec) {
+	if len(s.Attributes) == 0 {
+		return
+	}
+	keys := make([]string, 0, len(s.Attributes))
+	for k := range s.Attributes {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	fmt.Fprintln(w, "\nAttributes known after apply, besides `id` (read them from the handle, e.g. in a definition's `replace`;")
+	fmt.Fprintln(w, "plans show them as (known after apply) until the object exists):")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| attribute | of | description |")
+	fmt.Fprintln(w, "|---|---|---|")
+	for _, k := range keys {
+		of := "every " + strings.TrimPrefix(s.Name, "fabric.")
+		if k != "" {
+			of = k
+		}
+		for _, a := range s.Attributes[k] {
+			fmt.Fprintf(w, "| `%s` | %s | %s |\n", a.Name, of, a.Doc)
 		}
 	}
 }

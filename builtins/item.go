@@ -45,6 +45,7 @@ func (itemBuiltin) Spec() Spec {
 			{Name: "definition", Type: "definition", Doc: "Parts, from fabric.definition(...)."},
 			{Name: "depends_on", Type: "list[item]", Doc: "Items that must be deployed first."},
 		},
+		Attributes: ItemAttributes,
 	}
 }
 
@@ -61,6 +62,7 @@ func (itemBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, error) {
 		typ:         typ,
 		name:        name,
 		description: c.str("description"),
+		attrUse:     &attributeUse{},
 	}
 	if f := c.handle("folder"); f != nil {
 		r.folder = f.addr
@@ -79,7 +81,7 @@ func (itemBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, error) {
 	ev.add(r)
 	return newHandle("item", r.addr, starlark.StringDict{
 		"name": starlark.String(name), "type": starlark.String(typ), "workspace": ws,
-	}, r), nil
+	}, r).withAttributes("a "+typ, ItemAttributes[typ], r.attrUse), nil
 }
 
 type itemResource struct {
@@ -91,7 +93,12 @@ type itemResource struct {
 	description string
 	definition  *definitionValue
 	dependsOn   []engine.Addr
+	// attrUse says which of the type's attributes the plan reads.
+	attrUse *attributeUse
 }
+
+// outputs are the attributes of the item the plan reads.
+func (r *itemResource) outputs() []Attribute { return r.attrUse.used(ItemAttributes[r.typ]) }
 
 var _ engine.Resource = (*itemResource)(nil)
 
@@ -151,7 +158,11 @@ func (r *itemResource) Refresh(ctx context.Context, rt *engine.Runtime) (engine.
 			live.Definition = &def
 			attrs["definition"] = definitionDigest(def.Parts)
 		}
-		return engine.Live{Exists: true, ID: it.ID, Attrs: attrs, Data: live}, nil
+		outputs, err := readItemOutputs(ctx, rt, wsID, r.typ, it.ID, r.outputs())
+		if err != nil {
+			return engine.Live{}, err
+		}
+		return engine.Live{Exists: true, ID: it.ID, Attrs: attrs, Data: live, Outputs: outputs}, nil
 	}
 	return engine.Live{}, nil
 }
@@ -185,6 +196,7 @@ func (r *itemResource) Diff(live engine.Live, rt *engine.Runtime) engine.Change 
 				Unknown: !known, Parts: engine.PlannedParts(parts)}, false))
 			ch.Attrs = append(ch.Attrs, r.definition.templateAttr(false)...)
 		}
+		ch.Attrs = append(ch.Attrs, outputAttrs(r.outputs(), live)...)
 		return ch
 	}
 	ch := engine.Change{Action: engine.NoOp, Attrs: []engine.AttrChange{
@@ -202,6 +214,7 @@ func (r *itemResource) Diff(live engine.Live, rt *engine.Runtime) engine.Change 
 		ch.Attrs = append(ch.Attrs, r.definition.hideSecrets(def, liveSensitive(rt, live.ID)))
 		ch.Attrs = append(ch.Attrs, r.definition.templateAttr(true)...)
 	}
+	ch.Attrs = append(ch.Attrs, outputAttrs(r.outputs(), live)...)
 	return engine.Compare(ch.Attrs)
 }
 
@@ -233,8 +246,13 @@ func (r *itemResource) Apply(ctx context.Context, rt *engine.Runtime, ch *engine
 		if err != nil {
 			return engine.Applied{}, err
 		}
+		// What the plan reads from the new item is there once Fabric has provisioned it.
+		outputs, err := readItemOutputs(ctx, rt, wsID, r.typ, it.ID, r.outputs())
+		if err != nil {
+			return engine.Applied{}, fmt.Errorf("created %s (id %s), but reading its attributes failed: %w", r.addr, it.ID, err)
+		}
 		return engine.Applied{ID: it.ID, Undo: engine.NewUndo("item.delete", itemUndo{WorkspaceID: wsID, ID: it.ID, Type: r.typ, Name: r.name}),
-			Sensitive: r.definition != nil && r.definition.sensitive}, nil
+			Sensitive: r.definition != nil && r.definition.sensitive, Outputs: outputs}, nil
 	case engine.Update:
 		before := ch.Live.Data.(itemLive)
 		undo := engine.NewUndo("item.restore", itemUndo{

@@ -28,6 +28,9 @@ type Spec struct {
 	Doc    string
 	Params []Param
 	OneOf  [][]string // exactly one of each group must be given
+	// Attributes are the values known after apply that the builtin's handles have besides id, by
+	// item type ("" = every object the builtin declares).
+	Attributes map[string][]Attribute
 }
 
 // Param returns the parameter called name.

@@ -18,6 +18,11 @@ type Handle struct {
 	attrs starlark.StringDict
 	// data is the builtin's own payload (the resource, or a definition's parts).
 	data any
+	// outputs are the attributes known after apply the resource has besides id (see Attribute);
+	// use records which ones the plan reads; what names the handle in errors ("a Lakehouse").
+	outputs []Attribute
+	use     *attributeUse
+	what    string
 }
 
 var (
@@ -50,12 +55,15 @@ func (h *Handle) Attr(name string) (starlark.Value, error) {
 	if v, ok := h.attrs[name]; ok {
 		return v, nil
 	}
-	return nil, nil
+	return h.attr(name)
 }
 func (h *Handle) AttrNames() []string {
-	names := make([]string, 0, len(h.attrs))
+	names := make([]string, 0, len(h.attrs)+len(h.outputs))
 	for k := range h.attrs {
 		names = append(names, k)
+	}
+	for _, a := range h.outputs {
+		names = append(names, a.Name)
 	}
 	sort.Strings(names)
 	return names
@@ -64,7 +72,7 @@ func (h *Handle) AttrNames() []string {
 // Addr is the address of the resource behind the handle.
 func (h *Handle) Addr() engine.Addr { return h.addr }
 
-// Ref is a value known only after apply, such as ws.id.
+// Ref is a value known only after apply, such as ws.id or lake.sql_endpoint_id.
 type Ref struct {
 	addr  engine.Addr
 	field string

@@ -27,6 +27,7 @@ func (workspaceBuiltin) Spec() Spec {
 			{Name: "prune", Type: "bool", Doc: "Delete items fabplan created here that the plan no longer declares (after every other change; undo recreates them)."},
 			{Name: "allow_destroy", Type: "bool", Doc: "Let prune delete data-bearing items (Lakehouse, Warehouse, Eventhouse, KQLDatabase, SQLDatabase); irreversible."},
 		},
+		Attributes: map[string][]Attribute{"": WorkspaceAttributes},
 	}
 }
 
@@ -44,6 +45,7 @@ func (workspaceBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, erro
 		identity:       c.boolean("identity"),
 		prune:          c.boolean("prune"),
 		allowDestroy:   c.boolean("allow_destroy"),
+		attrUse:        &attributeUse{},
 	}
 	if h := c.handle("capacity"); h != nil {
 		r.capacity = h.addr
@@ -52,7 +54,7 @@ func (workspaceBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, erro
 	return newHandle("workspace", r.addr, starlark.StringDict{
 		"name":        starlark.String(name),
 		"description": starlark.String(r.description),
-	}, r), nil
+	}, r).withAttributes("a workspace", WorkspaceAttributes, r.attrUse), nil
 }
 
 type workspaceResource struct {
@@ -67,7 +69,11 @@ type workspaceResource struct {
 	prune          bool
 	// allowDestroy lets prune delete data-bearing items.
 	allowDestroy bool
+	// attrUse says which attributes the plan reads.
+	attrUse *attributeUse
 }
+
+func (r *workspaceResource) outputs() []Attribute { return r.attrUse.used(WorkspaceAttributes) }
 
 var _ engine.Resource = (*workspaceResource)(nil)
 
@@ -115,6 +121,9 @@ func (r *workspaceResource) Refresh(ctx context.Context, rt *engine.Runtime) (en
 			live.Data = workspaceLive{Workspace: ws, Identity: id}
 			live.Attrs["identity"] = identityState(id != nil)
 		}
+		if live.Outputs, err = readWorkspaceOutputs(ctx, rt, ws.ID, r.outputs()); err != nil {
+			return engine.Live{}, err
+		}
 		return live, nil
 	}
 	return engine.Live{}, nil
@@ -155,6 +164,7 @@ func (r *workspaceResource) Diff(live engine.Live, rt *engine.Runtime) engine.Ch
 		if r.manageIdentity {
 			ch.Attrs = append(ch.Attrs, engine.AttrChange{Name: "identity", New: identityState(r.identity)})
 		}
+		ch.Attrs = append(ch.Attrs, outputAttrs(r.outputs(), live)...)
 		return ch
 	}
 	ch := engine.Change{Action: engine.NoOp, Attrs: []engine.AttrChange{
@@ -167,6 +177,7 @@ func (r *workspaceResource) Diff(live engine.Live, rt *engine.Runtime) engine.Ch
 	if r.manageIdentity {
 		ch.Attrs = append(ch.Attrs, engine.AttrChange{Name: "identity", Old: live.Attrs["identity"], New: identityState(r.identity)})
 	}
+	ch.Attrs = append(ch.Attrs, outputAttrs(r.outputs(), live)...)
 	return engine.Compare(ch.Attrs)
 }
 
@@ -201,6 +212,11 @@ func (r *workspaceResource) Apply(ctx context.Context, rt *engine.Runtime, ch *e
 				return engine.Applied{}, err
 			}
 		}
+		outputs, err := readWorkspaceOutputs(ctx, rt, ws.ID, r.outputs())
+		if err != nil {
+			return engine.Applied{}, fmt.Errorf("created %s (id %s), but reading its attributes failed: %w", r.addr, ws.ID, err)
+		}
+		applied.Outputs = outputs
 		return applied, nil
 	case engine.Update:
 		pre := ch.Live.Data.(workspaceLive)

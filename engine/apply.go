@@ -150,6 +150,7 @@ func Apply(ctx context.Context, g *Graph, p *Plan, rt *Runtime, opts ApplyOption
 		if !c.Action.Mutates() {
 			if c.ID != "" {
 				rt.SetID(c.Addr, c.ID)
+				rt.SetOutputs(c.Addr, c.Live.Outputs)
 			}
 			return nil
 		}
@@ -186,6 +187,7 @@ func Apply(ctx context.Context, g *Graph, p *Plan, rt *Runtime, opts ApplyOption
 		}
 		mu.Unlock()
 		rt.SetID(c.Addr, c.ID)
+		rt.SetOutputs(c.Addr, applied.Outputs)
 		undo := applied.Undo
 		done := journal.Record{Type: journal.Done, Step: string(c.Addr), Action: c.Action.String(), Pos: c.Pos.String(),
 			ID: c.ID, Undo: &undo, Sensitive: applied.Sensitive, Deps: deps, Post: postImage(c, applied.Sensitive)}

@@ -37,6 +37,7 @@ func Refresh(ctx context.Context, g *Graph, rt *Runtime, parallelism int) (p *Pl
 		}
 		if live.Exists {
 			rt.SetID(r.Addr(), live.ID)
+			rt.SetOutputs(r.Addr(), live.Outputs)
 		}
 		ch := r.Diff(live, rt)
 		ch.Addr, ch.Kind, ch.Pos, ch.Deps, ch.Live = r.Addr(), r.Kind(), r.Pos(), r.Deps(), live

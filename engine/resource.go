@@ -37,6 +37,9 @@ type Live struct {
 	Attrs map[string]string
 	// Data is resource-specific live state the resource's Diff and Apply use (pre-images).
 	Data any
+	// Outputs are the attributes Fabric assigns (a lakehouse's SQL endpoint connection string) that
+	// the plan reads from this resource, by attribute name; see Runtime.Output.
+	Outputs map[string]string
 }
 
 // Applied is the outcome of applying one change.
@@ -46,6 +49,9 @@ type Applied struct {
 	// Sensitive marks an object whose content holds secret values (a definition with secret()
 	// substitutions): the journal records it so that no later run keeps a copy of that content.
 	Sensitive bool
+	// Outputs are the attributes the plan reads from the resource, as the object has them after the
+	// change (nil: those refresh read still hold).
+	Outputs map[string]string
 }
 
 // Undo is a serializable description of how to reverse one applied change. Ops are registered

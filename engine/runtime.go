@@ -20,9 +20,10 @@ type Runtime struct {
 	// Telemetry receives the spans of the phases and steps; nil = none.
 	Telemetry *telemetry.Telemetry
 
-	mu   sync.Mutex
-	ids  map[Addr]string
-	memo map[string]*memoEntry
+	mu      sync.Mutex
+	ids     map[Addr]string
+	outputs map[Addr]map[string]string
+	memo    map[string]*memoEntry
 }
 
 type memoEntry struct {
@@ -33,7 +34,7 @@ type memoEntry struct {
 
 // NewRuntime returns a runtime around a client.
 func NewRuntime(c *fabric.Client) *Runtime {
-	return &Runtime{Client: c, ids: map[Addr]string{}, memo: map[string]*memoEntry{}}
+	return &Runtime{Client: c, ids: map[Addr]string{}, outputs: map[Addr]map[string]string{}, memo: map[string]*memoEntry{}}
 }
 
 // ID returns the live id of a resource, or "" when it does not exist (yet).
@@ -48,6 +49,27 @@ func (rt *Runtime) SetID(a Addr, id string) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	rt.ids[a] = id
+}
+
+// Output returns an attribute of a resource known once it exists: "id", or one of the outputs its
+// refresh or apply recorded; "" when it is not known (yet).
+func (rt *Runtime) Output(a Addr, name string) string {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if name == "id" {
+		return rt.ids[a]
+	}
+	return rt.outputs[a][name]
+}
+
+// SetOutputs records the outputs of a resource; nil keeps those recorded before.
+func (rt *Runtime) SetOutputs(a Addr, outputs map[string]string) {
+	if outputs == nil {
+		return
+	}
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	rt.outputs[a] = outputs
 }
 
 // Memo runs fn once per key for the whole run, even when called concurrently, and returns its

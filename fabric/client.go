@@ -61,7 +61,8 @@ type Config struct {
 	Throttle *Throttle
 	// LROPollMin is the shortest wait between polls of a long-running operation; default 1 s.
 	LROPollMin time.Duration
-	// CapacityPoll is the wait between reads of capacityAssignmentProgress; default 2 s.
+	// CapacityPoll is the wait between reads of capacityAssignmentProgress and of an item's provisioning
+	// state; default 2 s.
 	CapacityPoll time.Duration
 	Clock        Clock
 	// Telemetry receives a span per attempt and the request, retry, throttle and breaker metrics;

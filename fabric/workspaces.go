@@ -9,8 +9,12 @@ import (
 	"github.com/microsoft/fabric-sdk-go/fabric/core"
 )
 
-// Workspace is a Fabric workspace. CapacityAssignmentProgress is set by GetWorkspace only.
-type Workspace struct{ ID, DisplayName, Description, Type, CapacityID, CapacityAssignmentProgress string }
+// Workspace is a Fabric workspace. CapacityAssignmentProgress and the OneLake endpoints are set by
+// GetWorkspace only.
+type Workspace struct {
+	ID, DisplayName, Description, Type, CapacityID, CapacityAssignmentProgress string
+	OneLakeBlobEndpoint, OneLakeDfsEndpoint                                    string
+}
 
 // Capacity is a capacity the identity may use.
 type Capacity struct{ ID, DisplayName, SKU, Region, State string }
@@ -79,8 +83,12 @@ func (c *Client) GetWorkspace(ctx context.Context, id string) (Workspace, error)
 		return Workspace{}, err
 	}
 	w := r.WorkspaceInfo
-	return Workspace{ID: str(w.ID), DisplayName: str(w.DisplayName), Description: str(w.Description),
-		Type: str(w.Type), CapacityID: str(w.CapacityID), CapacityAssignmentProgress: str(w.CapacityAssignmentProgress)}, nil
+	out := Workspace{ID: str(w.ID), DisplayName: str(w.DisplayName), Description: str(w.Description),
+		Type: str(w.Type), CapacityID: str(w.CapacityID), CapacityAssignmentProgress: str(w.CapacityAssignmentProgress)}
+	if e := w.OneLakeEndpoints; e != nil {
+		out.OneLakeBlobEndpoint, out.OneLakeDfsEndpoint = str(e.BlobEndpoint), str(e.DfsEndpoint)
+	}
+	return out, nil
 }
 
 // FindWorkspace looks a workspace up by display name (Fabric names are unique per tenant and compared
