@@ -46,7 +46,7 @@ var ItemAttributes = map[string][]Attribute{
 		Attribute{Name: "onelake_files_path", Path: "oneLakeFilesPath", Doc: "OneLake path of the Files folder."}),
 	"MirroredDatabase": append(slices.Clone(sqlEndpoint),
 		Attribute{Name: "onelake_tables_path", Path: "oneLakeTablesPath", Doc: "OneLake path of the Tables folder."}),
-	"Warehouse": {{Name: "connection_string", Path: "connectionString", Doc: "Server to connect to the warehouse with (TDS)."}},
+	"Warehouse":   {{Name: "connection_string", Path: "connectionString", Doc: "Server to connect to the warehouse with (TDS)."}},
 	"Eventhouse":  kustoURIs,
 	"KQLDatabase": kustoURIs,
 	"SQLDatabase": {
