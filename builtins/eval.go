@@ -63,6 +63,7 @@ func registry() []builtin {
 		workspaceBuiltin{}, capacityBuiltin{}, itemBuiltin{}, definitionBuiltin{}, folderBuiltin{},
 		roleAssignmentBuiltin{}, configBuiltin{}, secretBuiltin{}, gitConnectionBuiltin{},
 		shortcutBuiltin{},
+		lookupWorkspaceBuiltin{}, lookupItemBuiltin{}, lookupConnectionBuiltin{},
 
 		principalBuiltin{kind: "user"}, principalBuiltin{kind: "group"}, principalBuiltin{kind: "service_principal"},
 	}
@@ -117,33 +118,48 @@ func evaluationOf(th *starlark.Thread) *evaluation {
 	return ev
 }
 
-// globals builds the predeclared names from the registry, refusing duplicates.
+// globals builds the predeclared names from the registry, refusing duplicates. A dotted name is
+// a member of a module ("fabric.item"), possibly nested ("fabric.lookup.item").
 func (ev *evaluation) globals() starlark.StringDict {
-	modules := map[string]starlark.StringDict{}
-	top := starlark.StringDict{"struct": starlark.NewBuiltin("struct", starlarkstruct.Make)}
+	type module struct {
+		members map[string]starlark.Value
+		subs    map[string]*module
+	}
+	newModule := func() *module { return &module{members: map[string]starlark.Value{}, subs: map[string]*module{}} }
+	top := newModule()
+	top.members["struct"] = starlark.NewBuiltin("struct", starlarkstruct.Make)
 	for _, b := range registry() {
 		spec := b.Spec()
-		fn := ev.wrap(b)
-		mod, name, dotted := strings.Cut(spec.Name, ".")
-		if !dotted {
-			if _, dup := top[mod]; dup {
-				panic("builtins: registered twice: " + spec.Name)
+		path := strings.Split(spec.Name, ".")
+		m := top
+		for _, p := range path[:len(path)-1] {
+			if m.subs[p] == nil {
+				m.subs[p] = newModule()
 			}
-			top[mod] = fn
-			continue
+			m = m.subs[p]
 		}
-		if modules[mod] == nil {
-			modules[mod] = starlark.StringDict{}
-		}
-		if _, dup := modules[mod][name]; dup {
+		name := path[len(path)-1]
+		if _, dup := m.members[name]; dup {
 			panic("builtins: registered twice: " + spec.Name)
 		}
-		modules[mod][name] = fn
+		m.members[name] = ev.wrap(b)
 	}
-	for name, members := range modules {
-		top[name] = &starlarkstruct.Module{Name: name, Members: members}
+	var build func(name string, m *module) starlark.StringDict
+	build = func(name string, m *module) starlark.StringDict {
+		out := starlark.StringDict{}
+		for k, v := range m.members {
+			out[k] = v
+		}
+		for k, sub := range m.subs {
+			if _, dup := out[k]; dup {
+				panic("builtins: " + k + " is both a builtin and a module")
+			}
+			full := strings.TrimPrefix(name+"."+k, ".")
+			out[k] = &starlarkstruct.Module{Name: full, Members: build(full, sub)}
+		}
+		return out
 	}
-	return top
+	return build("", top)
 }
 
 // wrap is the one path every builtin call goes through: argument checking against the Spec and

@@ -29,7 +29,9 @@ func (r *workspaceResource) Inventory(ctx context.Context, rt *engine.Runtime, g
 	var deletes []engine.Resource
 	for _, it := range v.([]fabric.Item) {
 		addr := r.addr.Join(engine.Segment("item", it.Type, it.DisplayName))
-		if g.Declares(addr) || systemTypes[it.Type] {
+		// A looked-up item is the plan's too, read-only: never reported or pruned.
+		lookedUp := g.Declares(r.addr.Join(engine.Segment("lookup.item", it.Type, it.DisplayName)))
+		if g.Declares(addr) || lookedUp || systemTypes[it.Type] {
 			continue
 		}
 		reason := ""

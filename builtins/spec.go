@@ -192,6 +192,10 @@ func handleMaker(kind string) string {
 		return "principal.user, principal.group or principal.service_principal"
 	case "definition":
 		return "fabric.definition"
+	case "workspace", "item":
+		return "fabric." + kind + " or fabric.lookup." + kind
+	case "connection":
+		return "fabric.lookup.connection"
 	}
 	return "fabric." + kind
 }

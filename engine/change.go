@@ -67,8 +67,16 @@ type Change struct {
 	Attrs  []AttrChange `json:"attributes,omitempty"`
 	Reason string       `json:"reason,omitempty"` // why a replace or delete is needed
 	Deps   []Addr       `json:"depends_on,omitempty"`
+	// Lookup is set on the read of an object the plan uses but does not manage (fabric.lookup.*).
+	Lookup *Lookup `json:"lookup,omitempty"`
 	// Live is the refreshed state the change was computed from; Apply uses its pre-image.
 	Live Live `json:"-"`
+}
+
+// Lookup says how a lookup found its object: by "name" or "id", and the value it matched.
+type Lookup struct {
+	By    string `json:"by"`
+	Value string `json:"value"`
 }
 
 // Plan is the list of changes a run will make, in dependency order.

@@ -16,7 +16,7 @@ import (
 
 // FormatVersion is the version of the document. A new field bumps the minor number; a changed or
 // removed field bumps the major number, and readers refuse a major they do not know.
-const FormatVersion = "1.1"
+const FormatVersion = "1.2"
 
 // Document is a plan as data.
 type Document struct {
@@ -47,7 +47,9 @@ type DocChange struct {
 	ID      string `json:"id,omitempty"`
 	Reason  string `json:"reason,omitempty"`
 	// DependsOn are the addresses applied before this one.
-	DependsOn  []Addr    `json:"depends_on,omitempty"`
+	DependsOn []Addr `json:"depends_on,omitempty"`
+	// Lookup is how a read-only lookup (fabric.lookup.*) found its object (format 1.2).
+	Lookup     *Lookup   `json:"lookup,omitempty"`
 	Attributes []DocAttr `json:"attributes"`
 	LiveDigest string    `json:"live_digest"`
 }
@@ -97,7 +99,7 @@ func NewDocument(p *Plan, src Source, version string) *Document {
 		Changes: make([]DocChange, 0, len(p.Changes)), Unmanaged: []DocUnmanaged{}}
 	for _, c := range p.Changes {
 		dc := DocChange{Address: c.Addr, Kind: c.Kind, Action: c.Action, ID: c.ID, Reason: c.Reason,
-			DependsOn: c.Deps, Attributes: make([]DocAttr, 0, len(c.Attrs)), LiveDigest: LiveDigest(c.Live, sensitiveAttrs(c.Attrs))}
+			DependsOn: c.Deps, Lookup: c.Lookup, Attributes: make([]DocAttr, 0, len(c.Attrs)), LiveDigest: LiveDigest(c.Live, sensitiveAttrs(c.Attrs))}
 		if c.Pos.IsValid() {
 			pos := c.Pos
 			dc.Pos = &pos

@@ -93,6 +93,7 @@ type Client struct {
 	schedules  *core.JobSchedulerClient
 	// tableShortcuts are a KQL database's shortcuts, which have their own API.
 	tableShortcuts *kqldatabase.TableShortcutsClient
+	conns          *core.ConnectionsClient
 }
 
 // Stats counts what the client did; read it at the end of a run.
@@ -162,6 +163,7 @@ func New(cfg Config) (*Client, error) {
 	c.shortcuts = f.NewOneLakeShortcutsClient()
 	c.schedules = f.NewJobSchedulerClient()
 	c.tableShortcuts = kqldatabase.NewClientFactoryWithClient(*sdk).NewTableShortcutsClient()
+	c.conns = f.NewConnectionsClient()
 	return c, nil
 }
 

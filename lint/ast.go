@@ -111,8 +111,9 @@ func builtinName(e syntax.Expr) (string, bool) {
 	case *syntax.Ident:
 		return e.Name, isPredeclared(e)
 	case *syntax.DotExpr:
-		if id, ok := e.X.(*syntax.Ident); ok && isPredeclared(id) {
-			return id.Name + "." + e.Name.Name, true
+		// A member of a module, possibly nested: fabric.item, fabric.lookup.item.
+		if mod, ok := builtinName(e.X); ok {
+			return mod + "." + e.Name.Name, true
 		}
 	}
 	return "", false

@@ -33,7 +33,7 @@ func (s *spec) param(name string) (param, bool) {
 // signatures indexes a catalog: builtins by dotted name, and the members of each module.
 type signatures struct {
 	byName  map[string]*spec
-	modules map[string][]string // "fabric" -> ["item", "workspace", ...]
+	modules map[string][]string // "fabric" -> ["item", "lookup", "workspace", ...]; "fabric.lookup" -> [...]
 	globals map[string]bool     // names a plan may use without load(): modules and top-level builtins
 }
 
@@ -42,11 +42,20 @@ func newSignatures(specs []spec, extraGlobals []string) *signatures {
 	for i := range specs {
 		sp := &specs[i]
 		s.byName[sp.Name] = sp
-		if mod, member, ok := strings.Cut(sp.Name, "."); ok {
+		name := sp.Name
+		// fabric.lookup.item: "item" is a member of fabric.lookup, which is a member of fabric.
+		for {
+			i := strings.LastIndex(name, ".")
+			if i < 0 {
+				s.globals[name] = true
+				break
+			}
+			mod, member := name[:i], name[i+1:]
+			if slices.Contains(s.modules[mod], member) {
+				break
+			}
 			s.modules[mod] = append(s.modules[mod], member)
-			s.globals[mod] = true
-		} else {
-			s.globals[sp.Name] = true
+			name = mod
 		}
 	}
 	for _, g := range extraGlobals {

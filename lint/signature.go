@@ -37,16 +37,16 @@ func (l *linter) signatureFindings(u *unit) []Finding {
 
 // checkMember reports fabric.workspce and the like, whether called or not.
 func (l *linter) checkMember(u *unit, dot *syntax.DotExpr) []Finding {
-	id, ok := dot.X.(*syntax.Ident)
-	if !ok || !isPredeclared(id) {
+	mod, ok := builtinName(dot.X)
+	if !ok {
 		return nil
 	}
-	members, ok := l.sigs.modules[id.Name]
+	members, ok := l.sigs.modules[mod]
 	if !ok || slices.Contains(members, dot.Name.Name) {
 		return nil
 	}
 	return []Finding{u.finding(dot.Name, CheckUnknownBuiltin,
-		fmt.Sprintf("%s.%s is not a fabplan builtin%s", id.Name, dot.Name.Name, didYouMean(dot.Name.Name, members, id.Name+".")))}
+		fmt.Sprintf("%s.%s is not a fabplan builtin%s", mod, dot.Name.Name, didYouMean(dot.Name.Name, members, mod+".")))}
 }
 
 func (k kinds) checkCall(u *unit, c *syntax.CallExpr, sp *spec) []Finding {
@@ -241,6 +241,8 @@ func resultKind(name string) string {
 		return "principal"
 	case mod == "fabric" && handleKind(member):
 		return member
+	case mod == "fabric" && strings.HasPrefix(member, "lookup.") && handleKind(strings.TrimPrefix(member, "lookup.")):
+		return strings.TrimPrefix(member, "lookup.")
 	}
 	return ""
 }

@@ -169,7 +169,11 @@ func describe(c *engine.DocChange) string {
 	if c.Pos != nil {
 		pos = c.Pos.String()
 	}
-	s := fmt.Sprintf("(%s %s, %s)", c.Kind, c.Action, pos)
+	action := c.Action.String()
+	if c.Lookup != nil {
+		action = fmt.Sprintf("read by %s %q, never changed", c.Lookup.By, c.Lookup.Value)
+	}
+	s := fmt.Sprintf("(%s %s, %s)", c.Kind, action, pos)
 	if c.Reason != "" {
 		s += " # " + c.Reason
 	}
