@@ -47,13 +47,14 @@ func lookupFailed(what, by, value string, candidates []string) error {
 	return fmt.Errorf("%s; the identity sees: %s%s", msg, list, suggest(value, candidates))
 }
 
-// lookupChange is a lookup's change: a read showing what was found.
-func lookupChange(live engine.Live, by, value string, names ...string) engine.Change {
-	ch := engine.Change{Action: engine.Read, Lookup: &engine.Lookup{By: by, Value: value}}
+// change is a lookup's change: a read showing what was found.
+func (r *lookupResource) change(live engine.Live, names ...string) engine.Change {
+	ch := engine.Change{Action: engine.Read, Lookup: &engine.Lookup{By: r.by, Value: r.value}}
 	for _, n := range names {
 		ch.Attrs = append(ch.Attrs, engine.AttrChange{Name: n, Old: live.Attrs[n], New: live.Attrs[n]})
 	}
 	ch.Attrs = append(ch.Attrs, engine.AttrChange{Name: "id", Old: live.ID, New: live.ID})
+	ch.Attrs = append(ch.Attrs, outputAttrs(r.outputs(), live)...)
 	return ch
 }
 
@@ -64,7 +65,15 @@ type lookupResource struct {
 	kind  string
 	by    string // "name" or "id"
 	value string
+	what  string // for errors: "workspace", "Lakehouse"
+	// attrs are the attributes known after apply its kind has (a lakehouse's SQL endpoint); use says
+	// which ones the plan reads, so that only those are read.
+	attrs []Attribute
+	use   *attributeUse
 }
+
+func (r *lookupResource) lookup() *lookupResource { return r }
+func (r *lookupResource) outputs() []Attribute    { return r.use.used(r.attrs) }
 
 func (r *lookupResource) Addr() engine.Addr { return r.addr }
 func (r *lookupResource) Kind() string      { return r.kind }
@@ -87,48 +96,56 @@ func (lookupWorkspaceBuiltin) Spec() Spec {
 	return Spec{
 		Name: "fabric.lookup.workspace",
 		Doc: "Looks up an existing workspace the plan does not manage, by display name or id. Read-only: " +
-			"usable wherever a workspace is (items, folders, role assignments in it), never changed, journalled or pruned.",
+			"usable wherever a workspace is (items, folders, role assignments in it), with the attributes of fabric.workspace; never changed, journalled or pruned.",
 		Params: nameOrID("Workspace display name (compared without regard to case, as Fabric does).", "Workspace id (GUID)."),
 		OneOf:  [][]string{{"name", "id"}},
 	}
 }
 
 func (lookupWorkspaceBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, error) {
-	return ev.lookupByNameOrID(c, "workspace", func(l lookupResource) engine.Resource { return &lookupWorkspaceResource{l} })
+	return ev.lookupByNameOrID(c, "workspace", WorkspaceAttributes, func(l lookupResource) looker { return &lookupWorkspaceResource{l} })
 }
 
 // lookupByNameOrID interprets a lookup of a top-level object by name or id.
-func (ev *evaluation) lookupByNameOrID(c *call, kind string, mk func(lookupResource) engine.Resource) (starlark.Value, error) {
+func (ev *evaluation) lookupByNameOrID(c *call, kind string, outputs []Attribute, mk func(lookupResource) looker) (starlark.Value, error) {
 	by, value := lookupKey(c)
 	if value == "" {
 		return nil, fmt.Errorf("fabric.lookup.%s: %s must not be empty", kind, by)
 	}
-	r := mk(lookupResource{addr: engine.Addr(engine.Segment("lookup."+kind, value)), pos: c.pos, kind: kind, by: by, value: value})
+	r := mk(lookupResource{addr: engine.Addr(engine.Segment("lookup."+kind, value)), pos: c.pos, kind: kind, by: by, value: value,
+		what: kind, attrs: outputs, use: &attributeUse{}})
 	attrs := starlark.StringDict{}
 	if by == "name" {
 		attrs["name"] = starlark.String(value)
 	}
-	return ev.addLookup(r, kind, attrs), nil
+	return ev.addLookup(r, attrs), nil
+}
+
+// looker is every lookup resource.
+type looker interface {
+	engine.Resource
+	lookup() *lookupResource
 }
 
 // addLookup adds a lookup to the graph, or shares the one already there: looking the same object up
 // twice is harmless.
-func (ev *evaluation) addLookup(r engine.Resource, kind string, attrs starlark.StringDict) *Handle {
+func (ev *evaluation) addLookup(r looker, attrs starlark.StringDict) *Handle {
 	if prev, ok := ev.graph.Get(r.Addr()); ok {
-		if _, same := prev.(interface{ lookup() *lookupResource }); same {
-			return newHandle(kind, prev.Addr(), attrs, prev)
+		if same, ok := prev.(looker); ok {
+			r = same
 		}
+	} else {
+		ev.add(r)
 	}
-	ev.add(r)
-	return newHandle(kind, r.Addr(), attrs, r)
+	l := r.lookup()
+	return newHandle(l.kind, r.Addr(), attrs, r).withAttributes("a looked-up "+l.what, l.attrs, l.use)
 }
 
 type lookupWorkspaceResource struct{ lookupResource }
 
 var _ engine.Resource = (*lookupWorkspaceResource)(nil)
 
-func (r *lookupWorkspaceResource) lookup() *lookupResource { return &r.lookupResource }
-func (r *lookupWorkspaceResource) Deps() []engine.Addr     { return nil }
+func (r *lookupWorkspaceResource) Deps() []engine.Addr { return nil }
 
 // Validate refuses a workspace the plan both manages and looks up: the two would disagree about
 // who owns it.
@@ -154,7 +171,11 @@ func (r *lookupWorkspaceResource) Refresh(ctx context.Context, rt *engine.Runtim
 	var names []string
 	for _, ws := range all {
 		if (r.by == "name" && strings.EqualFold(ws.DisplayName, r.value)) || (r.by == "id" && strings.EqualFold(ws.ID, r.value)) {
-			return engine.Live{Exists: true, ID: ws.ID, Data: workspaceLive{Workspace: ws}, Attrs: map[string]string{
+			outputs, err := readWorkspaceOutputs(ctx, rt, ws.ID, r.outputs())
+			if err != nil {
+				return engine.Live{}, err
+			}
+			return engine.Live{Exists: true, ID: ws.ID, Data: workspaceLive{Workspace: ws}, Outputs: outputs, Attrs: map[string]string{
 				"name": ws.DisplayName, "description": ws.Description, "capacity_id": ws.CapacityID,
 			}}, nil
 		}
@@ -164,7 +185,7 @@ func (r *lookupWorkspaceResource) Refresh(ctx context.Context, rt *engine.Runtim
 }
 
 func (r *lookupWorkspaceResource) Diff(live engine.Live, _ *engine.Runtime) engine.Change {
-	return lookupChange(live, r.by, r.value, "name", "capacity_id")
+	return r.change(live, "name", "capacity_id")
 }
 
 // fabric.lookup.item
@@ -175,7 +196,7 @@ func (lookupItemBuiltin) Spec() Spec {
 	return Spec{
 		Name: "fabric.lookup.item",
 		Doc: "Looks up an existing item the plan does not manage, by (workspace, type, name). Read-only: usable " +
-			"wherever an item is (depends_on, ids in a definition's replace), never changed, journalled or pruned.",
+			"wherever an item is (depends_on, a definition's replace), with the attributes of a declared item of its type; never changed, journalled or pruned.",
 		Params: []Param{
 			{Name: "workspace", Type: "workspace", Required: true, Doc: "The workspace, from fabric.workspace(...) or fabric.lookup.workspace(...)."},
 			{Name: "type", Type: "string", Required: true, Enum: ItemTypes, Doc: "Fabric item type."},
@@ -191,8 +212,9 @@ func (lookupItemBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, err
 		return nil, fmt.Errorf("fabric.lookup.item: name must not be empty")
 	}
 	r := &lookupItemResource{lookupResource: lookupResource{addr: ws.addr.Join(engine.Segment("lookup.item", typ, name)),
-		pos: c.pos, kind: "item", by: "name", value: name}, workspace: ws.addr, typ: typ}
-	return ev.addLookup(r, "item", starlark.StringDict{
+		pos: c.pos, kind: "item", by: "name", value: name, what: typ, attrs: ItemAttributes[typ], use: &attributeUse{}},
+		workspace: ws.addr, typ: typ}
+	return ev.addLookup(r, starlark.StringDict{
 		"name": starlark.String(name), "type": starlark.String(typ), "workspace": ws,
 	}), nil
 }
@@ -205,8 +227,7 @@ type lookupItemResource struct {
 
 var _ engine.Resource = (*lookupItemResource)(nil)
 
-func (r *lookupItemResource) lookup() *lookupResource { return &r.lookupResource }
-func (r *lookupItemResource) Deps() []engine.Addr     { return []engine.Addr{r.workspace} }
+func (r *lookupItemResource) Deps() []engine.Addr { return []engine.Addr{r.workspace} }
 
 // Validate refuses an item the plan both declares and looks up.
 func (r *lookupItemResource) Validate(g *engine.Graph) []engine.Diagnostic {
@@ -234,7 +255,11 @@ func (r *lookupItemResource) Refresh(ctx context.Context, rt *engine.Runtime) (e
 			continue
 		}
 		if it.DisplayName == r.value {
-			return engine.Live{Exists: true, ID: it.ID, Data: itemLive{Item: it}, Attrs: map[string]string{
+			outputs, err := readItemOutputs(ctx, rt, wsID, r.typ, it.ID, r.outputs())
+			if err != nil {
+				return engine.Live{}, err
+			}
+			return engine.Live{Exists: true, ID: it.ID, Data: itemLive{Item: it}, Outputs: outputs, Attrs: map[string]string{
 				"type": it.Type, "name": it.DisplayName, "description": it.Description, "folder_id": it.FolderID,
 			}}, nil
 		}
@@ -244,7 +269,7 @@ func (r *lookupItemResource) Refresh(ctx context.Context, rt *engine.Runtime) (e
 }
 
 func (r *lookupItemResource) Diff(live engine.Live, _ *engine.Runtime) engine.Change {
-	return lookupChange(live, r.by, r.value, "type", "name")
+	return r.change(live, "type", "name")
 }
 
 // fabric.lookup.connection
@@ -262,14 +287,13 @@ func (lookupConnectionBuiltin) Spec() Spec {
 }
 
 func (lookupConnectionBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, error) {
-	return ev.lookupByNameOrID(c, "connection", func(l lookupResource) engine.Resource { return &lookupConnectionResource{l} })
+	return ev.lookupByNameOrID(c, "connection", nil, func(l lookupResource) looker { return &lookupConnectionResource{l} })
 }
 
 type lookupConnectionResource struct{ lookupResource }
 
 var _ engine.Resource = (*lookupConnectionResource)(nil)
 
-func (r *lookupConnectionResource) lookup() *lookupResource                    { return &r.lookupResource }
 func (r *lookupConnectionResource) Deps() []engine.Addr                        { return nil }
 func (r *lookupConnectionResource) Validate(*engine.Graph) []engine.Diagnostic { return nil }
 
@@ -293,5 +317,5 @@ func (r *lookupConnectionResource) Refresh(ctx context.Context, rt *engine.Runti
 }
 
 func (r *lookupConnectionResource) Diff(live engine.Live, _ *engine.Runtime) engine.Change {
-	return lookupChange(live, r.by, r.value, "name", "type", "path")
+	return r.change(live, "name", "type", "path")
 }
