@@ -96,7 +96,8 @@ func (lookupWorkspaceBuiltin) Spec() Spec {
 	return Spec{
 		Name: "fabric.lookup.workspace",
 		Doc: "Looks up an existing workspace the plan does not manage, by display name or id. Read-only: " +
-			"usable wherever a workspace is (items, folders, role assignments in it), with the attributes of fabric.workspace; never changed, journalled or pruned.",
+			"usable wherever a workspace is (items, folders, role assignments in it), with the attributes of " +
+			"fabric.workspace; never changed, journalled or pruned.",
 		Params: nameOrID("Workspace display name (compared without regard to case, as Fabric does).", "Workspace id (GUID)."),
 		OneOf:  [][]string{{"name", "id"}},
 	}
@@ -156,7 +157,8 @@ func (r *lookupWorkspaceResource) Validate(g *engine.Graph) []engine.Diagnostic 
 	for _, o := range g.Resources() {
 		if ws, ok := o.(*workspaceResource); ok && strings.EqualFold(ws.name, r.value) {
 			return []engine.Diagnostic{{Pos: r.pos, Related: ws.pos, Message: fmt.Sprintf(
-				"%s: workspace %q is also declared by fabric.workspace (%s); use that handle, or remove the declaration to leave the workspace unmanaged",
+				"%s: workspace %q is also declared by fabric.workspace (%s); use that handle, "+
+					"or remove the declaration to leave the workspace unmanaged",
 				r.addr, r.value, ws.addr)}}
 		}
 	}
@@ -196,7 +198,8 @@ func (lookupItemBuiltin) Spec() Spec {
 	return Spec{
 		Name: "fabric.lookup.item",
 		Doc: "Looks up an existing item the plan does not manage, by (workspace, type, name). Read-only: usable " +
-			"wherever an item is (depends_on, a definition's replace), with the attributes of a declared item of its type; never changed, journalled or pruned.",
+			"wherever an item is (depends_on, a definition's replace), with the attributes of a declared item of " +
+			"its type; never changed, journalled or pruned.",
 		Params: []Param{
 			{Name: "workspace", Type: "workspace", Required: true, Doc: "The workspace, from fabric.workspace(...) or fabric.lookup.workspace(...)."},
 			{Name: "type", Type: "string", Required: true, Enum: ItemTypes, Doc: "Fabric item type."},
