@@ -62,7 +62,7 @@ func registry() []builtin {
 	return []builtin{
 		workspaceBuiltin{}, capacityBuiltin{}, itemBuiltin{}, definitionBuiltin{}, folderBuiltin{},
 		roleAssignmentBuiltin{}, configBuiltin{}, secretBuiltin{}, gitConnectionBuiltin{},
-		shortcutBuiltin{},
+		shortcutBuiltin{}, scheduleBuiltin{},
 		lookupWorkspaceBuiltin{}, lookupItemBuiltin{}, lookupConnectionBuiltin{},
 
 		principalBuiltin{kind: "user"}, principalBuiltin{kind: "group"}, principalBuiltin{kind: "service_principal"},

@@ -72,6 +72,17 @@ func PreviewRegistry() engine.PreviewRegistry {
 			}
 			return pv, previewShortcut(ctx, rt, u, &pv)
 		}),
+		"schedule.delete": previewOp(func(ctx context.Context, rt *engine.Runtime, u scheduleUndo) (engine.UndoPreview, error) {
+			pv := engine.UndoPreview{Action: engine.Delete, Kind: "schedule"}
+			return pv, previewSchedule(ctx, rt, u, &pv)
+		}),
+		"schedule.restore": previewOp(func(ctx context.Context, rt *engine.Runtime, u scheduleUndo) (engine.UndoPreview, error) {
+			pv := engine.UndoPreview{Action: engine.Update, Kind: "schedule", Restores: map[string]string{}}
+			if u.Previous != nil {
+				pv.Restores = scheduleAttrs(u.Previous.Enabled, u.Previous.Config)
+			}
+			return pv, previewSchedule(ctx, rt, u, &pv)
+		}),
 		"folder.delete": previewOp(func(ctx context.Context, rt *engine.Runtime, u folderUndo) (engine.UndoPreview, error) {
 			pv := engine.UndoPreview{Action: engine.Delete, Kind: "folder"}
 			folders, err := rt.Client.ListFolders(ctx, u.WorkspaceID)

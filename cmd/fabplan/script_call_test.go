@@ -24,7 +24,8 @@ import (
 //
 // It sends one authenticated Fabric call to the script's emulator as the seeded service principal,
 // as someone working in the portal or with another tool would: scripts use it to make drift. In
-// PATH, {workspace:NAME} and {item:WORKSPACE/TYPE/NAME} stand for ids, looked up by name; in
+// PATH, {workspace:NAME}, {item:WORKSPACE/TYPE/NAME} and {schedule:WORKSPACE/TYPE/NAME/JOBTYPE}
+// stand for ids, looked up by name (a schedule: the item's first of the job); in
 // BODY, {base64:FILE} stands for the base64 of a file of the script. A 202 is followed to the end
 // of its operation. The response body goes to stdout; a status of 400 or more fails the command
 // (expected with !).
@@ -144,9 +145,10 @@ func (c *fabricCaller) await(location string) (int, []byte, error) {
 	return 0, nil, fmt.Errorf("operation %s did not end", location)
 }
 
-var placeholder = regexp.MustCompile(`\{(workspace|item):([^}]+)\}`)
+var placeholder = regexp.MustCompile(`\{(workspace|item|schedule):([^}]+)\}`)
 
-// resolve replaces {workspace:NAME} and {item:WORKSPACE/TYPE/NAME} by ids.
+// resolve replaces {workspace:NAME}, {item:WORKSPACE/TYPE/NAME} and
+// {schedule:WORKSPACE/TYPE/NAME/JOBTYPE} (the item's first listed schedule of the job) by ids.
 func (c *fabricCaller) resolve(path string) (string, error) {
 	var rerr error
 	out := placeholder.ReplaceAllStringFunc(path, func(m string) string {
@@ -158,7 +160,11 @@ func (c *fabricCaller) resolve(path string) (string, error) {
 		} else {
 			ws, rest, _ := strings.Cut(sub[2], "/")
 			typ, name, _ := strings.Cut(rest, "/")
+			name, jobType, _ := strings.Cut(name, "/")
 			id, err = c.itemID(ws, typ, name)
+			if err == nil && sub[1] == "schedule" {
+				id, err = c.scheduleID(ws, id, jobType)
+			}
 		}
 		if err != nil && rerr == nil {
 			rerr = err
@@ -202,6 +208,21 @@ func (c *fabricCaller) workspaceID(name string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("no workspace named %q", name)
+}
+
+func (c *fabricCaller) scheduleID(workspace, itemID, jobType string) (string, error) {
+	wsID, err := c.workspaceID(workspace)
+	if err != nil {
+		return "", err
+	}
+	all, err := c.list("/v1/workspaces/" + wsID + "/items/" + itemID + "/jobs/" + jobType + "/schedules")
+	if err != nil {
+		return "", err
+	}
+	if len(all) == 0 {
+		return "", fmt.Errorf("item %s has no %s schedule", itemID, jobType)
+	}
+	return all[0]["id"].(string), nil
 }
 
 func (c *fabricCaller) itemID(workspace, typ, name string) (string, error) {
