@@ -80,9 +80,9 @@ func TestChaos(t *testing.T) {
 	short := os.Getenv("FABPLAN_CHAOS_SEEDS") == ""
 	dir := writeTree(t, map[string]string{
 		"v1.star": fmt.Sprintf(chaosV1, emulator.DefaultUserID, emulator.DefaultConnectionID) +
-			fmt.Sprintf(chaosShortcutsV1, emulator.DefaultConnectionID),
+			fmt.Sprintf(chaosShortcutsSchedulesV1, emulator.DefaultConnectionID),
 		"v2.star": fmt.Sprintf(chaosV2, emulator.DefaultUserID, emulator.DefaultConnectionID, emulator.DefaultGroupID) +
-			fmt.Sprintf(chaosShortcutsV2, emulator.DefaultConnectionID),
+			fmt.Sprintf(chaosShortcutsSchedulesV2, emulator.DefaultConnectionID),
 		"nb1/notebook-content.py": "# Fabric notebook source\r\nprint('v1')  \n",
 		"nb2/notebook-content.py": "# Fabric notebook source\nprint('v2')\n",
 		"nb3/notebook-content.py": "# Fabric notebook source\nprint('report')\n",
@@ -251,8 +251,8 @@ func chaosFaults(rng *rand.Rand, short bool) []emulator.FaultRule {
 	reads := []string{"/v1/workspaces/*/items", "/v1/workspaces", "/v1/operations/*", "/v1/workspaces/*/roleAssignments"}
 	operations := []string{"/v1/workspaces/*/items", "/v1/workspaces/*/items/*/updateDefinition",
 		"/v1/workspaces/*/items/*/getDefinition", "/v1/workspaces/*/provisionIdentity"}
-	creates, updates, deletes = append(creates, chaosShortcutCreates()...), append(updates, chaosShortcutUpdates()...),
-		append(deletes, chaosShortcutDeletes()...)
+	creates, updates = append(creates, chaosShortcutScheduleCreates()...), append(updates, chaosShortcutScheduleUpdates()...)
+	deletes = append(deletes, chaosShortcutScheduleDeletes()...)
 	operations = append(operations, chaosShortcutOperations()...)
 	pick := func(l []string) string { return l[rng.IntN(len(l))] }
 	mutating := func() (string, string) {

@@ -9,9 +9,9 @@ import (
 	"github.com/fabplan/fabplan/emulator"
 )
 
-// Shortcut creates, replaces by overwrite (lakehouse) and by delete and create (KQL database) are
-// each announced by an intent on disk before the call.
-func TestShortcutCallsFollowTheirIntentOnDisk(t *testing.T) {
+// Shortcut creates, replaces by overwrite (lakehouse) and by delete and create (KQL database), and
+// schedule creates and updates, are each announced by an intent on disk before the call.
+func TestShortcutAndScheduleCallsFollowTheirIntentOnDisk(t *testing.T) {
 	client, watch, stateDir := intentClient(t)
 	plan := func(v string) string {
 		return fmt.Sprintf(`
@@ -24,7 +24,9 @@ fabric.shortcut(item = lake, name = "ext", path = "Files", adls_gen2 = "https://
 fabric.shortcut(item = lake, name = "s3", path = "Files", s3 = "https://b.s3.us-west-2.amazonaws.com",
                 subpath = %[1]q, connection_id = %[2]q)
 fabric.shortcut(item = logs, name = "t", onelake = lake, onelake_path = "Tables/%[1]s")
-`, v, emulator.DefaultConnectionID)
+fabric.schedule(item = lake, job_type = "TableMaintenance", times = [%[3]q], start = "2026-01-01T00:00:00Z",
+                end = "2027-01-01T00:00:00Z")
+`, v, emulator.DefaultConnectionID, map[string]string{"v1": "01:00", "v2": "02:00"}[v])
 	}
 	dir := writeTree(t, map[string]string{"v1.star": plan("v1"), "v2.star": plan("v2")})
 	for _, v := range []string{"v1.star", "v2.star"} {
@@ -32,9 +34,9 @@ fabric.shortcut(item = logs, name = "t", onelake = lake, onelake_path = "Tables/
 			t.Fatalf("%s: %v", v, err)
 		}
 	}
-	// v1: workspace, 3 items, 3 shortcuts; v2: an overwrite, and two deletes and creates.
-	if watch.calls < 12 {
-		t.Fatalf("only %d mutating calls seen; the plans no longer exercise shortcuts", watch.calls)
+	// v1: workspace, 3 items, 3 shortcuts, a schedule; v2: an overwrite, two deletes and creates, an update.
+	if watch.calls < 14 {
+		t.Fatalf("only %d mutating calls seen; the plans no longer exercise shortcuts and schedules", watch.calls)
 	}
 	if len(watch.unannounced) > 0 {
 		t.Errorf("mutating calls with no open intent on disk:\n%s", strings.Join(watch.unannounced, "\n"))
