@@ -54,17 +54,17 @@ func (scheduleBuiltin) Spec() Spec {
 
 func (scheduleBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, error) {
 	h := c.handle("item")
-	it := h.data.(*itemResource)
+	itemType, workspace := itemOf(h)
 	fail := func(format string, args ...any) (starlark.Value, error) {
 		return nil, fmt.Errorf("fabric.schedule: "+format, args...)
 	}
-	r := &scheduleResource{pos: c.pos, item: h.addr, jobType: c.str("job_type"), enabled: true}
+	r := &scheduleResource{pos: c.pos, item: h.addr, workspace: workspace, jobType: c.str("job_type"), enabled: true}
 	if c.has("enabled") {
 		r.enabled = c.boolean("enabled")
 	}
 	if r.jobType == "" {
-		if r.jobType = defaultJobTypes()[it.typ]; r.jobType == "" {
-			return fail("a %s has no default job type; give job_type", it.typ)
+		if r.jobType = defaultJobTypes()[itemType]; r.jobType == "" {
+			return fail("a %s has no default job type; give job_type", itemType)
 		}
 	}
 	cfg := &r.config
@@ -137,12 +137,13 @@ func isHHMM(s string) bool {
 }
 
 type scheduleResource struct {
-	addr    engine.Addr
-	pos     engine.Pos
-	item    engine.Addr
-	jobType string
-	enabled bool
-	config  fabric.ScheduleConfig
+	addr      engine.Addr
+	pos       engine.Pos
+	item      engine.Addr
+	workspace engine.Addr // the item's
+	jobType   string
+	enabled   bool
+	config    fabric.ScheduleConfig
 }
 
 var _ engine.Resource = (*scheduleResource)(nil)
@@ -163,7 +164,7 @@ type scheduleLive struct {
 // Refresh finds the item's schedules of the job. The plan declares one: a schedule that is already
 // as declared is it; otherwise the oldest is the one to update. Others of the job are left alone.
 func (r *scheduleResource) Refresh(ctx context.Context, rt *engine.Runtime) (engine.Live, error) {
-	wsID, itemID := rt.ID(r.item.Root()), rt.ID(r.item)
+	wsID, itemID := rt.ID(r.workspace), rt.ID(r.item)
 	if itemID == "" {
 		return engine.Live{}, nil
 	}
@@ -254,7 +255,7 @@ type scheduleUndo struct {
 }
 
 func (r *scheduleResource) Apply(ctx context.Context, rt *engine.Runtime, ch *engine.Change, intent func(engine.Undo) error) (engine.Applied, error) {
-	wsID, itemID := rt.ID(r.item.Root()), rt.ID(r.item)
+	wsID, itemID := rt.ID(r.workspace), rt.ID(r.item)
 	switch ch.Action {
 	case engine.Create:
 		u := scheduleUndo{WorkspaceID: wsID, ItemID: itemID, JobType: r.jobType, Enabled: r.enabled, Sent: &r.config}

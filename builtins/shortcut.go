@@ -53,16 +53,16 @@ func (shortcutBuiltin) Spec() Spec {
 
 func (shortcutBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, error) {
 	host := c.handle("item")
-	hostItem := host.data.(*itemResource)
+	hostType, hostWorkspace := itemOf(host)
 	fail := func(format string, args ...any) (starlark.Value, error) {
 		return nil, fmt.Errorf("fabric.shortcut: "+format, args...)
 	}
-	r := &shortcutResource{pos: c.pos, item: host.addr, itemType: hostItem.typ, name: c.str("name"),
+	r := &shortcutResource{pos: c.pos, item: host.addr, workspace: hostWorkspace, itemType: hostType, name: c.str("name"),
 		policy: c.str("conflict_policy"), acceleration: c.boolean("query_acceleration")}
 	if r.name == "" || strings.ContainsAny(r.name, `/\:*?"<>|[]+#%`) {
 		return fail("name %q is not a valid shortcut name (non-empty, none of / \\ : * ? \" < > | [ ] + # %%)", r.name)
 	}
-	switch hostItem.typ {
+	switch hostType {
 	case "Lakehouse":
 		r.path = strings.Trim(c.str("path"), "/")
 		if r.path == "" {
@@ -90,7 +90,7 @@ func (shortcutBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, error
 			return fail("a KQLDatabase's table shortcuts take no conflict_policy (its API has none); drop it")
 		}
 	default:
-		return fail("item %s is a %s; shortcuts live in a Lakehouse or a KQLDatabase", host.addr, hostItem.typ)
+		return fail("item %s is a %s; shortcuts live in a Lakehouse or a KQLDatabase", host.addr, hostType)
 	}
 	if c.has("connection") && c.has("connection_id") {
 		return fail("give connection or connection_id, not both")
@@ -104,10 +104,11 @@ func (shortcutBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, error
 	case c.has("onelake") || c.has("onelake_item_id"):
 		t.Type, t.Path = fabric.ShortcutOneLake, strings.Trim(c.str("onelake_path"), "/")
 		if h := c.handle("onelake"); h != nil {
-			target := h.data.(*itemResource)
-			if !isOneLakeTarget(target.typ) {
-				return fail("onelake: %s is a %s; a OneLake target is a Lakehouse, KQLDatabase or Warehouse", h.addr, target.typ)
+			targetType, targetWorkspace := itemOf(h)
+			if !isOneLakeTarget(targetType) {
+				return fail("onelake: %s is a %s; a OneLake target is a Lakehouse, KQLDatabase or Warehouse", h.addr, targetType)
 			}
+			r.onelakeWorkspace = targetWorkspace
 			if h.addr == host.addr && strings.HasPrefix(r.path+"/"+r.name, t.Path) {
 				return fail("the shortcut would point at itself")
 			}
@@ -148,6 +149,18 @@ func (shortcutBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, error
 	return newHandle("shortcut", r.addr, starlark.StringDict{"name": starlark.String(r.name), "path": starlark.String(r.path)}, r), nil
 }
 
+// itemOf is the type and the workspace of the item a handle stands for: one the plan declares, or
+// one it looks up.
+func itemOf(h *Handle) (typ string, workspace engine.Addr) {
+	switch it := h.data.(type) {
+	case *itemResource:
+		return it.typ, it.workspace
+	case *lookupItemResource:
+		return it.typ, it.workspace
+	}
+	return "", h.addr.Root()
+}
+
 func isOneLakeTarget(itemType string) bool {
 	return itemType == "Lakehouse" || itemType == "KQLDatabase" || itemType == "Warehouse"
 }
@@ -160,17 +173,19 @@ func checkHTTPSLocation(loc string) error {
 }
 
 type shortcutResource struct {
-	addr         engine.Addr
-	pos          engine.Pos
-	item         engine.Addr
-	itemType     string
-	path, name   string
-	target       fabric.ShortcutTarget // ids of plan objects filled in at refresh and apply
-	onelake      engine.Addr           // the OneLake target item, when the plan declares it
-	connection   engine.Addr           // the connection, when the plan declares it
-	connectionID string
-	policy       string
-	acceleration bool
+	addr             engine.Addr
+	pos              engine.Pos
+	item             engine.Addr
+	workspace        engine.Addr // the item's
+	itemType         string
+	path, name       string
+	target           fabric.ShortcutTarget // ids of plan objects filled in at refresh and apply
+	onelake          engine.Addr           // the OneLake target item, when the plan declares or looks it up
+	onelakeWorkspace engine.Addr
+	connection       engine.Addr // the connection, when the plan declares it
+	connectionID     string
+	policy           string
+	acceleration     bool
 }
 
 var _ engine.Resource = (*shortcutResource)(nil)
@@ -190,7 +205,7 @@ func (r *shortcutResource) Deps() []engine.Addr {
 }
 
 func (r *shortcutResource) host(rt *engine.Runtime) fabric.ShortcutHost {
-	return fabric.ShortcutHost{WorkspaceID: rt.ID(r.item.Root()), ItemID: rt.ID(r.item), ItemType: r.itemType}
+	return fabric.ShortcutHost{WorkspaceID: rt.ID(r.workspace), ItemID: rt.ID(r.item), ItemType: r.itemType}
 }
 
 // want is the shortcut the plan declares, with the ids of the plan's objects as far as they are
@@ -199,7 +214,7 @@ func (r *shortcutResource) want(rt *engine.Runtime) (sc fabric.Shortcut, complet
 	t := r.target
 	complete = true
 	if r.onelake != "" {
-		t.WorkspaceID, t.ItemID = rt.ID(r.onelake.Root()), rt.ID(r.onelake)
+		t.WorkspaceID, t.ItemID = rt.ID(r.onelakeWorkspace), rt.ID(r.onelake)
 		complete = t.ItemID != ""
 	}
 	t.ConnectionID = r.connectionID
