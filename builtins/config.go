@@ -40,14 +40,8 @@ func (configBuiltin) Spec() Spec {
 }
 
 func (configBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, error) {
-	values, source, err := ev.configValues()
-	if err != nil {
-		var re *ruleError
-		if errors.As(err, &re) {
-			return nil, &ruleError{re.rule, fmt.Errorf("config: %v", err)}
-		}
-		return nil, fmt.Errorf("config: %v", err)
-	}
+	var sch *jsonschema.Schema
+	var schemaPath string
 	if c.has("schema") {
 		path, err := ev.resolvePath(filepath.Dir(c.site.File), c.str("schema"))
 		if err != nil {
@@ -61,12 +55,26 @@ func (configBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, error) 
 			}
 			return nil, fmt.Errorf("config: schema %s: %v", path, errors.Unwrap(err))
 		}
-		sch, err := compileSchema(path, b)
-		if err != nil {
+		if sch, err = compileSchema(path, b); err != nil {
 			return nil, fmt.Errorf("config: %v", err)
 		}
-		coerceVars(values, ev.opts.Vars, sch)
-		if len(ev.opts.Vars) > 0 {
+		schemaPath = path
+	}
+	vars, err := varNames(ev.opts.Vars, sch)
+	if err != nil {
+		return nil, fmt.Errorf("config: %v", err)
+	}
+	values, source, err := ev.configValues(vars)
+	if err != nil {
+		var re *ruleError
+		if errors.As(err, &re) {
+			return nil, &ruleError{re.rule, fmt.Errorf("config: %v", err)}
+		}
+		return nil, fmt.Errorf("config: %v", err)
+	}
+	if sch != nil {
+		coerceVars(values, vars, sch)
+		if len(vars) > 0 {
 			source += " (with --var overrides)"
 		}
 		if err := sch.Validate(values); err != nil {
@@ -74,21 +82,94 @@ func (configBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, error) 
 			if !errors.As(err, &ve) {
 				return nil, fmt.Errorf("config: %v", err)
 			}
-			return nil, fmt.Errorf("config: %s does not match %s:\n%s", source, path, strings.Join(violations(ve), "\n"))
+			// Without --env the file's values are all missing: name the environments there are
+			// rather than every property they would have supplied.
+			if ev.opts.Env == "" {
+				if envs := ev.environments(); len(envs) > 0 {
+					return nil, fmt.Errorf("config: no --env given; this plan's environments are %s (%s); "+
+						"pass --env NAME", strings.Join(envs, ", "), filepath.Join(ev.envDir(), "*.json"))
+				}
+			}
+			return nil, fmt.Errorf("config: %s does not match %s:\n%s", source, schemaPath, strings.Join(violations(ve), "\n"))
 		}
 	}
 	return toStarlark(values), nil
 }
 
+// envDir is where the environment files are: --env-dir, or env beside the entry plan.
+func (ev *evaluation) envDir() string {
+	if ev.opts.EnvDir != "" {
+		return ev.opts.EnvDir
+	}
+	return filepath.Join(filepath.Dir(ev.entry), "env")
+}
+
+// environments lists the environments the plan has (the names of the env directory's JSON files).
+func (ev *evaluation) environments() []string {
+	entries, err := os.ReadDir(ev.envDir())
+	if err != nil {
+		return nil
+	}
+	var names []string
+	for _, e := range entries {
+		if name, ok := strings.CutSuffix(e.Name(), ".json"); ok && !e.IsDir() && name != "" {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// varNames gives each override the name of the schema property it sets, matching names without
+// regard to case: Azure DevOps upper-cases pipeline variables, so FABPLAN_VAR_CAPACITY must set
+// "capacity". An exact match wins; two properties differing only in case make the name ambiguous.
+func varNames(vars map[string]string, sch *jsonschema.Schema) (map[string]string, error) {
+	if sch == nil || len(vars) == 0 {
+		return vars, nil
+	}
+	props := make([]string, 0, len(sch.Properties))
+	for p := range sch.Properties {
+		props = append(props, p)
+	}
+	sort.Strings(props)
+	out := make(map[string]string, len(vars))
+	exact := map[string]bool{}
+	keys := make([]string, 0, len(vars))
+	for k := range vars {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		name := k
+		if _, ok := sch.Properties[k]; !ok {
+			var matches []string
+			for _, p := range props {
+				if strings.EqualFold(p, k) {
+					matches = append(matches, p)
+				}
+			}
+			if len(matches) > 1 {
+				return nil, fmt.Errorf("variable %s matches properties %s of the schema, which differ only in case; "+
+					"use --var with the exact name", k, strings.Join(matches, " and "))
+			}
+			if len(matches) == 1 {
+				name = matches[0]
+			}
+		}
+		// --var NAME=... (exact) beats FABPLAN_VAR_NAME upper-cased by a pipeline.
+		if _, seen := out[name]; seen && (exact[name] || name != k) {
+			continue
+		}
+		out[name], exact[name] = vars[k], name == k
+	}
+	return out, nil
+}
+
 // configValues merges the environment file and the variable overrides, once per evaluation.
-func (ev *evaluation) configValues() (map[string]any, string, error) {
+func (ev *evaluation) configValues(vars map[string]string) (map[string]any, string, error) {
 	values := map[string]any{}
 	source := "the configuration"
 	if ev.opts.Env != "" {
-		dir := ev.opts.EnvDir
-		if dir == "" {
-			dir = filepath.Join(filepath.Dir(ev.entry), "env")
-		}
+		dir := ev.envDir()
 		path := filepath.Join(dir, ev.opts.Env+".json")
 		// An --env-dir outside the plan root is the user's choice; links inside it still may not
 		// lead out of it.
@@ -101,7 +182,12 @@ func (ev *evaluation) configValues() (map[string]any, string, error) {
 		}
 		b, err := os.ReadFile(path)
 		if err != nil {
-			return nil, "", fmt.Errorf("--env %s: cannot read %s; create it, or pass another --env or --env-dir", ev.opts.Env, path)
+			have := ""
+			if envs := ev.environments(); len(envs) > 0 {
+				have = " (this plan has " + strings.Join(envs, ", ") + ")"
+			}
+			return nil, "", fmt.Errorf("--env %s: cannot read %s; create it, or pass another --env%s or --env-dir",
+				ev.opts.Env, path, have)
 		}
 		if line, col, msg, ok := CheckText(b); !ok {
 			return nil, "", &ruleError{RuleText, fmt.Errorf("%s:%d:%d: %s", path, line, col, msg)}
@@ -118,7 +204,7 @@ func (ev *evaluation) configValues() (map[string]any, string, error) {
 		}
 		source = path
 	}
-	for k, v := range ev.opts.Vars {
+	for k, v := range vars {
 		if v == "" {
 			continue // an empty FABPLAN_VAR_x is unset
 		}
