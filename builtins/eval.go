@@ -129,7 +129,7 @@ func (ev *evaluation) globals() starlark.StringDict {
 	top := newModule()
 	top.members["struct"] = starlark.NewBuiltin("struct", starlarkstruct.Make)
 	for _, b := range registry() {
-		spec := b.Spec()
+		spec := specOf(b)
 		path := strings.Split(spec.Name, ".")
 		m := top
 		for _, p := range path[:len(path)-1] {
@@ -165,7 +165,7 @@ func (ev *evaluation) globals() starlark.StringDict {
 // wrap is the one path every builtin call goes through: argument checking against the Spec and
 // the call's position in the plan.
 func (ev *evaluation) wrap(b builtin) *starlark.Builtin {
-	spec := b.Spec()
+	spec := specOf(b)
 	return starlark.NewBuiltin(spec.Name, func(th *starlark.Thread, _ *starlark.Builtin, positional starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 		a, err := spec.bind(positional, kwargs)
 		if err != nil {
@@ -179,7 +179,11 @@ func (ev *evaluation) wrap(b builtin) *starlark.Builtin {
 		for _, msg := range a.problems {
 			ev.diags = append(ev.diags, engine.Diagnostic{Pos: c.pos, Message: msg})
 		}
-		return b.Interpret(ev, c)
+		v, err := b.Interpret(ev, c)
+		if err == nil {
+			ev.recordLifecycle(c, v)
+		}
+		return v, err
 	})
 }
 

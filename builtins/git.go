@@ -39,6 +39,7 @@ func (gitConnectionBuiltin) Spec() Spec {
 			{Name: "credentials", Type: "string", Enum: []string{"user", "connection"}, Doc: "Whose credentials Fabric uses for Git: \"user\" (Automatic: the signed-in user's own, which service principals cannot use; fabplan run then needs a user identity, e.g. --auth device-code) or \"connection\" (connection_id). Default: connection when connection_id is given, else user."},
 			{Name: "initialize", Type: "string", Enum: GitInitializations, Doc: "Initialization strategy when the two sides differ (default PreferRemote)."},
 		},
+		Updatable: gitAttrOrder,
 	}
 }
 

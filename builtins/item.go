@@ -40,12 +40,13 @@ func (itemBuiltin) Spec() Spec {
 			{Name: "workspace", Type: "workspace", Required: true, Doc: "The workspace, from fabric.workspace(...)."},
 			{Name: "type", Type: "string", Required: true, Enum: ItemTypes, Doc: "Fabric item type."},
 			{Name: "name", Type: "string", Required: true, Doc: "Display name; unique per workspace and type."},
-			{Name: "description", Type: "string", Doc: "Description (at most 256 characters)."},
-			{Name: "folder", Type: "folder", Doc: "Folder, from fabric.folder(...); default: the workspace root."},
+			{Name: "description", Type: "string", Doc: "Description (at most 256 characters); omitted: not managed (a new item gets none, an existing one keeps its own)."},
+			{Name: "folder", Type: "folder", Doc: "Folder, from fabric.folder(...); omitted: not managed (a new item is made at the workspace root, an existing one stays where it is)."},
 			{Name: "definition", Type: "definition", Doc: "Parts, from fabric.definition(...)."},
 			{Name: "depends_on", Type: "list[item]", Doc: "Items that must be deployed first."},
 		},
 		Attributes: ItemAttributes,
+		Updatable:  []string{"description", "folder_id", "definition"},
 	}
 }
 
@@ -62,6 +63,7 @@ func (itemBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, error) {
 		typ:         typ,
 		name:        name,
 		description: c.str("description"),
+		manageDesc:  c.has("description"),
 		attrUse:     &attributeUse{},
 	}
 	if f := c.handle("folder"); f != nil {
@@ -91,8 +93,10 @@ type itemResource struct {
 	folder      engine.Addr
 	typ, name   string
 	description string
-	definition  *definitionValue
-	dependsOn   []engine.Addr
+	// manageDesc is set when the plan gives a description: an omitted one is left as it is.
+	manageDesc bool
+	definition *definitionValue
+	dependsOn  []engine.Addr
 	// attrUse says which of the type's attributes the plan reads.
 	attrUse *attributeUse
 }
@@ -181,12 +185,11 @@ func (r *itemResource) wantFolder(rt *engine.Runtime) (string, bool) {
 func (r *itemResource) Diff(live engine.Live, rt *engine.Runtime) engine.Change {
 	folderID, folderKnown := r.wantFolder(rt)
 	if !live.Exists {
-		ch := engine.Change{Action: engine.Create, Attrs: []engine.AttrChange{
-			{Name: "type", New: r.typ},
-			{Name: "name", New: r.name},
-			{Name: "description", New: r.description},
-			{Name: "id", Unknown: true},
-		}}
+		ch := engine.Change{Action: engine.Create, Attrs: []engine.AttrChange{{Name: "type", New: r.typ}, {Name: "name", New: r.name}}}
+		if r.manageDesc {
+			ch.Attrs = append(ch.Attrs, engine.AttrChange{Name: "description", New: r.description})
+		}
+		ch.Attrs = append(ch.Attrs, engine.AttrChange{Name: "id", Unknown: true})
 		if r.folder != "" {
 			ch.Attrs = append(ch.Attrs, engine.AttrChange{Name: "folder_id", New: folderID, Unknown: !folderKnown})
 		}
@@ -199,12 +202,17 @@ func (r *itemResource) Diff(live engine.Live, rt *engine.Runtime) engine.Change 
 		ch.Attrs = append(ch.Attrs, outputAttrs(r.outputs(), live)...)
 		return ch
 	}
+	// Omitted optional attributes are not managed: they are neither compared nor sent.
 	ch := engine.Change{Action: engine.NoOp, Attrs: []engine.AttrChange{
 		{Name: "type", Old: r.typ, New: r.typ},
 		{Name: "name", Old: r.name, New: r.name},
-		{Name: "description", Old: live.Attrs["description"], New: r.description},
-		{Name: "folder_id", Old: live.Attrs["folder_id"], New: folderID, Unknown: !folderKnown},
 	}}
+	if r.manageDesc {
+		ch.Attrs = append(ch.Attrs, engine.AttrChange{Name: "description", Old: live.Attrs["description"], New: r.description})
+	}
+	if r.folder != "" {
+		ch.Attrs = append(ch.Attrs, engine.AttrChange{Name: "folder_id", Old: live.Attrs["folder_id"], New: folderID, Unknown: !folderKnown})
+	}
 	if r.definition != nil {
 		parts, known := r.definition.render(rt)
 		def := engine.AttrChange{Name: "definition", Old: live.Attrs["definition"], New: definitionDigest(parts), Unknown: !known}
@@ -262,18 +270,18 @@ func (r *itemResource) Apply(ctx context.Context, rt *engine.Runtime, ch *engine
 		if err := intent(undo); err != nil {
 			return engine.Applied{}, err
 		}
-		if before.Item.Description != r.description {
+		if ch.Wants("description") && before.Item.Description != r.description {
 			desc := r.description
 			if _, err := rt.Client.UpdateItem(ctx, wsID, before.Item.ID, fabric.ItemUpdate{Description: &desc}); err != nil {
 				return engine.Applied{}, err
 			}
 		}
-		if r.folder != "" && before.Item.FolderID != folderID {
+		if ch.Wants("folder_id") && before.Item.FolderID != folderID {
 			if err := rt.Client.MoveItem(ctx, wsID, before.Item.ID, folderID); err != nil {
 				return engine.Applied{}, err
 			}
 		}
-		if r.definition != nil {
+		if r.definition != nil && ch.Wants("definition") {
 			want := r.definition.toFabric(rt)
 			if before.Definition == nil || definitionDigest(before.Definition.Parts) != definitionDigest(want.Parts) {
 				if err := rt.Client.UpdateItemDefinition(ctx, wsID, before.Item.ID, *want, false); err != nil {

@@ -29,6 +29,7 @@ func (roleAssignmentBuiltin) Spec() Spec {
 			{Name: "principal", Type: "principal", Required: true, Doc: "From principal.user/group/service_principal(...)."},
 			{Name: "role", Type: "string", Required: true, Enum: workspaceRoles(), Doc: "Workspace role."},
 		},
+		Updatable: []string{"role"},
 	}
 }
 

@@ -47,7 +47,8 @@ func (shortcutBuiltin) Spec() Spec {
 			{Name: "conflict_policy", Type: "string", Enum: ShortcutConflictPolicies(), Doc: "Lakehouse only: what a create or replace does with a shortcut already at that name. Abort (default): the create fails, a replace deletes then creates; CreateOrOverwrite: overwrite in one call, with no moment without the shortcut; OverwriteOnly: fabplan only re-points a shortcut that exists, never creates one."},
 			{Name: "query_acceleration", Type: "bool", Doc: "KQLDatabase only: enable query acceleration (default False)."},
 		},
-		OneOf: [][]string{{"onelake", "onelake_item_id", "adls_gen2", "s3"}},
+		Updatable: []string{"target", "query_acceleration"},
+		OneOf:     [][]string{{"onelake", "onelake_item_id", "adls_gen2", "s3"}},
 	}
 }
 

@@ -31,6 +31,9 @@ type Spec struct {
 	// Attributes are the values known after apply that the builtin's handles have besides id, by
 	// item type ("" = every object the builtin declares).
 	Attributes map[string][]Attribute
+	// Updatable names the attributes (as plans show them) the builtin's resource changes on an
+	// object that exists: what ignore_changes may name (none when empty).
+	Updatable []string
 }
 
 // Param returns the parameter called name.
@@ -47,7 +50,7 @@ func (s Spec) Param(name string) (Param, bool) {
 func Catalog() []Spec {
 	var out []Spec
 	for _, b := range registry() {
-		out = append(out, b.Spec())
+		out = append(out, specOf(b))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out

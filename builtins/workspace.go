@@ -21,13 +21,14 @@ func (workspaceBuiltin) Spec() Spec {
 		Doc:  "A workspace, identified by its display name (unique in the tenant).",
 		Params: []Param{
 			{Name: "name", Type: "string", Required: true, Doc: "Display name; unique in the tenant."},
-			{Name: "description", Type: "string", Doc: "Description (at most 4,000 characters)."},
+			{Name: "description", Type: "string", Doc: "Description (at most 4,000 characters); omitted: not managed (a new workspace gets none, an existing one keeps its own)."},
 			{Name: "capacity", Type: "capacity", Doc: "Capacity to assign, from fabric.capacity(...)."},
 			{Name: "identity", Type: "bool", Doc: "True: provision the workspace identity (a managed service principal); False: deprovision it; absent: leave it as it is."},
 			{Name: "prune", Type: "bool", Doc: "Delete items fabplan created here that the plan no longer declares (after every other change; undo recreates them)."},
 			{Name: "allow_destroy", Type: "bool", Doc: "Let prune delete data-bearing items (Lakehouse, Warehouse, Eventhouse, KQLDatabase, SQLDatabase); irreversible."},
 		},
 		Attributes: map[string][]Attribute{"": WorkspaceAttributes},
+		Updatable:  []string{"description", "capacity_id", "identity"},
 	}
 }
 
@@ -41,6 +42,7 @@ func (workspaceBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, erro
 		pos:            c.pos,
 		name:           name,
 		description:    c.str("description"),
+		manageDesc:     c.has("description"),
 		manageIdentity: c.has("identity"),
 		identity:       c.boolean("identity"),
 		prune:          c.boolean("prune"),
@@ -62,7 +64,9 @@ type workspaceResource struct {
 	pos         engine.Pos
 	name        string
 	description string
-	capacity    engine.Addr // "" = leave as is
+	// manageDesc is set when the plan gives a description: an omitted one is left as it is.
+	manageDesc bool
+	capacity   engine.Addr // "" = leave as is
 	// manageIdentity is set when the plan says identity=True or False; identity is what it wants.
 	manageIdentity bool
 	identity       bool
@@ -153,11 +157,11 @@ func (r *workspaceResource) wantCapacity(rt *engine.Runtime) (id string, known b
 func (r *workspaceResource) Diff(live engine.Live, rt *engine.Runtime) engine.Change {
 	capID, capKnown := r.wantCapacity(rt)
 	if !live.Exists {
-		ch := engine.Change{Action: engine.Create, Attrs: []engine.AttrChange{
-			{Name: "name", New: r.name},
-			{Name: "description", New: r.description},
-			{Name: "id", Unknown: true},
-		}}
+		ch := engine.Change{Action: engine.Create, Attrs: []engine.AttrChange{{Name: "name", New: r.name}}}
+		if r.manageDesc {
+			ch.Attrs = append(ch.Attrs, engine.AttrChange{Name: "description", New: r.description})
+		}
+		ch.Attrs = append(ch.Attrs, engine.AttrChange{Name: "id", Unknown: true})
 		if r.capacity != "" {
 			ch.Attrs = append(ch.Attrs, engine.AttrChange{Name: "capacity_id", New: capID, Unknown: !capKnown})
 		}
@@ -167,10 +171,11 @@ func (r *workspaceResource) Diff(live engine.Live, rt *engine.Runtime) engine.Ch
 		ch.Attrs = append(ch.Attrs, outputAttrs(r.outputs(), live)...)
 		return ch
 	}
-	ch := engine.Change{Action: engine.NoOp, Attrs: []engine.AttrChange{
-		{Name: "name", Old: r.name, New: r.name},
-		{Name: "description", Old: live.Attrs["description"], New: r.description},
-	}}
+	// Omitted optional attributes are not managed: they are neither compared nor sent.
+	ch := engine.Change{Action: engine.NoOp, Attrs: []engine.AttrChange{{Name: "name", Old: r.name, New: r.name}}}
+	if r.manageDesc {
+		ch.Attrs = append(ch.Attrs, engine.AttrChange{Name: "description", Old: live.Attrs["description"], New: r.description})
+	}
 	if r.capacity != "" {
 		ch.Attrs = append(ch.Attrs, engine.AttrChange{Name: "capacity_id", Old: live.Attrs["capacity_id"], New: capID, Unknown: !capKnown})
 	}
@@ -230,18 +235,18 @@ func (r *workspaceResource) Apply(ctx context.Context, rt *engine.Runtime, ch *e
 		if err := intent(undo); err != nil {
 			return engine.Applied{}, err
 		}
-		if before.Description != r.description {
+		if ch.Wants("description") && before.Description != r.description {
 			desc := r.description
 			if _, err := rt.Client.UpdateWorkspace(ctx, before.ID, fabric.WorkspaceUpdate{Description: &desc}); err != nil {
 				return engine.Applied{}, err
 			}
 		}
-		if r.capacity != "" && before.CapacityID != capID {
+		if ch.Wants("capacity_id") && before.CapacityID != capID {
 			if err := rt.Client.AssignCapacity(ctx, before.ID, capID); err != nil {
 				return engine.Applied{}, err
 			}
 		}
-		if r.manageIdentity && r.identity != (pre.Identity != nil) {
+		if ch.Wants("identity") && r.identity != (pre.Identity != nil) {
 			if err := setIdentity(ctx, rt, before.ID, r.identity); err != nil {
 				return engine.Applied{}, err
 			}

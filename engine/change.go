@@ -50,6 +50,9 @@ type AttrChange struct {
 	Sensitive bool `json:"sensitive,omitempty"`
 	// ForcesReplace marks the attribute whose change makes the resource a Replace.
 	ForcesReplace bool `json:"forces_replace,omitempty"`
+	// Ignored marks an attribute whose live value differs from the plan's but is kept
+	// (ignore_changes): Old holds the live value, New the same.
+	Ignored bool `json:"ignored,omitempty"`
 	// Parts are the per-part differences of a definition attribute (see DiffParts).
 	Parts []PartDiff `json:"parts,omitempty"`
 }

@@ -13,7 +13,8 @@ type Graph struct {
 	// Files are the plan files evaluated (the entry plan first, then loads).
 	Files []string
 	// whole is the plan a --target subgraph was cut from (nil for a whole plan).
-	whole *Graph
+	whole      *Graph
+	lifecycles map[Addr]Lifecycle
 }
 
 // NewGraph returns an empty graph.

@@ -58,14 +58,16 @@ type DocChange struct {
 // value will not exist (delete) or is known only after apply (Unknown); both are absent for a
 // sensitive attribute, which is never written.
 type DocAttr struct {
-	Name          string     `json:"name"`
-	Old           *string    `json:"old,omitempty"`
-	New           *string    `json:"new,omitempty"`
-	Changed       bool       `json:"changed"`
-	Unknown       bool       `json:"unknown,omitempty"`
-	Sensitive     bool       `json:"sensitive,omitempty"`
-	ForcesReplace bool       `json:"forces_replace,omitempty"`
-	Parts         []PartDiff `json:"parts,omitempty"`
+	Name          string  `json:"name"`
+	Old           *string `json:"old,omitempty"`
+	New           *string `json:"new,omitempty"`
+	Changed       bool    `json:"changed"`
+	Unknown       bool    `json:"unknown,omitempty"`
+	Sensitive     bool    `json:"sensitive,omitempty"`
+	ForcesReplace bool    `json:"forces_replace,omitempty"`
+	// Ignored marks drift kept by ignore_changes: old and new are the live value.
+	Ignored bool       `json:"ignored,omitempty"`
+	Parts   []PartDiff `json:"parts,omitempty"`
 }
 
 // DocUnmanaged is a live object in a managed workspace that the plan does not declare.
@@ -132,7 +134,8 @@ func NewDocument(p *Plan, src Source, version string) *Document {
 }
 
 func docAttr(action Action, a AttrChange) DocAttr {
-	da := DocAttr{Name: a.Name, Unknown: a.Unknown, Sensitive: a.Sensitive, ForcesReplace: a.ForcesReplace, Parts: a.Parts}
+	da := DocAttr{Name: a.Name, Unknown: a.Unknown, Sensitive: a.Sensitive, ForcesReplace: a.ForcesReplace, Ignored: a.Ignored,
+		Parts: a.Parts}
 	switch action {
 	case Create:
 		da.Changed = true

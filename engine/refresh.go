@@ -39,7 +39,7 @@ func Refresh(ctx context.Context, g *Graph, rt *Runtime, parallelism int) (p *Pl
 			rt.SetID(r.Addr(), live.ID)
 			rt.SetOutputs(r.Addr(), live.Outputs)
 		}
-		ch := r.Diff(live, rt)
+		ch := g.Lifecycle(r.Addr()).ignoreChanges(r.Diff(live, rt))
 		ch.Addr, ch.Kind, ch.Pos, ch.Deps, ch.Live = r.Addr(), r.Kind(), r.Pos(), r.Deps(), live
 		if live.Exists && ch.ID == "" {
 			ch.ID = live.ID
@@ -58,6 +58,9 @@ func Refresh(ctx context.Context, g *Graph, rt *Runtime, parallelism int) (p *Pl
 	}
 	if err := inventory(ctx, g, rt, p); err != nil {
 		return nil, err
+	}
+	if ds := protectedDeletes(g, p); len(ds) > 0 {
+		return nil, ds
 	}
 	return p, nil
 }
