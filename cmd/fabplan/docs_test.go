@@ -285,7 +285,7 @@ func TestCheckCommandCatchesBrokenOnes(t *testing.T) {
 var notRunnable = map[string]bool{"emulator": true, "serve": true, "login": true}
 
 // readmeScript turns the README's code-block commands into a testscript: each line runs with sh,
-// as a user would type it, and must succeed.
+// as a user would type it, and must succeed; and each plan the README shows must lint clean and plan.
 func readmeScript(t *testing.T, readme string) string {
 	tree := testTree()
 	var b strings.Builder
@@ -306,7 +306,17 @@ func readmeScript(t *testing.T, readme string) string {
 		}
 		fmt.Fprintf(&b, "\n# README.md:%d\nexec sh -c '%s'\n", c.line, strings.ReplaceAll(line, "'", "''"))
 	}
-	return b.String()
+	// The plans the README shows evaluate and plan against the emulator's tenant: the capacity,
+	// definition folders and principals they name exist there. They sit in plans/ as plans/demo.star
+	// does, so that relative paths mean the same.
+	var files strings.Builder
+	for i, m := range regexp.MustCompile("(?s)```python\n(.*?)```").FindAllStringSubmatch(readme, -1) {
+		name := fmt.Sprintf("plans/readme-%d.star", i+1)
+		fmt.Fprintf(&b, "\n# README.md's plan %d\nexec fabplan lint %s\nexec fabplan plan --emulator %s\nstdout '^Plan: '\n",
+			i+1, name, name)
+		fmt.Fprintf(&files, "-- %s --\n%s", name, m[1])
+	}
+	return b.String() + files.String()
 }
 
 // TestREADMECommandsRun runs the README's commands as shown, in order, in a copy of plans/.
