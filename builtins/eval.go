@@ -61,7 +61,7 @@ type undoer interface {
 func registry() []builtin {
 	return []builtin{
 		workspaceBuiltin{}, capacityBuiltin{}, itemBuiltin{}, definitionBuiltin{}, folderBuiltin{},
-		roleAssignmentBuiltin{}, configBuiltin{}, secretBuiltin{}, gitConnectionBuiltin{},
+		roleAssignmentBuiltin{}, configBuiltin{}, secretBuiltin{}, gitConnectionBuiltin{}, connectionBuiltin{},
 		shortcutBuiltin{}, scheduleBuiltin{},
 		lookupWorkspaceBuiltin{}, lookupItemBuiltin{}, lookupConnectionBuiltin{},
 

@@ -16,7 +16,7 @@ import (
 
 // PreviewRegistry returns the preview of every undo operation that has one.
 func PreviewRegistry() engine.PreviewRegistry {
-	return engine.PreviewRegistry{
+	reg := engine.PreviewRegistry{
 		"item.delete": previewOp(func(ctx context.Context, rt *engine.Runtime, u itemUndo) (engine.UndoPreview, error) {
 			pv := engine.UndoPreview{Action: engine.Delete, Kind: "item", DataBearing: DataBearing[u.Type]}
 			return pv, previewItem(ctx, rt, u, &pv)
@@ -97,6 +97,12 @@ func PreviewRegistry() engine.PreviewRegistry {
 			return pv, nil
 		}),
 	}
+	for _, more := range []engine.PreviewRegistry{connectionPreviews()} {
+		for op, fn := range more {
+			reg[op] = fn
+		}
+	}
+	return reg
 }
 
 // previewRole reads the principal's role assignment in the workspace.

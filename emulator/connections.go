@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
@@ -135,13 +136,57 @@ type connectionRequest struct {
 		SingleSignOnType     *string `json:"singleSignOnType"`
 		ConnectionEncryption *string `json:"connectionEncryption"`
 		SkipTestConnection   *bool   `json:"skipTestConnection"`
-		// Credentials is read for its type only; the secrets in it are dropped at once.
-		Credentials *struct {
-			CredentialType string `json:"credentialType"`
-		} `json:"credentials"`
+		// Credentials is checked for the fields its type requires, then kept for its type only:
+		// the secrets in it are dropped with the request.
+		Credentials *credentialsRequest `json:"credentials"`
 	} `json:"credentialDetails"`
 	AllowConnectionUsageInGateway  *bool `json:"allowConnectionUsageInGateway"`
 	AllowUsageInUserControlledCode *bool `json:"allowUsageInUserControlledCode"`
+}
+
+type credentialsRequest struct {
+	CredentialType                  string          `json:"credentialType"`
+	Username                        string          `json:"username"`
+	Password                        string          `json:"password"`
+	PasswordReference               json.RawMessage `json:"passwordReference"`
+	Key                             string          `json:"key"`
+	KeyReference                    json.RawMessage `json:"keyReference"`
+	TenantID                        string          `json:"tenantId"`
+	ServicePrincipalClientID        string          `json:"servicePrincipalClientId"`
+	ServicePrincipalSecret          string          `json:"servicePrincipalSecret"`
+	ServicePrincipalSecretReference json.RawMessage `json:"servicePrincipalSecretReference"`
+	Token                           string          `json:"token"`
+	TokenReference                  json.RawMessage `json:"tokenReference"`
+}
+
+// check refuses credentials without what their type requires: a value or its Key Vault reference,
+// never both.
+func (cr *credentialsRequest) check() error {
+	const f = "credentialDetails.credentials."
+	secret := func(name, value string, ref json.RawMessage) error {
+		has := len(ref) > 0 && string(ref) != "null"
+		if (value == "") == !has {
+			return invalidField(f+name, "is required: give "+name+" or "+name+"Reference, not both")
+		}
+		return nil
+	}
+	switch cr.CredentialType {
+	case "Basic":
+		if cr.Username == "" {
+			return invalidField(f+"username", "is required")
+		}
+		return secret("password", cr.Password, cr.PasswordReference)
+	case "Key":
+		return secret("key", cr.Key, cr.KeyReference)
+	case "ServicePrincipal":
+		if cr.TenantID == "" || cr.ServicePrincipalClientID == "" {
+			return invalidField(f+"tenantId, servicePrincipalClientId", "are required")
+		}
+		return secret("servicePrincipalSecret", cr.ServicePrincipalSecret, cr.ServicePrincipalSecretReference)
+	case "SharedAccessSignature":
+		return secret("token", cr.Token, cr.TokenReference)
+	}
+	return nil
 }
 
 // decodeConnection parses a create or update body: the shareable cloud connections the emulator serves.
@@ -164,6 +209,11 @@ func (c *call) decodeConnection() (*connectionRequest, error) {
 		"Key", "OAuth2", "ServicePrincipal", "SharedAccessSignature", "Windows", "WindowsWithoutImpersonation",
 		"WorkspaceIdentity", "KeyPair"}, cd.Credentials.CredentialType) {
 		return nil, invalidField("credentialDetails.credentials.credentialType", "is not a credential type")
+	}
+	if cd := req.CredentialDetails; cd != nil && cd.Credentials != nil {
+		if err := cd.Credentials.check(); err != nil {
+			return nil, err
+		}
 	}
 	return &req, nil
 }

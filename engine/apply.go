@@ -190,7 +190,8 @@ func Apply(ctx context.Context, g *Graph, p *Plan, rt *Runtime, opts ApplyOption
 		rt.SetOutputs(c.Addr, applied.Outputs)
 		undo := applied.Undo
 		done := journal.Record{Type: journal.Done, Step: string(c.Addr), Action: c.Action.String(), Pos: c.Pos.String(),
-			ID: c.ID, Undo: &undo, Sensitive: applied.Sensitive, Deps: deps, Post: postImage(c, applied.Sensitive)}
+			ID: c.ID, Undo: &undo, Sensitive: applied.Sensitive, CredentialDigest: applied.CredentialDigest, Deps: deps,
+			Post: postImage(c, applied.Sensitive)}
 		if err := j.Append(done); err != nil {
 			serr := &StepError{Addr: c.Addr, Pos: c.Pos, Action: c.Action, Err: err}
 			step.End(ctx, serr)

@@ -52,6 +52,9 @@ type Applied struct {
 	// Outputs are the attributes the plan reads from the resource, as the object has them after the
 	// change (nil: those refresh read still hold).
 	Outputs map[string]string
+	// CredentialDigest is the digest of the credentials the change set (secrets.Digest), for
+	// the journal's done record; "" when it set none.
+	CredentialDigest string
 }
 
 // Undo is a serializable description of how to reverse one applied change. Ops are registered

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"sync"
 
 	"github.com/fabplan/fabplan/fabric"
@@ -17,6 +18,12 @@ type Runtime struct {
 	// Sensitive holds the ids of objects whose content held secret values when fabplan last wrote
 	// them; their content is never copied into a journal.
 	Sensitive map[string]bool
+	// CredentialDigests holds, per connection id, the digest of the credentials fabplan last sent
+	// it (from the journals); a connection absent here has credentials fabplan does not know.
+	CredentialDigests map[string]string
+	// Resolve reads a secret's current value by name, for an undo that must send a credential
+	// again (a connection recreated or its credentials restored); nil = no secret source.
+	Resolve func(ctx context.Context, name string) (string, error)
 	// Telemetry receives the spans of the phases and steps; nil = none.
 	Telemetry *telemetry.Telemetry
 

@@ -56,6 +56,10 @@ type Record struct {
 	Code   string    `json:"error_code,omitempty"` // Fabric's errorCode, when the error has one
 	// Sensitive marks a done change whose object holds secret values; never the values.
 	Sensitive bool `json:"sensitive,omitempty"`
+	// Done records of a connection whose credentials the change set: an Argon2id digest of them
+	// (secrets.Digest, salted), never the values. The next run compares the plan's credentials
+	// with it to detect a rotation.
+	CredentialDigest string `json:"credential_digest,omitempty"`
 	// Begin records only.
 	Plan    string `json:"plan,omitempty"`
 	Version string `json:"version,omitempty"`

@@ -255,29 +255,54 @@ func Owned(ctx context.Context, st state.Store) (map[string]bool, error) {
 // endpoint and tenant count as evidence of ownership (any identity): an id another Fabric
 // handed out says nothing about this one.
 func Ownership(ctx context.Context, st state.Store, target *Target) (owned, sensitive map[string]bool, err error) {
+	ev, err := ReadEvidence(ctx, st, target)
+	return ev.Owned, ev.Sensitive, err
+}
+
+// Evidence is what the journals of a state say about live objects.
+type Evidence struct {
+	Owned     map[string]bool // see Ownership
+	Sensitive map[string]bool // see Ownership
+	// CredentialDigests holds, per connection id, the digest of the credentials fabplan last
+	// sent it (Record.CredentialDigest).
+	CredentialDigests map[string]string
+}
+
+// ReadEvidence reads the journals once for Ownership's sets and the credential digests.
+func ReadEvidence(ctx context.Context, st state.Store, target *Target) (Evidence, error) {
 	runs, err := List(ctx, st)
 	if err != nil {
-		return nil, nil, err
+		return Evidence{}, err
 	}
-	owned, sensitive = map[string]bool{}, map[string]bool{}
+	ev := Evidence{Owned: map[string]bool{}, Sensitive: map[string]bool{}, CredentialDigests: map[string]string{}}
 	for _, run := range runs {
 		recs := run.records
-		created := map[string]string{} // step -> id
+		created := map[string]string{}     // step -> id
+		credentials := map[string]string{} // step -> id of a connection whose credentials it set
 		evidence := target == nil || run.Target == nil || run.Target.SameFabric(*target)
 		for _, r := range recs {
 			if r.Type == Done && r.ID != "" {
 				// The latest write of an object says whether its content is sensitive now.
-				sensitive[r.ID] = r.Sensitive
+				ev.Sensitive[r.ID] = r.Sensitive
+				if r.CredentialDigest != "" && evidence {
+					ev.CredentialDigests[r.ID] = r.CredentialDigest
+					credentials[r.Step] = r.ID
+				}
+			}
+			if r.Type == Undone && credentials[r.Step] != "" {
+				// What the undo left is not what the digest describes: unknown, so the next run
+				// sets the credentials again rather than trust a stale digest.
+				delete(ev.CredentialDigests, credentials[r.Step])
 			}
 			switch {
 			case !evidence:
 			case r.Type == Done && r.Action == "create" && r.ID != "":
 				created[r.Step] = r.ID
-				owned[r.ID] = true
+				ev.Owned[r.ID] = true
 			case r.Type == Undone && created[r.Step] != "":
-				delete(owned, created[r.Step])
+				delete(ev.Owned, created[r.Step])
 			}
 		}
 	}
-	return owned, sensitive, nil
+	return ev, nil
 }

@@ -256,12 +256,25 @@ func (f *Factory) Runtime(ctx context.Context, client *fabric.Client) (*engine.R
 	if err != nil {
 		return nil, err
 	}
-	owned, sensitive, err := journal.Ownership(ctx, st, &target)
+	ev, err := journal.ReadEvidence(ctx, st, &target)
 	if err != nil {
 		return nil, err
 	}
 	rt := engine.NewRuntime(client)
 	rt.Telemetry, _ = f.Telemetry()
-	rt.Owned, rt.Sensitive = owned, sensitive
+	rt.Owned, rt.Sensitive, rt.CredentialDigests = ev.Owned, ev.Sensitive, ev.CredentialDigests
+	// An undo that must send a connection's credentials again reads them by name, from the
+	// sources evaluation uses (the resolver evaluation built, or one for the plan rollback names).
+	rt.Resolve = func(ctx context.Context, name string) (string, error) {
+		f.mu.Lock()
+		plan := f.plan // the .env beside it is a source
+		f.mu.Unlock()
+		r, err := f.Secrets(plan)
+		if err != nil {
+			return "", err
+		}
+		v, _, err := r.Resolve(ctx, name)
+		return v, err
+	}
 	return rt, nil
 }
