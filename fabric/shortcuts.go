@@ -82,7 +82,11 @@ func ShortcutMismatch(found, sent Shortcut) string {
 
 // ShortcutHost is the item whose shortcuts a call addresses: a Lakehouse (OneLake shortcuts API) or
 // a KQLDatabase (its table shortcuts API).
-type ShortcutHost struct{ WorkspaceID, ItemID, ItemType string }
+type ShortcutHost struct {
+	WorkspaceID string `json:"workspace_id"`
+	ItemID      string `json:"item_id"`
+	ItemType    string `json:"item_type"`
+}
 
 func (h ShortcutHost) kql() bool { return h.ItemType == "KQLDatabase" }
 
