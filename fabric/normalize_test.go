@@ -25,7 +25,9 @@ func TestScheduleConfigEqual(t *testing.T) {
 		"times":    func(c *ScheduleConfig) { c.Times = []string{"06:00"} },
 		"weekdays": func(c *ScheduleConfig) { c.Weekdays = []string{"Monday", "Sunday"} },
 		"interval": func(c *ScheduleConfig) { c.Interval = 5 },
-		"monthly":  func(c *ScheduleConfig) { c.Occurrence = json.RawMessage(`{"occurrenceType":"DayOfMonth","dayOfMonth":1}`) },
+		"monthly": func(c *ScheduleConfig) {
+			c.Occurrence = json.RawMessage(`{"occurrenceType":"DayOfMonth","dayOfMonth":1}`)
+		},
 	} {
 		other := base
 		other.Times, other.Weekdays = append([]string(nil), base.Times...), append([]string(nil), base.Weekdays...)
