@@ -2,11 +2,13 @@ package builtins
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -29,6 +31,7 @@ func (definitionBuiltin) Spec() Spec {
 			{Name: "path", Type: "string", Required: true, Doc: "Folder, relative to the file whose code names it (the plan, or a library it loads); it may not leave the plan root."},
 			{Name: "format", Type: "string", Doc: "Definition format, e.g. ipynb, TMDL, PBIR; default: the item type's default."},
 			{Name: "replace", Type: "dict", Doc: "Token -> string, secret(\"name\") or a value known only after apply (ws.id, lake.id, lake.sql_endpoint_connection_string and the other attributes of fabric.item and fabric.workspace: the item then depends on that resource); every occurrence in every part is replaced (secret values are resolved at evaluation and redacted from all output). A key that occurs in no file is an error."},
+			{Name: "parameters", Type: "list[replacement]", Doc: "Rules from fabric.replacement(...) (regex, JSONPath, scoped by item type, item name and file path), applied after replace, in order."},
 			{Name: "keep_tokens", Type: "list", Doc: "{{NAME}} tokens meant to stay in the parts as written; any other {{NAME}} left after replace is an error."},
 		},
 	}
@@ -70,35 +73,9 @@ func (definitionBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, err
 			Message: fmt.Sprintf("fabric.definition: folder %s does not exist; create it beside the plan with the item's parts", dir)})
 		return handle, nil
 	}
-	var replace [][2][]byte
-	// template is replace with every secret value swapped for <secret:name>: what the definition
-	// is made of, without the values, so that a saved plan can tell an edit of its files.
-	var template [][2][]byte
-	if d, ok := c.value("replace").(*starlark.Dict); ok {
-		for _, kv := range d.Items() {
-			k, ok1 := starlark.AsString(kv[0])
-			if ref, isRef := kv[1].(*Ref); isRef && ok1 {
-				// Known after apply: substituted when the item is planned and applied.
-				def.refs = append(def.refs, refToken{token: []byte(k), ref: ref})
-				continue
-			}
-			v, ok2 := starlark.AsString(kv[1])
-			shown := v
-			if s, isSecret := kv[1].(*Secret); isSecret {
-				if v, err = ev.reveal(s); err != nil {
-					return nil, fmt.Errorf("fabric.definition: replace %q: %w", k, err)
-				}
-				ok2, def.sensitive, shown = true, true, s.String()
-			}
-			if !ok1 || !ok2 {
-				return nil, fmt.Errorf("fabric.definition: replace must map strings to strings, secret() or an id such as ws.id, got %s: %s", kv[0].Type(), kv[1].Type())
-			}
-			if k == "" {
-				return nil, fmt.Errorf("fabric.definition: replace has an empty key")
-			}
-			replace = append(replace, [2][]byte{[]byte(k), []byte(v)})
-			template = append(template, [2][]byte{[]byte(k), []byte(shown)})
-		}
+	rules, err := ev.definitionRules(c, nil)
+	if err != nil {
+		return nil, fmt.Errorf("fabric.definition: %w", err)
 	}
 	keep, err := stringList(c.value("keep_tokens"))
 	if err != nil {
@@ -113,27 +90,132 @@ func (definitionBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, err
 		}
 		return nil, fmt.Errorf("fabric.definition: %v", err)
 	}
-	used := make([]bool, len(replace)+len(def.refs))
+	pf, _ := parsePlatform(files)
+	scope := defScope{itemType: pf.Metadata.Type, itemName: pf.Metadata.DisplayName, prefix: filepath.ToSlash(filepath.Clean(rel))}
+	used := ev.readDefinition(def, files, rules, keep, scope, c.pos)
+	for i, u := range used {
+		if !u {
+			ev.diags = append(ev.diags, diag(c.pos, RuleReplaceUnused,
+				"fabric.definition: %s occurs in none of the files of %s; correct the key or remove it", rules[i].describe(), dir))
+		}
+	}
+	if len(def.parts) == 0 {
+		return nil, fmt.Errorf("fabric.definition: folder %s holds no parts", dir)
+	}
+	return handle, nil
+}
+
+// definitionRules resolves a call's replace dict (literal rules, in the dict's order) and its
+// parameters list; items are fabric.items_from_dir's discovered items, for function values.
+func (ev *evaluation) definitionRules(c *call, items *starlark.Dict) ([]*rule, error) {
+	var rules []*rule
+	if d, ok := c.value("replace").(*starlark.Dict); ok {
+		for _, kv := range d.Items() {
+			k, ok1 := starlark.AsString(kv[0])
+			switch kv[1].(type) {
+			case starlark.String, *Secret, *Ref:
+			default:
+				ok1 = false
+			}
+			if !ok1 {
+				return nil, fmt.Errorf("replace must map strings to strings, secret() or an id such as ws.id, got %s: %s", kv[0].Type(), kv[1].Type())
+			}
+			if k == "" {
+				return nil, fmt.Errorf("replace has an empty key")
+			}
+			r, err := ev.resolveRule(c.th, &replacement{pos: c.pos, find: k, kind: kindLiteral, value: kv[1]}, nil)
+			if err != nil {
+				return nil, err
+			}
+			rules = append(rules, r)
+		}
+	}
+	if l := c.value("parameters"); l != nil {
+		it := l.(starlark.Iterable).Iterate()
+		defer it.Done()
+		var x starlark.Value
+		for it.Next(&x) {
+			r, err := ev.resolveRule(c.th, x.(*Handle).data.(*replacement), items)
+			if err != nil {
+				return nil, err
+			}
+			rules = append(rules, r)
+		}
+	}
+	return rules, nil
+}
+
+// defScope is what a definition's rules are scoped by: its item's type and name, and the prefix
+// of its parts' paths as file_paths globs see them.
+type defScope struct {
+	itemType, itemName, prefix string
+}
+
+// platformFile is the part of an item folder's .platform fabplan reads.
+type platformFile struct {
+	Metadata struct {
+		Type        string `json:"type"`
+		DisplayName string `json:"displayName"`
+		Description string `json:"description"`
+	} `json:"metadata"`
+	Config struct {
+		LogicalID string `json:"logicalId"`
+	} `json:"config"`
+}
+
+// parsePlatform reads the .platform among files; ok is false when there is none or it does not
+// parse (the part checks report that).
+func parsePlatform(files []treeFile) (pf platformFile, ok bool) {
+	for _, f := range files {
+		if f.rel == ".platform" {
+			return pf, json.Unmarshal(f.data, &pf) == nil
+		}
+	}
+	return pf, false
+}
+
+// readDefinition fills def from the files of its folder, applying rules in order to the parts in
+// their scope, and checks each part. used[i] reports whether rules[i] matched somewhere.
+func (ev *evaluation) readDefinition(def *definitionValue, files []treeFile, rules []*rule, keep []string, scope defScope, pos engine.Pos) []bool {
+	used := make([]bool, len(rules))
+	for _, r := range rules {
+		def.sensitive = def.sensitive || r.sensitive
+	}
 	size := 0
 	for _, f := range files {
-		data, shown := f.data, filepath.Join(dir, filepath.FromSlash(f.rel))
-		for i, r := range replace {
-			used[i] = used[i] || bytes.Contains(data, r[0])
+		data, shown := f.data, filepath.Join(def.path, filepath.FromSlash(f.rel))
+		tmpl := data
+		rel := f.rel
+		if scope.prefix != "" && scope.prefix != "." {
+			rel = scope.prefix + "/" + f.rel
 		}
-		for i, r := range def.refs {
-			used[len(replace)+i] = used[len(replace)+i] || bytes.Contains(data, r.token)
+		isJSON := jsonExts[partExt(f.rel)]
+		for i, r := range rules {
+			if f.rel == ".platform" && r.ref != nil || !r.inScope(scope.itemType, scope.itemName, rel) {
+				continue
+			}
+			val, shownVal := r.val, r.shown
+			if r.ref != nil {
+				token := []byte(r.find)
+				if r.kind != kindLiteral || len(r.filePaths) > 0 {
+					token = refPlaceholder(len(def.refs))
+				}
+				val, shownVal = token, token
+				if !slices.ContainsFunc(def.refs, func(t refToken) bool { return bytes.Equal(t.token, token) }) {
+					def.refs = append(def.refs, refToken{token: token, ref: r.ref})
+				}
+			}
+			var matched bool
+			data, matched = r.apply(data, val, isJSON)
+			if def.sensitive {
+				tmpl, _ = r.apply(tmpl, shownVal, isJSON)
+			}
+			used[i] = used[i] || matched
 		}
 		if def.sensitive {
-			tmpl := data
-			for _, r := range template {
-				tmpl = bytes.ReplaceAll(tmpl, r[0], r[1])
-			}
 			def.template = append(def.template, fabric.Part{Path: f.rel, Payload: tmpl})
 		}
-		for _, r := range replace {
-			data = bytes.ReplaceAll(data, r[0], r[1])
-		}
-		ev.diags = append(ev.diags, def.checkPart(shown, f, data, keep, c.pos)...)
+		ev.diags = append(ev.diags, def.checkPart(shown, f, data, keep, pos)...)
 		size += partRequestSize(f.rel, data)
 		if f.rel == ".platform" {
 			def.platform = data
@@ -141,29 +223,13 @@ func (definitionBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, err
 		}
 		def.parts = append(def.parts, fabric.Part{Path: f.rel, Payload: data})
 	}
-	for i, u := range used {
-		if u {
-			continue
-		}
-		key := ""
-		if i < len(replace) {
-			key = string(replace[i][0])
-		} else {
-			key = string(def.refs[i-len(replace)].token)
-		}
-		ev.diags = append(ev.diags, diag(c.pos, RuleReplaceUnused,
-			"fabric.definition: replace key %q occurs in none of the files of %s; correct the key or remove it", key, dir))
-	}
 	if size > maxRequestBody {
-		ev.diags = append(ev.diags, diag(c.pos, RuleDefinitionSize,
+		ev.diags = append(ev.diags, diag(pos, RuleDefinitionSize,
 			"fabric.definition: %s makes a request of about %d bytes; Fabric accepts at most %d: move large files out of the folder",
-			dir, size, maxRequestBody))
-	}
-	if len(def.parts) == 0 {
-		return nil, fmt.Errorf("fabric.definition: folder %s holds no parts", dir)
+			def.path, size, maxRequestBody))
 	}
 	sort.Slice(def.parts, func(i, j int) bool { return def.parts[i].Path < def.parts[j].Path })
-	return handle, nil
+	return used
 }
 
 // stringList reads an optional list of strings.

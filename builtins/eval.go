@@ -63,7 +63,7 @@ func registry() []builtin {
 		workspaceBuiltin{}, capacityBuiltin{}, itemBuiltin{}, definitionBuiltin{}, folderBuiltin{},
 		roleAssignmentBuiltin{}, configBuiltin{}, secretBuiltin{}, gitConnectionBuiltin{}, connectionBuiltin{},
 		shortcutBuiltin{}, scheduleBuiltin{},
-		lookupWorkspaceBuiltin{}, lookupItemBuiltin{}, lookupConnectionBuiltin{},
+		lookupWorkspaceBuiltin{}, lookupItemBuiltin{}, lookupConnectionBuiltin{}, itemsFromDirBuiltin{}, replacementBuiltin{},
 
 		principalBuiltin{kind: "user"}, principalBuiltin{kind: "group"}, principalBuiltin{kind: "service_principal"},
 	}
@@ -94,6 +94,7 @@ type call struct {
 	// site is the innermost frame: the file whose text holds the call, which relative paths
 	// (fabric.definition) are resolved against.
 	site engine.Pos
+	th   *starlark.Thread // the calling thread: a builtin calling a plan's function uses it
 }
 
 // evaluation is the state of one plan evaluation, carried on the Starlark thread.
@@ -175,16 +176,22 @@ func (ev *evaluation) wrap(b builtin) *starlark.Builtin {
 		if th.CallStackDepth() > 2 || th.CallFrame(1).Pos.Filename() != ev.entry {
 			ev.trace = strings.TrimRight(th.CallStack().String(), "\n")
 		}
-		c := &call{args: a, pos: ev.position(th), site: toPos(th.CallFrame(1).Pos)}
-		for _, msg := range a.problems {
-			ev.diags = append(ev.diags, engine.Diagnostic{Pos: c.pos, Message: msg})
-		}
-		v, err := b.Interpret(ev, c)
-		if err == nil {
-			ev.recordLifecycle(c, v)
-		}
-		return v, err
+		return ev.interpret(b, &call{args: a, pos: ev.position(th), site: toPos(th.CallFrame(1).Pos), th: th})
 	})
+}
+
+// interpret runs a checked call: its problems are recorded, the builtin interprets it, and its
+// lifecycle options go with the resource. A builtin calling another for its own call (as
+// fabric.items_from_dir declares items) comes through here too.
+func (ev *evaluation) interpret(b builtin, c *call) (starlark.Value, error) {
+	for _, msg := range c.problems {
+		ev.diags = append(ev.diags, engine.Diagnostic{Pos: c.pos, Message: msg})
+	}
+	v, err := b.Interpret(ev, c)
+	if err == nil {
+		ev.recordLifecycle(c, v)
+	}
+	return v, err
 }
 
 // position is where a call appears: the outermost frame in the entry plan, so that a helper in a

@@ -14,7 +14,7 @@ type Param struct {
 	Name string
 	// Type is "string" "int" "bool" "list" "dict" "any", "secret", or a handle kind returned by
 	// another builtin: "workspace" "folder" "item" "capacity" "principal" "definition";
-	// "list[item]" is a list of handles.
+	// "list[item]" and "list[replacement]" are lists of handles.
 	Type     string
 	Required bool
 	Enum     []string // allowed literal values
@@ -166,7 +166,7 @@ func checkType(fn string, p Param, v starlark.Value) error {
 				return bad("list")
 			}
 		}
-	case "list[item]", "list[any]":
+	case "list[item]", "list[any]", "list[replacement]":
 		elem := strings.TrimSuffix(strings.TrimPrefix(p.Type, "list["), "]")
 		iter, ok := v.(starlark.Iterable)
 		if !ok {
@@ -199,6 +199,8 @@ func handleMaker(kind string) string {
 		return "fabric." + kind + " or fabric.lookup." + kind
 	case "connection":
 		return "fabric.lookup.connection"
+	case "replacement":
+		return "fabric.replacement"
 	}
 	return "fabric." + kind
 }

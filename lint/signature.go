@@ -149,7 +149,7 @@ func (k kinds) checkValue(u *unit, sp *spec, p param, v syntax.Expr) []Finding {
 // handleKind reports whether a parameter type is one whose values other builtins return.
 func handleKind(t string) bool {
 	switch t {
-	case "workspace", "folder", "item", "capacity", "principal", "definition", "connection":
+	case "workspace", "folder", "item", "capacity", "principal", "definition", "connection", "replacement":
 		return true
 	}
 	return false
@@ -251,9 +251,11 @@ func describeType(t string) string {
 	switch t {
 	case "list[item]":
 		return "a list of items"
+	case "list[replacement]":
+		return "a list of replacements (from fabric.replacement(...))"
 	case "principal":
 		return "principal (from principal.user, principal.group or principal.service_principal)"
-	case "workspace", "folder", "item", "capacity", "definition", "connection":
+	case "workspace", "folder", "item", "capacity", "definition", "connection", "replacement":
 		return t + " (from fabric." + t + "(...))"
 	}
 	return t
