@@ -92,8 +92,8 @@ func (f *Factory) VaultURL() string {
 	return ""
 }
 
-// CI reports whether fabplan runs under CI (CI=true): no prompts, no fallback by default.
-func (f *Factory) CI() bool { return f.Getenv("CI") == "true" }
+// CI reports whether fabplan runs under CI (InCI): no prompts, no fallback by default.
+func (f *Factory) CI() bool { return InCI(f.Getenv) }
 
 // Secrets returns the run's secret resolver for a plan. It reads the .env file now; Key Vault is
 // contacted only when a secret is resolved.

@@ -29,3 +29,21 @@ func TestRedactorKnowsCredentialEnv(t *testing.T) {
 		t.Errorf("stderr %q; want the token scrubbed and the path kept", got)
 	}
 }
+
+func TestInCI(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		want bool
+	}{
+		{map[string]string{}, false},
+		{map[string]string{"CI": "true"}, true},
+		{map[string]string{"CI": "1"}, true},
+		{map[string]string{"CI": "false"}, false},
+		{map[string]string{"CI": "0"}, false},
+		{map[string]string{"TF_BUILD": "True"}, true},
+	} {
+		if got := InCI(func(k string) string { return tc.env[k] }); got != tc.want {
+			t.Errorf("InCI(%v) = %v, want %v", tc.env, got, tc.want)
+		}
+	}
+}

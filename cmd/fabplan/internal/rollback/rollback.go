@@ -3,7 +3,6 @@
 package rollback
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -258,9 +257,7 @@ func confirm(f *cli.Factory, id string, sum journal.Summary, yes bool) error {
 	if !f.IO.Interactive {
 		return cli.Usagef(fmt.Errorf("rollback of run %s (%s, %d change(s) to undo) needs confirmation: pass --yes", id, sum.State, sum.Left()))
 	}
-	fmt.Fprintf(f.IO.ErrOut, "Carry out this rollback of run %s? [y/N] ", id)
-	answer, _ := bufio.NewReader(f.IO.In).ReadString('\n')
-	if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+	if !f.IO.Confirm(fmt.Sprintf("Carry out this rollback of run %s? [y/N] ", id), "y", "yes") {
 		return &cli.ExitCodeError{Code: cli.ExitUsage, Err: fmt.Errorf("rollback cancelled")}
 	}
 	return nil

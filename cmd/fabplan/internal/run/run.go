@@ -44,6 +44,9 @@ type Options struct {
 	Report  string // --report FILE: the run report (JSON)
 	Summary string // --summary FILE: append a Markdown summary (default $GITHUB_STEP_SUMMARY)
 	JSON    bool   // --json: the run report on stdout instead of text
+	// Yes applies without asking (--yes). Without it, an interactive run shows the plan and asks;
+	// in CI or without a terminal it proceeds, as does a saved plan (it was reviewed when made).
+	Yes bool
 }
 
 // NewCmd builds the command; runF replaces the run function in tests of the flags.
@@ -56,8 +59,12 @@ func NewCmd(f *cli.Factory, runF func(context.Context, *Options) error) *cobra.C
 with bounded parallelism. Every change is journalled under <state-dir>/runs/<run-id>/ before and after
 it is made; if a change fails, the changes already made are rolled back in reverse order.
 
-Exit codes: 0 applied (or nothing to do), 1 a change or its rollback failed, 2 bad arguments or a plan
-that does not evaluate.`,
+On a terminal, run shows the plan and applies it only if you answer "yes" (--yes skips the question).
+In CI (CI or TF_BUILD set) or without a terminal it applies at once; so does --plan FILE, whose plan
+was reviewed when it was saved. FABPLAN_PROMPT=always asks even without a terminal, never never asks.
+
+Exit codes: 0 applied (or nothing to do), 1 a change or its rollback failed, 2 bad arguments, a plan
+that does not evaluate, or an answer other than "yes".`,
 		Example: `  fabplan run --emulator plans/demo.star                  # against the embedded emulator
   fabplan run plans/sales/estate.star --env prod          # against Fabric, identity from AZURE_* variables`,
 		Args: cobra.RangeArgs(0, 1),
@@ -97,6 +104,7 @@ that does not evaluate.`,
 	cmd.Flags().StringVar(&opts.Report, "report", "", "write the run report (JSON, docs/run-report.md) to `FILE`")
 	cmd.Flags().StringVar(&opts.Summary, "summary", "", "append a Markdown summary of the run to `FILE` (default $GITHUB_STEP_SUMMARY)")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the run report (JSON) on stdout; the plan text goes to stderr")
+	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "apply without asking (a terminal asks by default; CI never does)")
 	return cmd
 }
 
@@ -278,8 +286,13 @@ func run(ctx context.Context, opts *Options, rep *report.Report, span *telemetry
 		view.NoChanges(out, opts.PlanFile)
 		return j.Append(journal.Record{Type: journal.Commit})
 	}
-	st.changed = true
 	view.Plan(out, plan, view.PlanOptions{Styles: view.NewStyles(io.Color)})
+	if !opts.Yes && saved == nil && io.Interactive {
+		if !io.Confirm("\nApply these changes? Only 'yes' is accepted: ", "yes") {
+			return endEarly(&cli.ExitCodeError{Code: cli.ExitUsage, Err: errCancelled})
+		}
+	}
+	st.changed = true
 	fmt.Fprintf(io.ErrOut, "run %s: journal %s\n", runID, j.Path())
 
 	err = engine.Apply(ctx, g, plan, rt, engine.ApplyOptions{
@@ -307,6 +320,9 @@ func run(ctx context.Context, opts *Options, rep *report.Report, span *telemetry
 	view.Summary(out, engine.Ran(recs))
 	return nil
 }
+
+// errCancelled ends a run whose plan was not confirmed; nothing was changed.
+var errCancelled = errors.New("apply cancelled: nothing was changed")
 
 // NewRunID names a run: sortable by time, unique by a random suffix.
 func NewRunID(now time.Time) string {

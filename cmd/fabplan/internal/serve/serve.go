@@ -277,5 +277,5 @@ func (s *server) reconcile(ctx context.Context, p drift.Pair, limit func(*engine
 	s.reconcileMu.Lock()
 	defer s.reconcileMu.Unlock()
 	return run.Run(ctx, &run.Options{F: s.f, PlanFile: p.Plan, Input: input(p), Parallelism: s.parallelism,
-		Targets: p.Targets, Limit: limit})
+		Targets: p.Targets, Limit: limit, Yes: true}) // a service has no one to ask
 }

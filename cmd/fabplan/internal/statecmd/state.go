@@ -3,13 +3,11 @@
 package statecmd
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -104,9 +102,8 @@ Exit codes: 0 broken, 1 nothing to break or the state cannot be reached, 2 no co
 				if !f.IO.Interactive {
 					return cli.Usagef(fmt.Errorf("breaking the lock of estate %s needs confirmation: pass --yes", key))
 				}
-				fmt.Fprintf(f.IO.ErrOut, "Break the lock of estate %s? Only do so if its run is dead. [y/N] ", key)
-				answer, _ := bufio.NewReader(f.IO.In).ReadString('\n')
-				if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+				q := fmt.Sprintf("Break the lock of estate %s? Only do so if its run is dead. [y/N] ", key)
+				if !f.IO.Confirm(q, "y", "yes") {
 					return &cli.ExitCodeError{Code: cli.ExitUsage, Err: fmt.Errorf("unlock cancelled")}
 				}
 			}
