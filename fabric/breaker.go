@@ -31,11 +31,15 @@ type breakers struct {
 	mu       sync.Mutex
 	m        map[string]*gobreaker.CircuitBreaker[*http.Response]
 	openedAt map[string]time.Time
+	// lastFailure is each breaker's latest counted failure: when it opens, the one that opened it,
+	// which its fail-fast errors carry as their cause.
+	lastFailure map[string]*Error
 }
 
 func newBreakers(failures uint32, cooldown time.Duration, log *slog.Logger, stats *counters) *breakers {
 	return &breakers{failures: failures, cooldown: cooldown, log: log, stats: stats,
-		m: map[string]*gobreaker.CircuitBreaker[*http.Response]{}, openedAt: map[string]time.Time{}}
+		m: map[string]*gobreaker.CircuitBreaker[*http.Response]{}, openedAt: map[string]time.Time{},
+		lastFailure: map[string]*Error{}}
 }
 
 // errServerFailure makes gobreaker count a 5xx answer as a failure; the policy turns it back into
@@ -74,6 +78,50 @@ func (b *breakers) get(name string) *gobreaker.CircuitBreaker[*http.Response] {
 	return cb
 }
 
+// failed notes a failure the named breaker counts.
+func (b *breakers) failed(name string, e *Error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.lastFailure[name] = e
+}
+
+// cause is the failure that opened the named breaker (nil if unknown), and how it reads in the
+// breaker's message.
+func (b *breakers) cause(name string) (*Error, string) {
+	b.mu.Lock()
+	e := b.lastFailure[name]
+	b.mu.Unlock()
+	if e == nil {
+		return nil, ""
+	}
+	var s strings.Builder
+	s.WriteString("; the last failure: ")
+	if e.StatusCode != 0 {
+		fmt.Fprintf(&s, "HTTP %d ", e.StatusCode)
+	}
+	if e.ErrorCode != "" {
+		s.WriteString(e.ErrorCode + " ")
+	}
+	msg := e.Message
+	if len(msg) > 200 {
+		msg = msg[:200] + "..."
+	}
+	fmt.Fprintf(&s, "%q", msg)
+	if e.RequestID != "" {
+		fmt.Fprintf(&s, " (requestId %s)", e.RequestID)
+	}
+	return e, s.String()
+}
+
+// opened wraps the breaker's own error with the failure that opened it, so errors.Is finds both
+// gobreaker's state error and, through errors.As, the Fabric error behind it.
+func opened(err error, cause *Error) error {
+	if cause == nil {
+		return err
+	}
+	return errors.Join(err, cause)
+}
+
 // halfOpenAt is when the named open breaker lets a probe through.
 func (b *breakers) halfOpenAt(name string) time.Time {
 	b.mu.Lock()
@@ -108,32 +156,39 @@ func (p breakerPolicy) Do(req *policy.Request) (*http.Response, error) {
 	resp, err := cb.Execute(func() (*http.Response, error) {
 		resp, err := req.Next()
 		if err != nil {
+			var fe *Error
+			if !errors.Is(err, context.Canceled) && !errors.As(err, &fe) {
+				p.b.failed(name, transportError("", err))
+			}
 			return resp, err
 		}
 		if resp.StatusCode >= 500 {
+			p.b.failed(name, responseError("", resp))
 			return resp, errServerFailure
 		}
 		return resp, nil
 	})
+	cause, because := p.b.cause(name)
 	switch {
 	case errors.Is(err, gobreaker.ErrTooManyRequests):
 		// Half-open: one probe is on its way; the others are not sent rather than pile onto a service
 		// that may still be down (the retry policy sends them again after its backoff).
 		return nil, &Error{
 			ErrorCode: CodeCircuitBreakerOpen,
-			Message:   fmt.Sprintf("circuit breaker %q is half-open: one probe request is testing the service, this call was not sent", name),
-			Hint:      "the service kept failing for this API and is being probed; run again in a moment, or pass --no-circuit-breaker to keep trying",
-			Err:       err,
+			Message: fmt.Sprintf("circuit breaker %q is half-open: one probe request is testing the service, this call was not sent%s",
+				name, because),
+			Hint: "the service kept failing for this API and is being probed; run again in a moment, or pass --no-circuit-breaker to keep trying",
+			Err:  opened(err, cause),
 		}
 	case errors.Is(err, gobreaker.ErrOpenState):
 		at := p.b.halfOpenAt(name)
 		return nil, &Error{
 			ErrorCode:  CodeCircuitBreakerOpen,
 			RetryAfter: max(time.Until(at), 0), // the retry policy waits this long for the half-open probe
-			Message: fmt.Sprintf("circuit breaker %q is open after %d consecutive failures; it half-opens at %s (in %s)",
-				name, p.b.failures, at.UTC().Format(time.TimeOnly), time.Until(at).Round(time.Second)),
+			Message: fmt.Sprintf("circuit breaker %q is open after %d consecutive failures%s; it half-opens at %s (in %s)",
+				name, p.b.failures, because, at.UTC().Format(time.TimeOnly), time.Until(at).Round(time.Second)),
 			Hint: "the service keeps failing for this API; check its status (for Fabric https://support.fabric.microsoft.com/support/) and run again, or pass --no-circuit-breaker to keep trying",
-			Err:  err,
+			Err:  opened(err, cause),
 		}
 	case errors.Is(err, errServerFailure):
 		return resp, nil

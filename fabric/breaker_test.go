@@ -3,6 +3,7 @@ package fabric
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -10,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/sony/gobreaker/v2"
 )
 
 func TestBreakerOpensFailsFastHalfOpensAndCloses(t *testing.T) {
@@ -32,6 +35,21 @@ func TestBreakerOpensFailsFastHalfOpensAndCloses(t *testing.T) {
 	if !strings.Contains(err.Error(), `circuit breaker "`+f.srv.Listener.Addr().String()+` capacities" is open`) ||
 		!strings.Contains(err.Error(), "half-opens at") {
 		t.Errorf("error does not name the breaker and its half-open time: %v", err)
+	}
+	// The error carries the failure that opened the breaker: in its words and as its cause.
+	if !strings.Contains(err.Error(), `the last failure: HTTP 503 ServiceUnavailable "injected"`) {
+		t.Errorf("error hides the 503 that opened the breaker: %v", err)
+	}
+	if !errors.Is(err, gobreaker.ErrOpenState) {
+		t.Errorf("errors.Is(err, gobreaker.ErrOpenState) = false: %v", err)
+	}
+	var outer *Error
+	if !errors.As(err, &outer) || outer.ErrorCode != CodeCircuitBreakerOpen {
+		t.Fatalf("errors.As finds %+v, want the CircuitBreakerOpen error", outer)
+	}
+	var cause *Error
+	if !errors.As(outer.Err, &cause) || cause.StatusCode != 503 || cause.ErrorCode != "ServiceUnavailable" {
+		t.Errorf("cause = %+v, want the 503 ServiceUnavailable", cause)
 	}
 	sent := f.count("GET /v1/capacities")
 	if _, err := c.ListCapacities(bg); ErrorCode(err) != CodeCircuitBreakerOpen {
