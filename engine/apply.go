@@ -81,8 +81,13 @@ func (e *ApplyError) Error() string {
 	case e.Rollback == nil:
 		msg += "\nrollback is off: the changes made so far stand; undo them with `fabplan rollback`"
 	case e.Rollback.OK():
-		msg += fmt.Sprintf("\nrolled back %d change(s), reconciled %d unfinished (%s); live state is as before the run",
-			e.Rollback.Undone, e.Rollback.Reconciled, e.Rollback.Status())
+		// The count is every undone line progress printed: applied changes and unfinished ones
+		// found to have taken effect alike.
+		msg += fmt.Sprintf("\nrolled back %d change(s) (%s", e.Rollback.Undone+e.Rollback.Reconciled, e.Rollback.Status())
+		if e.Rollback.Reconciled > 0 {
+			msg += fmt.Sprintf(", %d of them unfinished when the run stopped", e.Rollback.Reconciled)
+		}
+		msg += "); live state is as before the run"
 	default:
 		msg += "\n" + e.Rollback.Error()
 	}
@@ -90,6 +95,24 @@ func (e *ApplyError) Error() string {
 }
 
 func (e *ApplyError) Unwrap() []error { return e.Steps }
+
+// NotStarted lists the plan's changes a run's journal shows no attempt at: the steps a failed run
+// never started, in plan order.
+func NotStarted(p *Plan, recs []journal.Record) []Change {
+	started := map[string]bool{}
+	for _, r := range recs {
+		if r.Type == journal.Intent {
+			started[r.Step] = true
+		}
+	}
+	var out []Change
+	for _, c := range p.Changes {
+		if c.Action.Mutates() && !started[string(c.Addr)] {
+			out = append(out, c)
+		}
+	}
+	return out
+}
 
 // Tally counts changes by action.
 type Tally struct{ Added, Changed, Replaced, Destroyed int }

@@ -308,6 +308,12 @@ func run(ctx context.Context, opts *Options, rep *report.Report, span *telemetry
 	if err != nil {
 		var ae *engine.ApplyError
 		if errors.As(err, &ae) {
+			// What never started is part of the account: the plan is not half-known to have run.
+			if recs, rerr := j.Records(context.WithoutCancel(ctx)); rerr == nil {
+				if ns := engine.NotStarted(plan, recs); len(ns) > 0 {
+					return fmt.Errorf("run %s failed (journal %s):\n%w\n%s", runID, j.Path(), err, view.NotStarted(ns))
+				}
+			}
 			return fmt.Errorf("run %s failed (journal %s):\n%w", runID, j.Path(), err)
 		}
 		return err

@@ -197,6 +197,16 @@ func Summary(w io.Writer, t engine.Tally) {
 	fmt.Fprintf(w, "Apply complete: %d added, %d changed, %d replaced, %d destroyed.\n", t.Added, t.Changed, t.Replaced, t.Destroyed)
 }
 
+// NotStarted lists the changes a failed run never started, with their plan lines.
+func NotStarted(cs []engine.Change) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "not started (%d change(s), nothing done for them):", len(cs))
+	for _, c := range cs {
+		fmt.Fprintf(&b, "\n  %s %s (%s)", c.Action, c.Addr, c.Pos)
+	}
+	return b.String()
+}
+
 // NoChanges is printed when live state already matches the plan.
 func NoChanges(w io.Writer, plan string) {
 	fmt.Fprintf(w, "No changes: live state matches %s.\n", plan)
