@@ -17,6 +17,7 @@ import (
 	"github.com/fabplan/fabplan/cmd/fabplan/internal/fmtcmd"
 	"github.com/fabplan/fabplan/cmd/fabplan/internal/lintcmd"
 	"github.com/fabplan/fabplan/cmd/fabplan/internal/login"
+	"github.com/fabplan/fabplan/cmd/fabplan/internal/migrate"
 	"github.com/fabplan/fabplan/cmd/fabplan/internal/plan"
 	"github.com/fabplan/fabplan/cmd/fabplan/internal/rollback"
 	"github.com/fabplan/fabplan/cmd/fabplan/internal/run"
@@ -52,6 +53,7 @@ and items with their definitions from plans written in Starlark. A failed run is
 		emulatorcmd.NewCmd(f),
 		lintcmd.NewCmd(f),
 		fmtcmd.NewCmd(f),
+		migrate.NewCmd(f),
 		runs.NewCmd(f),
 		statecmd.NewCmd(f),
 		rollback.NewCmd(f),
