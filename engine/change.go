@@ -119,6 +119,17 @@ func (p *Plan) Counts() (add, change, replace, destroy int) {
 	return
 }
 
+// Mutations counts the changes that apply makes (no-ops and reads aside).
+func (p *Plan) Mutations() int {
+	n := 0
+	for _, c := range p.Changes {
+		if c.Action.Mutates() {
+			n++
+		}
+	}
+	return n
+}
+
 // HasChanges reports whether applying the plan would change anything.
 func (p *Plan) HasChanges() bool {
 	for _, c := range p.Changes {

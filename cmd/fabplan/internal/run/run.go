@@ -295,15 +295,20 @@ func run(ctx context.Context, opts *Options, rep *report.Report, span *telemetry
 	st.changed = true
 	fmt.Fprintf(io.ErrOut, "run %s: journal %s\n", runID, j.Path())
 
+	progress := view.NewProgress(io.ErrOut)
+	if io.Live {
+		progress = view.NewLiveProgress(io.ErrOut, plan.Mutations())
+	}
 	err = engine.Apply(ctx, g, plan, rt, engine.ApplyOptions{
 		Parallelism: opts.Parallelism,
 		Journal:     j,
-		Observer:    rep.Observe(view.NewProgress(io.ErrOut)),
+		Observer:    rep.Observe(progress),
 		NoRollback:  opts.NoRollback,
 		Undo:        builtins.UndoRegistry(),
 
 		RollbackDeadline: opts.RollbackDeadline,
 	})
+	progress.Finish()
 	view.Requests(io.ErrOut, client.Stats())
 	if err != nil {
 		var ae *engine.ApplyError
