@@ -168,7 +168,7 @@ func Apply(ctx context.Context, g *Graph, p *Plan, rt *Runtime, opts ApplyOption
 		return err
 	}
 	var mu sync.Mutex
-	errs := walk(ctx, order, opts.Parallelism, func(ctx context.Context, r Resource) error {
+	errs := walk(ctx, rt, order, opts.Parallelism, func(ctx context.Context, r Resource) error {
 		c := byAddr[r.Addr()]
 		if !c.Action.Mutates() {
 			if c.ID != "" {

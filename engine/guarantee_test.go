@@ -184,7 +184,7 @@ func TestTheWalkNeverSkipsAStepSilently(t *testing.T) {
 	b := &fakeResource{addr: "b", deps: []Addr{"a"}, world: w}
 	c := &fakeResource{addr: "c", world: w}
 	called := 0
-	errs := walk(context.Background(), []Resource{c, a, b}, 2, func(context.Context, Resource) error {
+	errs := walk(context.Background(), nil, []Resource{c, a, b}, 2, func(context.Context, Resource) error {
 		called++
 		return nil
 	})

@@ -30,7 +30,7 @@ func Refresh(ctx context.Context, g *Graph, rt *Runtime, parallelism int) (p *Pl
 	order := g.Order()
 	var mu sync.Mutex
 	changes := make(map[Addr]Change, len(order))
-	errs := walk(ctx, order, parallelism, func(ctx context.Context, r Resource) error {
+	errs := walk(ctx, rt, order, parallelism, func(ctx context.Context, r Resource) error {
 		live, err := r.Refresh(ctx, rt)
 		if err != nil {
 			return &RefreshError{Addr: r.Addr(), Pos: r.Pos(), Err: err}

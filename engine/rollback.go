@@ -20,9 +20,6 @@ import (
 // job ends with a list of what is left instead of hanging.
 const DefaultRollbackDeadline = 10 * time.Minute
 
-// defaultUndoParallelism is how many independent undos run at once when the caller says nothing.
-const defaultUndoParallelism = 4
-
 // RollbackOptions configure one rollback attempt.
 type RollbackOptions struct {
 	Journal  *journal.Journal
@@ -218,7 +215,7 @@ func Rollback(ctx context.Context, recs []journal.Record, rt *Runtime, opts Roll
 
 	var mu sync.Mutex
 	left := map[string]bool{}
-	undoOne := func(p pending, dependents []string) {
+	undoOne := func(ctx context.Context, p pending, dependents []string) {
 		why, ok := opts.Leave[p.step]
 		mu.Lock()
 		for _, d := range dependents {
@@ -265,7 +262,7 @@ func Rollback(ctx context.Context, recs []journal.Record, rt *Runtime, opts Roll
 		obs.UndoDone(Addr(p.step), p.undo.Op)
 		appendRec(journal.Record{Type: journal.Undone, Step: p.step, ID: p.id, Undo: &p.undo}, p)
 	}
-	inReverseDependencyOrder(todo, opts.Parallelism, undoOne)
+	inReverseDependencyOrder(ctx, rt, todo, opts.Parallelism, undoOne)
 
 	byNewest := func(a, b UndoFailure) int { return b.seq - a.seq }
 	slices.SortFunc(res.Failures, byNewest)
@@ -276,46 +273,35 @@ func Rollback(ctx context.Context, recs []journal.Record, rt *Runtime, opts Roll
 }
 
 // inReverseDependencyOrder calls fn for every change (given newest first) once every change that
-// depends on it has finished, with at most n calls at once. A journal without dependencies
-// (written before they were recorded) is undone strictly newest first.
-func inReverseDependencyOrder(todo []pending, n int, fn func(p pending, dependents []string)) {
-	if n < 1 {
-		n = defaultUndoParallelism
-	}
-	finished := make(map[string]chan struct{}, len(todo))
+// depends on it has finished, through the scheduler with at most n undos running (keepGoing: a
+// failed undo holds nothing up, and after the deadline each change is still handed to fn, which
+// records it as not started). A journal without dependencies (written before they were recorded)
+// is undone strictly newest first.
+func inReverseDependencyOrder(ctx context.Context, rt *Runtime, todo []pending, n int,
+	fn func(ctx context.Context, p pending, dependents []string)) {
 	index := make(map[string]int, len(todo))
 	recorded := false
 	for i, p := range todo {
-		finished[p.step] = make(chan struct{})
 		index[p.step] = i
 		recorded = recorded || len(p.deps) > 0
 	}
-	// dependents[i] are the changes to finish before todo[i]: those that depend on it.
+	// preds[i] are the changes to finish before todo[i]: those that depend on it.
+	preds := make([][]int, len(todo))
 	dependents := make([][]string, len(todo))
 	for i, p := range todo {
 		if !recorded && i > 0 {
+			preds[i] = append(preds[i], i-1)
 			dependents[i] = append(dependents[i], todo[i-1].step)
 		}
 		for _, d := range p.deps {
 			if k, ok := index[d]; ok && k != i {
+				preds[k] = append(preds[k], i)
 				dependents[k] = append(dependents[k], p.step)
 			}
 		}
 	}
-	sem := make(chan struct{}, n)
-	var wg sync.WaitGroup
-	for i, p := range todo {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer close(finished[p.step])
-			for _, d := range dependents[i] {
-				<-finished[d]
-			}
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			fn(p, dependents[i])
-		}()
-	}
-	wg.Wait()
+	schedule(ctx, rt, len(todo), preds, schedOptions{limit: n, keepGoing: true}, func(ctx context.Context, i int) error {
+		fn(ctx, todo[i], dependents[i])
+		return nil
+	})
 }

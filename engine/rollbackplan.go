@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/fabplan/fabplan/engine/journal"
 )
@@ -97,18 +96,11 @@ func PlanRollback(ctx context.Context, recs []journal.Record, rt *Runtime, previ
 	}
 	pvs := make([]previewed, len(todo))
 	errs := make([]error, len(todo))
-	sem := make(chan struct{}, max(parallelism, 1))
-	var wg sync.WaitGroup
-	for i, p := range todo {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			pvs[i], errs[i] = previewOne(ctx, rt, previews, p, post[p.step])
-		}()
-	}
-	wg.Wait()
+	schedule(ctx, rt, len(todo), make([][]int, len(todo)), schedOptions{limit: parallelism, keepGoing: true},
+		func(ctx context.Context, i int) error {
+			pvs[i], errs[i] = previewOne(ctx, rt, previews, todo[i], post[todo[i].step])
+			return nil
+		})
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}

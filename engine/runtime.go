@@ -31,6 +31,7 @@ type Runtime struct {
 	ids     map[Addr]string
 	outputs map[Addr]map[string]string
 	memo    map[string]*memoEntry
+	sched   SchedStats
 }
 
 type memoEntry struct {

@@ -53,7 +53,7 @@ func (c *Client) follow(ctx context.Context, op string, resp *http.Response, out
 		if c.clock.Now().Add(wait).After(deadline) {
 			return stillRunning(op, poll, c.cfg.CallTimeout)
 		}
-		if err := c.clock.Sleep(ctx, wait); err != nil {
+		if err := sleepFor(ctx, c.clock, WaitOperation, wait); err != nil {
 			return transportError(op, err)
 		}
 		pr, err := c.send(pctx, http.MethodGet, poll, nil)

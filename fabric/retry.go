@@ -74,6 +74,11 @@ func (e errGiveUp) Error() string { return e.reason }
 // never less than floor (Retry-After). It refuses when retry is off, the wait would pass the call's
 // deadline or the run's retry budget is spent.
 func (a *attempts) wait(ctx context.Context, floor time.Duration, slow bool) error {
+	return a.waitAs(ctx, floor, slow, WaitRetry)
+}
+
+// waitAs is wait, reported to the context's Waiter as kind.
+func (a *attempts) waitAs(ctx context.Context, floor time.Duration, slow bool, kind WaitKind) error {
 	r := a.r
 	if r.off {
 		return errGiveUp{"retry is off"}
@@ -91,10 +96,7 @@ func (a *attempts) wait(ctx context.Context, floor time.Duration, slow bool) err
 	}
 	a.n++
 	r.stats.retries.Add(1)
-	if err := r.clock.Sleep(ctx, d); err != nil {
-		return err
-	}
-	return nil
+	return sleepFor(ctx, r.clock, kind, d)
 }
 
 // nonRetriable is how azcore policies mark errors no retry can fix.
@@ -195,7 +197,12 @@ func (p retryPolicy) Do(req *policy.Request) (*http.Response, error) {
 		case errors.As(err, &fe):
 			floor, code = fe.RetryAfter, fe.ErrorCode
 		}
-		if werr := a.wait(ctx, floor, v == retrySlow); werr != nil {
+		// After a 429 the wait is the throttle's pause, which every worker of the identity shares.
+		kind := WaitRetry
+		if status == http.StatusTooManyRequests {
+			kind = WaitThrottle
+		}
+		if werr := a.waitAs(ctx, floor, v == retrySlow, kind); werr != nil {
 			var g errGiveUp
 			if errors.As(werr, &g) {
 				p.r.log.Warn("giving up", "op", ci.op, "attempts", a.n, "status", status, "errorCode", code, "reason", g.reason)

@@ -189,7 +189,9 @@ type throttlePolicy struct {
 
 func (p throttlePolicy) Do(req *policy.Request) (*http.Response, error) {
 	start := p.clock.Now()
+	end := waitingFor(req.Raw().Context(), p.clock, WaitThrottle)
 	err := p.t.Wait(req.Raw().Context())
+	end()
 	sent := p.clock.Now()
 	telemetry.AttemptFrom(req.Raw().Context()).ThrottleWaited(req.Raw().Context(), sent.Sub(start))
 	if err != nil {

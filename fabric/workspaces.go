@@ -199,7 +199,7 @@ func (c *Client) awaitCapacity(ctx context.Context, op, workspaceID string, resp
 		if c.clock.Now().Add(wait).After(deadline) {
 			return stillRunning(op, "capacity assignment of workspace "+workspaceID, c.cfg.CallTimeout)
 		}
-		if err := c.clock.Sleep(ctx, wait); err != nil {
+		if err := sleepFor(ctx, c.clock, WaitOperation, wait); err != nil {
 			return transportError(op, err)
 		}
 	}
