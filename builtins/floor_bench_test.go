@@ -18,7 +18,7 @@ import (
 // floorEstate is one of the estates the floor benchmarks run: workspaces x (3 role assignments,
 // 2 folders, items, defs of them notebooks with a definition).
 type floorEstate struct {
-	name                   string
+	name                    string
 	workspaces, items, defs int
 }
 
