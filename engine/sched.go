@@ -8,16 +8,20 @@ import (
 	"github.com/fabplan/fabplan/fabric"
 )
 
-// DefaultParallelism is --parallelism when the user says nothing: how many steps may run at once.
-// A step waiting on the service (an operation's Retry-After, a retry's backoff) does not count, and
-// the identity's throttle paces the requests of those that do, so the cap is there for a service
-// that answers slowly, not to pace the run: it only binds when more than 32 requests would be
-// waiting for admission or on the wire at once.
-const DefaultParallelism = 32
+// DefaultParallelism is --parallelism when the user says nothing: the most steps in flight at
+// once, waiting ones included. It is a cap, not the pace: how many steps run is set by the
+// identity's throttle (see schedule), and estate-L never has this many in flight.
+const DefaultParallelism = 100
+
+// sendQueue is how many started steps may be on their way to the throttle (working, or queued for
+// admission) before the scheduler starts no more: enough to keep the throttle busy while others
+// are on the wire or waiting, few enough that a step resuming after its operation finds a short
+// queue.
+const sendQueue = 8
 
 // SchedStats is what the scheduler saw across the phases of a runtime (refresh, apply, rollback).
 type SchedStats struct {
-	// PeakRunning is the most steps that ran at once, waiting on the throttle or on the wire.
+	// PeakRunning is the most steps that ran at once: working, queued on the throttle or on the wire.
 	PeakRunning int
 	// PeakInFlight is the most steps started and not finished at once, waiting ones included.
 	PeakInFlight int
@@ -46,7 +50,7 @@ func (rt *Runtime) noteSched(s SchedStats) {
 
 // schedOptions configure one schedule.
 type schedOptions struct {
-	// limit caps the running steps; < 1 means DefaultParallelism.
+	// limit caps the steps in flight, waiting ones included; < 1 means DefaultParallelism.
 	limit int
 	// keepGoing runs every step once its predecessors finished, whatever their outcome and even
 	// once ctx is done (rollback: fn records why it did not undo); otherwise the first failure or
@@ -56,12 +60,12 @@ type schedOptions struct {
 
 // schedule is fabplan's one scheduler: refresh, apply, the rollback plan and rollback all run
 // their steps through it. It calls fn(i) for each of n steps once every step in preds[i] has
-// finished (successfully, unless keepGoing), with at most limit steps running. A step that
-// waits on the service (fabric.Waiter: an operation, a retry) stops running while it waits, so
-// another step takes its place; it resumes at once when the wait ends, even if that makes more
-// than limit run for a moment (no new step starts until fewer do). How many requests are sent
-// is left to the identity's throttle, which every running step queues on. It returns which steps
-// started and every error, in the order they happened.
+// finished (successfully, unless keepGoing), with at most limit in flight. What paces it is the
+// identity's throttle: a new step starts only while fewer than sendQueue started steps are on
+// their way to it (working, or queued for admission). A step on the wire or waiting on the service
+// (an operation's Retry-After, a retry's backoff: fabric.Waiter) is not on its way, so it holds no
+// place: waiting steps never keep others from starting, and a full throttle queue does. It returns
+// which steps started and every error, in the order they happened.
 func schedule(ctx context.Context, rt *Runtime, n int, preds [][]int, o schedOptions,
 	fn func(ctx context.Context, i int) error) (started []bool, errs []error) {
 	limit := o.limit
@@ -89,23 +93,22 @@ func schedule(ctx context.Context, rt *Runtime, n int, preds [][]int, o schedOpt
 	for {
 		s.mu.Lock()
 		stop := !o.keepGoing && (len(errs) > 0 || ctx.Err() != nil)
-		for !stop && s.running < limit && len(ready) > 0 {
+		for !stop && s.inFlight < limit && s.sending < sendQueue && len(ready) > 0 {
 			i := ready[0]
 			ready = ready[1:]
 			started[i] = true
-			s.running++
 			s.inFlight++
-			s.stats.PeakRunning = max(s.stats.PeakRunning, s.running)
+			w := &stepWaiter{s: s}
+			s.set(w, toSend)
 			s.stats.PeakInFlight = max(s.stats.PeakInFlight, s.inFlight)
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				w := &stepWaiter{s: s}
 				begin := time.Now()
 				err := fn(fabric.WithWaiter(ctx, w), i)
 				s.mu.Lock()
 				service[i] = time.Since(begin) - w.throttled
-				s.running--
+				s.set(w, finished)
 				s.inFlight--
 				if err != nil {
 					errs = append(errs, err)
@@ -146,13 +149,42 @@ func schedule(ctx context.Context, rt *Runtime, n int, preds [][]int, o schedOpt
 	return started, errs
 }
 
+// phase is where a started step is.
+type phase int
+
+const (
+	toSend   phase = iota // working, or queued on the throttle: on its way to the next request
+	onWire                // its request was admitted; it waits for the answer
+	sleeping              // waiting on an operation or a retry
+	finished
+)
+
 // sched is the state of one schedule, guarded by mu.
 type sched struct {
 	mu       sync.Mutex
-	running  int
 	inFlight int
+	sending  int // steps in phase toSend
+	running  int // steps in phase toSend or onWire
 	stats    SchedStats
 	wake     chan struct{}
+}
+
+// set moves w to phase p; called under mu.
+func (s *sched) set(w *stepWaiter, p phase) {
+	count := func(p phase, d int) {
+		if p == toSend {
+			s.sending += d
+		}
+		if p == toSend || p == onWire {
+			s.running += d
+		}
+	}
+	if w.started {
+		count(w.phase, -1)
+	}
+	w.started, w.phase = true, p
+	count(p, 1)
+	s.stats.PeakRunning = max(s.stats.PeakRunning, s.running)
 }
 
 func (s *sched) signal() {
@@ -162,32 +194,34 @@ func (s *sched) signal() {
 	}
 }
 
-// stepWaiter is one step's fabric.Waiter: while the step waits on an operation or a retry it
-// does not count as running, so the scheduler starts another step in its place.
+// stepWaiter is one step's fabric.Waiter: it tells the scheduler where the step is, so that a step
+// on the wire or asleep lets another start.
 type stepWaiter struct {
 	s         *sched
+	started   bool
+	phase     phase
 	throttled time.Duration // guarded by s.mu
 }
 
 func (w *stepWaiter) Waiting(kind fabric.WaitKind) func(time.Duration) {
+	next, after := sleeping, toSend
 	if kind == fabric.WaitThrottle {
-		// Queued on the throttle, the step keeps its place: the throttle is what paces the run,
-		// and a full queue is what stops new steps from starting.
-		return func(took time.Duration) {
-			w.s.mu.Lock()
-			w.throttled += took
-			w.s.mu.Unlock()
-		}
+		next, after = toSend, onWire
 	}
 	w.s.mu.Lock()
-	w.s.running--
+	w.s.set(w, next)
 	w.s.mu.Unlock()
 	w.s.signal()
-	return func(time.Duration) {
+	return func(took time.Duration) {
 		w.s.mu.Lock()
-		w.s.running++
-		w.s.stats.PeakRunning = max(w.s.stats.PeakRunning, w.s.running)
+		if kind == fabric.WaitThrottle {
+			w.throttled += took
+		}
+		if w.phase != finished {
+			w.s.set(w, after)
+		}
 		w.s.mu.Unlock()
+		w.s.signal()
 	}
 }
 

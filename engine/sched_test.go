@@ -64,81 +64,83 @@ func (r *waitingResource) Apply(ctx context.Context, rt *Runtime, ch *Change, in
 	return a, err
 }
 
-// With --parallelism 1, six independent steps that each wait on an operation all wait at once, in
-// refresh and in apply: a waiting step holds no slot.
-func TestWaitingStepsHoldNoSlot(t *testing.T) {
-	const n = 6
-	w := newWorld()
-	refresh, apply := newBarrier(n, fabric.WaitOperation), newBarrier(n, fabric.WaitOperation)
+// waitingGraph is n independent waitingResources sharing the refresh and apply barriers.
+func waitingGraph(t *testing.T, w *world, n int, refresh, apply func() *barrier) *Graph {
 	g := NewGraph()
 	for i := range n {
 		r := &waitingResource{fakeResource: fakeResource{addr: Addr(fmt.Sprintf("item.%d", i)), world: w},
-			refresh: refresh, apply: apply}
+			refresh: refresh(), apply: apply()}
 		if d := g.Add(r); d != nil {
 			t.Fatal(d)
 		}
 	}
+	return g
+}
+
+func applyAll(t *testing.T, g *Graph, w *world, parallel int) *Runtime {
+	t.Helper()
 	rt := NewRuntime(nil)
-	p, err := Refresh(context.Background(), g, rt, 1)
+	p, err := Refresh(context.Background(), g, rt, parallel)
 	if err != nil {
 		t.Fatal(err)
 	}
 	j, _ := undoJournal(t)
-	if err := Apply(context.Background(), g, p, rt, ApplyOptions{Parallelism: 1, Journal: j, Undo: w.undo()}); err != nil {
+	if err := Apply(context.Background(), g, p, rt, ApplyOptions{Parallelism: parallel, Journal: j, Undo: w.undo()}); err != nil {
 		t.Fatal(err)
 	}
+	return rt
+}
+
+// More steps than the throttle's queue holds all wait on their operations at once, in refresh and
+// in apply: a waiting step holds no place, so others start.
+func TestWaitingStepsHoldNoSlot(t *testing.T) {
+	const n = sendQueue + 4
+	w := newWorld()
+	refresh, apply := newBarrier(n, fabric.WaitOperation), newBarrier(n, fabric.WaitOperation)
+	rt := applyAll(t, waitingGraph(t, w, n, func() *barrier { return refresh }, func() *barrier { return apply }), w, 0)
 	if refresh.peak != n || apply.peak != n {
-		t.Errorf("steps waiting at once: refresh %d, apply %d; want %d (waiting must not hold the one slot)",
+		t.Errorf("steps waiting at once: refresh %d, apply %d; want %d (waiting must not hold a place)",
 			refresh.peak, apply.peak, n)
-	}
-	if got := w.peak.Load(); got != 1 {
-		t.Errorf("steps working at once = %d, want 1 (--parallelism still caps the steps that run)", got)
 	}
 	if s := rt.SchedStats(); s.PeakInFlight != n {
 		t.Errorf("SchedStats.PeakInFlight = %d, want %d", s.PeakInFlight, n)
 	}
 }
 
-// A step queued on the throttle keeps its slot: the throttle's queue is what stops new steps.
-func TestThrottleWaitKeepsTheSlot(t *testing.T) {
-	const n = 4
+// Steps queued on the throttle are what stops new ones: with the throttle admitting slowly, no more
+// than sendQueue steps are ever queued on it, however many are ready.
+func TestThrottleQueueGatesNewSteps(t *testing.T) {
+	const n = sendQueue + 4
 	w := newWorld()
-	// Each step is let through the throttle a moment after the last: a scheduler that started a
-	// second step meanwhile would show two queued at once.
 	admit := make(chan struct{})
 	go func() {
 		for range n {
-			time.Sleep(30 * time.Millisecond)
+			time.Sleep(20 * time.Millisecond)
 			admit <- struct{}{}
 		}
 	}()
-	b := &barrier{n: n + 1, kind: fabric.WaitThrottle, all: admit}
-	g := NewGraph()
-	for i := range n {
-		r := &waitingResource{fakeResource: fakeResource{addr: Addr(fmt.Sprintf("item.%d", i)), world: w},
-			refresh: newBarrier(1, fabric.WaitThrottle), apply: b}
-		if d := g.Add(r); d != nil {
-			t.Fatal(d)
-		}
-	}
-	rt := NewRuntime(nil)
-	p, err := Refresh(context.Background(), g, rt, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	j, _ := undoJournal(t)
-	if err := Apply(context.Background(), g, p, rt, ApplyOptions{Parallelism: 1, Journal: j, Undo: w.undo()}); err != nil {
-		t.Fatal(err)
-	}
-	if b.peak != 1 {
-		t.Errorf("steps queued on the throttle at once = %d, want 1 with --parallelism 1", b.peak)
+	queue := &barrier{n: n + 1, kind: fabric.WaitThrottle, all: admit}
+	pass := func() *barrier { return newBarrier(1, fabric.WaitThrottle) }
+	applyAll(t, waitingGraph(t, w, n, pass, func() *barrier { return queue }), w, 0)
+	if queue.peak > sendQueue || queue.peak < 2 {
+		t.Errorf("steps queued on the throttle at once = %d, want 2..%d", queue.peak, sendQueue)
 	}
 }
 
-// Rollback goes through the same scheduler: with --parallelism 1, the items' undos, each waiting on
-// an operation, wait at once; the workspace they depend on is undone after all of them.
+// --parallelism caps the steps in flight, waiting ones included: 1 is one step at a time.
+func TestParallelismOneIsSequentialEvenWhenWaiting(t *testing.T) {
+	w := newWorld()
+	pass := func() *barrier { return newBarrier(1, fabric.WaitOperation) }
+	rt := applyAll(t, waitingGraph(t, w, 4, pass, pass), w, 1)
+	if s := rt.SchedStats(); s.PeakInFlight != 1 {
+		t.Errorf("SchedStats.PeakInFlight = %d with --parallelism 1, want 1", s.PeakInFlight)
+	}
+}
+
+// Rollback goes through the same scheduler: more undos than the throttle's queue holds, each
+// waiting on an operation, wait at once; the workspace they depend on is undone after all of them.
 func TestRollbackWaitingUndosHoldNoSlot(t *testing.T) {
-	const n = 5
+	const n = sendQueue + 4
 	steps := [][]string{{"ws"}}
 	for i := range n {
 		steps = append(steps, []string{fmt.Sprintf("ws/item.%d", i), "ws"})
@@ -152,12 +154,12 @@ func TestRollbackWaitingUndosHoldNoSlot(t *testing.T) {
 		}
 		return nil
 	})
-	res := Rollback(context.Background(), recs, NewRuntime(nil), RollbackOptions{Journal: j, Undo: reg, Parallelism: 1})
+	res := Rollback(context.Background(), recs, NewRuntime(nil), RollbackOptions{Journal: j, Undo: reg})
 	if !res.OK() || res.Undone != n+1 {
 		t.Fatalf("rollback: %v", res.Error())
 	}
 	if b.peak != n {
-		t.Errorf("undos waiting at once = %d, want %d (a waiting undo must not hold the one slot)", b.peak, n)
+		t.Errorf("undos waiting at once = %d, want %d (a waiting undo must not hold a place)", b.peak, n)
 	}
 	if last := log.order[len(log.order)-1]; last != "ws" {
 		t.Errorf("order = %v: the workspace must be undone after its items", log.order)

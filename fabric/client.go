@@ -103,7 +103,7 @@ type Stats struct {
 	Retries       int64         // attempts beyond the first
 	Reconciled    int64         // creates found by natural key after a lost or failed answer
 	BreakerOpened int64         // times a circuit breaker opened
-	ThrottleWait  time.Duration // time workers spent waiting for admission, summed
+	ThrottleWait  time.Duration // wall-clock time during which at least one request waited for admission
 	Pauses        int64         // 429 episodes that paused every worker
 	Rate          float64       // current admission rate of the Fabric throttle (req/s); 0 when off
 }
@@ -242,6 +242,9 @@ func (c *Client) throttleFor(scope string) *Throttle {
 	return t
 }
 
+// Throttle is the identity's Fabric throttle, or nil when it is off.
+func (c *Client) Throttle() *Throttle { return c.throttle }
+
 // RefillRetryBudget gives the client its whole retry budget again. The budget is per run; a
 // long-running caller (fabplan serve) refills it at the start of each cycle, which is its run.
 func (c *Client) RefillRetryBudget() { c.retry.budgetLeft.Store(int64(c.cfg.RetryBudget)) }
@@ -258,6 +261,9 @@ func (c *Client) Stats() Stats {
 	if c.throttle != nil {
 		c.throttle.mu.Lock()
 		s.ThrottleWait, s.Rate, s.Pauses = c.throttle.waited, c.throttle.rate, c.throttle.episodes
+		if c.throttle.queued > 0 {
+			s.ThrottleWait += c.clock.Now().Sub(c.throttle.queuedSince)
+		}
 		c.throttle.mu.Unlock()
 	}
 	return s

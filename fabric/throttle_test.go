@@ -1,6 +1,7 @@
 package fabric
 
 import (
+	"context"
 	"net/http"
 	"sync"
 	"testing"
@@ -126,5 +127,163 @@ func TestThrottlePerService(t *testing.T) {
 	}
 	if c := f.client(t, func(cfg *Config) { cfg.NoThrottle = true }); c.throttleFor(GraphScope) != nil {
 		t.Fatal("NoThrottle left a throttle on")
+	}
+}
+
+// A first run ramps up faster than one a second: from 20/s, two seconds without a 429 reach at
+// least 60/s (one step of 50 % a second would reach 45).
+func TestThrottleSlowStartIsFast(t *testing.T) {
+	clk := newFakeClock()
+	th := NewThrottle(ThrottleOptions{Clock: clk})
+	ok := &http.Response{StatusCode: 200, Header: http.Header{}}
+	start := clk.Now()
+	for clk.Now().Sub(start) < 2*time.Second {
+		if err := th.Wait(bg); err != nil {
+			t.Fatal(err)
+		}
+		th.Observe(clk.Now(), ok)
+	}
+	if r := th.Rate(); r < 60 {
+		t.Fatalf("rate %v after 2 s of slow start from 20/s, want >= 60", r)
+	}
+}
+
+// What a run learned is the next run's start: a limit taught by 429s is resumed as the rate to
+// probe from (not slow start); a rate never refused is where slow start begins; a stale record, or
+// a throttle that already learned, is left alone; the start is bounded.
+func TestThrottleResumesWhereItLeftOff(t *testing.T) {
+	clk := newFakeClock()
+	ok := &http.Response{StatusCode: 200, Header: http.Header{}}
+	blocked := &http.Response{StatusCode: 429, Header: http.Header{"Retry-After": {"1"}}}
+	serve := func(th *Throttle, perSecond int, d time.Duration, last *http.Response) {
+		start := clk.Now()
+		for i := 1; clk.Now().Sub(start) < d; i++ {
+			th.Wait(bg)
+			th.Observe(clk.Now(), ok)
+			clk.Sleep(bg, start.Add(time.Duration(i)*time.Second/time.Duration(perSecond)).Sub(clk.Now()))
+		}
+		if last != nil {
+			th.Wait(bg)
+			th.Observe(clk.Now(), last)
+		}
+	}
+	first := NewThrottle(ThrottleOptions{InitialRate: 40, Clock: clk})
+	serve(first, 35, 990*time.Millisecond, blocked)
+	l := first.Learned()
+	if !l.Limited || l.Rate > 35 || l.Rate < 32 || !l.At.Equal(clk.Now()) {
+		t.Fatalf("learned %+v, want a limit just under 35", l)
+	}
+	next := NewThrottle(ThrottleOptions{Clock: clk})
+	next.Resume(l)
+	if next.Rate() != l.Rate {
+		t.Fatalf("resumed at %v, want %v", next.Rate(), l.Rate)
+	}
+	serve(next, 1000, 5*time.Second, nil)
+	if r := next.Rate(); r > l.Rate*1.006 {
+		t.Fatalf("rate %v 5 s after resuming %v: a learned limit is probed, not slow-started", r, l.Rate)
+	}
+
+	unlimited := NewThrottle(ThrottleOptions{Clock: clk})
+	serve(unlimited, 30, 3*time.Second, nil)
+	u := unlimited.Learned()
+	// (A second may pass a few more: the sender catches up when slow start lags behind it.)
+	if u.Limited || u.Rate < 29 || u.Rate > 40 || unlimited.Rate() < 100 {
+		t.Fatalf("learned %+v without a 429 (admission rate %v), want the about 30 requests/s that passed",
+			u, unlimited.Rate())
+	}
+	u.Rate = 75
+	slow := NewThrottle(ThrottleOptions{Clock: clk})
+	slow.Resume(u)
+	if slow.Rate() != 75 {
+		t.Fatalf("resumed at %v, want slow start from the 75/s never refused", slow.Rate())
+	}
+	serve(slow, 1000, 1100*time.Millisecond, nil)
+	if slow.Rate() < 75*2 {
+		t.Fatalf("rate %v a second after resuming 75/s unrefused, want slow start to go on", slow.Rate())
+	}
+
+	for _, tc := range []struct {
+		name string
+		l    Learned
+		want float64
+	}{
+		{"stale", Learned{Rate: 30, Limited: true, At: clk.Now().Add(-8 * 24 * time.Hour)}, 20},
+		{"from the future", Learned{Rate: 30, Limited: true, At: clk.Now().Add(48 * time.Hour)}, 20},
+		{"above the ceiling", Learned{Rate: 1e6, Limited: true, At: clk.Now()}, 1000},
+		{"below the floor", Learned{Rate: 0.01, Limited: true, At: clk.Now()}, 0.2},
+		{"slower than the start, never refused", Learned{Rate: 5, At: clk.Now()}, 20},
+	} {
+		th := NewThrottle(ThrottleOptions{Clock: clk})
+		th.Resume(tc.l)
+		if th.Rate() != tc.want {
+			t.Errorf("%s: resumed at %v, want %v", tc.name, th.Rate(), tc.want)
+		}
+	}
+	// A throttle that has been taught by a 429 in this run keeps what it learned.
+	first.Resume(Learned{Rate: 500, Limited: true, At: clk.Now()})
+	if first.Rate() > 35 {
+		t.Fatalf("a run's own 429 was overridden by a resumed rate: %v", first.Rate())
+	}
+}
+
+// gateClock is a clock whose sleepers wake only when the test moves time on.
+type gateClock struct {
+	mu   sync.Mutex
+	cond *sync.Cond
+	now  time.Time
+}
+
+func newGateClock() *gateClock {
+	c := &gateClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	c.cond = sync.NewCond(&c.mu)
+	return c
+}
+
+func (c *gateClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *gateClock) Sleep(ctx context.Context, d time.Duration) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for until := c.now.Add(d); c.now.Before(until); {
+		c.cond.Wait()
+	}
+	return ctx.Err()
+}
+
+func (c *gateClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+	c.cond.Broadcast()
+}
+
+// The throttle wait a run reports is wall-clock time during which a request waited, not the sum
+// over requests: two requests queued together for 1 and 2 s make 2 s, not 3.
+func TestThrottleWaitIsWallClock(t *testing.T) {
+	clk := newGateClock()
+	th := NewThrottle(ThrottleOptions{InitialRate: 1, Clock: clk})
+	if err := th.Wait(bg); err != nil { // the bucket's one token: admitted at once
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() { defer wg.Done(); th.Wait(bg) }()
+	}
+	for queued := 0; queued < 2; {
+		time.Sleep(time.Millisecond)
+		th.mu.Lock()
+		queued = th.queued
+		th.mu.Unlock()
+	}
+	clk.advance(time.Second)
+	clk.advance(time.Second)
+	wg.Wait()
+	if th.waited != 2*time.Second {
+		t.Fatalf("throttle wait %v, want 2s (wall clock; the sum over requests is 3s)", th.waited)
 	}
 }

@@ -189,6 +189,29 @@ func (b *Blob) download(ctx context.Context, name string, r blob.HTTPRange) ([]b
 	return data, nil
 }
 
+// ReadMeta downloads meta/NAME.
+func (b *Blob) ReadMeta(ctx context.Context, name string) ([]byte, error) {
+	if err := checkMetaName(name); err != nil {
+		return nil, err
+	}
+	return b.download(ctx, b.name("meta", name), blob.HTTPRange{})
+}
+
+// WriteMeta uploads meta/NAME as a block blob: one Put Blob replaces it whole.
+func (b *Blob) WriteMeta(ctx context.Context, name string, data []byte) error {
+	if err := checkMetaName(name); err != nil {
+		return err
+	}
+	if err := b.ensureContainer(ctx); err != nil {
+		return err
+	}
+	blobName := b.name("meta", name)
+	if _, err := b.c.NewBlockBlobClient(blobName).Upload(ctx, streaming.NopCloser(bytes.NewReader(data)), nil); err != nil {
+		return b.storageError("write", blobName, err)
+	}
+	return nil
+}
+
 // Runs lists runs/*/journal.jsonl.
 func (b *Blob) Runs(ctx context.Context) ([]string, error) {
 	var runs []string

@@ -97,6 +97,46 @@ func (l *Local) Runs(context.Context) ([]string, error) {
 	return runs, nil
 }
 
+// ReadMeta reads meta/NAME.
+func (l *Local) ReadMeta(_ context.Context, name string) ([]byte, error) {
+	if err := checkMetaName(name); err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(filepath.Join(l.dir, "meta", name))
+	if err != nil {
+		return nil, fmt.Errorf("state: %w", err)
+	}
+	return b, nil
+}
+
+// WriteMeta writes meta/NAME through a temporary file renamed over it, so that a reader (or a
+// crash) never sees half a document.
+func (l *Local) WriteMeta(_ context.Context, name string, data []byte) error {
+	if err := checkMetaName(name); err != nil {
+		return err
+	}
+	dir := filepath.Join(l.dir, "meta")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("state: %w", err)
+	}
+	tmp, err := os.CreateTemp(dir, "."+name+".*")
+	if err != nil {
+		return fmt.Errorf("state: %w", err)
+	}
+	_, err = tmp.Write(data)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), filepath.Join(dir, name))
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("state: write %s: %w", filepath.Join(dir, name), err)
+	}
+	return nil
+}
+
 type localJournal struct {
 	f    file
 	path string

@@ -31,6 +31,24 @@ type Store interface {
 	// Break releases key's lock whoever holds it and returns who did; an error wrapping
 	// fs.ErrNotExist if nobody holds it.
 	Break(ctx context.Context, key string) (Holder, error)
+	// ReadMeta returns the small document name that the store keeps beside the runs (what a run
+	// learned for the next, such as an identity's throttle rate); an error wrapping fs.ErrNotExist
+	// if there is none. A name is one path segment: letters, digits, '.', '-', '_'.
+	ReadMeta(ctx context.Context, name string) ([]byte, error)
+	// WriteMeta replaces the document name whole: a reader sees the old one or the new one.
+	WriteMeta(ctx context.Context, name string, data []byte) error
+}
+
+// checkMetaName refuses a meta document name that is not one plain path segment.
+func checkMetaName(name string) error {
+	ok := name != "" && name[0] != '.'
+	for _, r := range name {
+		ok = ok && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(".-_", r))
+	}
+	if !ok {
+		return fmt.Errorf("state: %q is not a meta document name", name)
+	}
+	return nil
 }
 
 // Journal is one run's journal, open for appending. It is not safe for concurrent use.

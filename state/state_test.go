@@ -444,3 +444,30 @@ func blobStoreTimeout(t *testing.T, endpoint string, try time.Duration) state.St
 	}
 	return s
 }
+
+// A meta document (what a run learned for the next) reads back as last written, is replaced
+// whole, is absent until written, and its name cannot leave the store's meta folder.
+func TestMetaDocumentsReplaceWhole(t *testing.T) {
+	stores(t, func(t *testing.T, s state.Store) {
+		if _, err := s.ReadMeta(ctx, "throttle-abc.json"); !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("before any write: %v, want fs.ErrNotExist", err)
+		}
+		for _, doc := range []string{`{"rate":47.5,"limited":true}`, `{"rate":9}`} {
+			if err := s.WriteMeta(ctx, "throttle-abc.json", []byte(doc)); err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.ReadMeta(ctx, "throttle-abc.json")
+			if err != nil || string(got) != doc {
+				t.Fatalf("read back %q, %v; want %q", got, err, doc)
+			}
+		}
+		for _, bad := range []string{"", "../runs/x", "a/b", ".hidden", `a\b`} {
+			if err := s.WriteMeta(ctx, bad, []byte("x")); err == nil {
+				t.Errorf("meta name %q was accepted", bad)
+			}
+		}
+		if runs, _ := s.Runs(ctx); len(runs) != 0 {
+			t.Errorf("a meta document shows as runs %v", runs)
+		}
+	})
+}

@@ -62,6 +62,9 @@ type Factory struct {
 	telOnce sync.Once
 	tel     *telemetry.Telemetry
 	telErr  error
+
+	// throttleMem is where the throttle's learned rate is saved when the process ends.
+	throttleMem *throttleMemory
 }
 
 // NewFactory returns a factory for the process.
@@ -232,8 +235,9 @@ func (f *Factory) EmulatorURL() string {
 	return f.emu.URL()
 }
 
-// Close stops what the factory started.
+// Close keeps what the throttle learned and stops what the factory started.
 func (f *Factory) Close() error {
+	f.saveThrottle()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var errs []error
@@ -260,6 +264,7 @@ func (f *Factory) Runtime(ctx context.Context, client *fabric.Client) (*engine.R
 	if err != nil {
 		return nil, err
 	}
+	f.resumeThrottle(ctx, st, client, target)
 	rt := engine.NewRuntime(client)
 	rt.Telemetry, _ = f.Telemetry()
 	rt.Owned, rt.Sensitive, rt.CredentialDigests = ev.Owned, ev.Sensitive, ev.CredentialDigests

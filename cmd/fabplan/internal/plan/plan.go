@@ -86,7 +86,7 @@ With --detailed-exitcode: 0 no changes, 1 error (any, once the flags are parsed)
 	opts.Input.Bind(cmd.Flags())
 	BindTargets(cmd, &opts.Targets)
 	cmd.Flags().IntVar(&opts.Parallelism, "parallelism", engine.DefaultParallelism,
-		"at most how many reads run at once (reads waiting on Fabric do not count; the throttle paces requests)")
+		"at most how many reads are in flight at once (the throttle paces requests below this cap)")
 	cmd.Flags().BoolVar(&opts.DetailedExitCode, "detailed-exitcode", false, "exit 0 when the plan has no changes, 2 when it has, 1 on any error")
 	cmd.Flags().BoolVarP(&opts.Verbose, "verbose", "v", false, "also show resources that need no change")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the plan as JSON (format: docs/plan-json.md)")

@@ -83,7 +83,7 @@ its id) or the run was made against another target, 2 bad arguments or no confir
 	cmd.Flags().StringVar(&opts.Env, "env", "", "with last: the last run of this environment")
 	cmd.Flags().BoolVar(&opts.OtherIdentity, "other-identity", false, "roll back a run another identity made (same endpoint and tenant)")
 	cmd.Flags().IntVar(&opts.Parallelism, "parallelism", engine.DefaultParallelism,
-		"at most how many independent undos (and reads) run at once (waiting ones do not count; the throttle paces requests)")
+		"at most how many independent undos (and reads) are in flight at once (the throttle paces requests below this cap)")
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "show what the rollback would do and change nothing")
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "undo objects changed since the run too, throwing those changes away")
 	cmd.Flags().BoolVar(&opts.AllowDestroy, "allow-destroy", false, "delete data-bearing items (Lakehouse, Warehouse, ...) the run created, and their data")

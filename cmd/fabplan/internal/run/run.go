@@ -96,7 +96,7 @@ that does not evaluate, or an answer other than "yes".`,
 	f.BindLockFlags(cmd.Flags())
 	opts.Input.Bind(cmd.Flags())
 	cmd.Flags().IntVar(&opts.Parallelism, "parallelism", engine.DefaultParallelism,
-		"at most how many changes run at once (changes waiting on Fabric do not count; the throttle paces requests)")
+		"at most how many changes are in flight at once (the throttle paces requests below this cap)")
 	cmd.Flags().BoolVar(&opts.NoRollback, "no-rollback", false, "leave a failed run's changes in place (env FEATURE_USE_ROLLBACK=false); undo later with fabplan rollback")
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "show what would change and change nothing (as fabplan plan)")
 	cmd.Flags().StringVar(&opts.SavedPlan, "plan", "", "apply exactly the plan saved in `FILE` by fabplan plan --out; refused if live state changed since")

@@ -85,7 +85,7 @@ Exit codes: 0 stopped by a signal, 1 the server failed, 2 bad flags or configura
 	fl.BoolVar(&opts.Reconcile, "reconcile", false, "apply the drift --reconcile-policy allows back, through fabplan run")
 	fl.StringVar(&opts.ReconcilePolicy, "reconcile-policy", "update", "changes --reconcile may make: create, update, replace, delete or all, comma-separated")
 	fl.IntVar(&opts.Parallelism, "parallelism", engine.DefaultParallelism,
-		"at most how many refreshes (and reconcile changes) of one pair run at once (waiting ones do not count)")
+		"at most how many refreshes (and reconcile changes) of one pair are in flight at once")
 	fl.DurationVar(&f.BreakerCooldown, "breaker-cooldown", 30*time.Second, "how long an open circuit breaker waits before it lets a probe request through")
 	return cmd
 }
