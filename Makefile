@@ -20,7 +20,7 @@ PLATFORMS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 win
 DIST      ?= dist
 IMAGE     ?= fabplan
 
-.PHONY: build install release image demo test azurite lint bench fmt clean
+.PHONY: build install release image demo test azurite lint bench bench-check fmt clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/fabplan
@@ -80,6 +80,15 @@ BENCH     ?= .
 BENCHTIME ?= 1s
 bench:
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -benchmem ./...
+
+# The floors (docs/performance.md): apply, no-op plan and rollback of the 5-workspace estate and estate-L
+# against the emulator; wall/floor, requests and 429s are compared with builtins/testdata/floors.json and a
+# ratio more than 10 % worse fails. BENCH_CHECK=estate5 runs the short one; BENCH_UPDATE=1 rewrites the figures.
+BENCH_CHECK  ?= all
+BENCH_UPDATE ?=
+bench-check:
+	FABPLAN_BENCH_CHECK=$(BENCH_CHECK) FABPLAN_BENCH_UPDATE=$(BENCH_UPDATE) \
+		$(GO) test ./builtins -run '^TestFloorsCheck$$' -count=1 -v -timeout 60m
 
 clean:
 	rm -rf bin dist .fabplan

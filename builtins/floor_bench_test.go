@@ -2,6 +2,7 @@ package builtins
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -32,28 +33,44 @@ type floorPhase struct {
 	wall      time.Duration
 	requests  int64
 	throttled int64
+	// critical is the longest chain of dependent steps, each counted for the time it did not wait
+	// on the throttle (engine.SchedStats.CriticalPath).
+	critical time.Duration
+	peak     int // most steps in flight
 }
 
+// floor is what no scheduler can beat: the accepted requests at the limit, or the critical path.
+func (p floorPhase) floor(rate float64) time.Duration {
+	return max(time.Duration(float64(p.requests-p.throttled)/rate*float64(time.Second)), p.critical)
+}
+
+func (p floorPhase) ratio(rate float64) float64 { return p.wall.Seconds() / p.floor(rate).Seconds() }
+
 func (p floorPhase) report(b *testing.B, name string, rate float64) {
-	floor := time.Duration(float64(p.requests-p.throttled) / rate * float64(time.Second))
 	b.ReportMetric(p.wall.Seconds(), name+"-wall-s")
 	b.ReportMetric(float64(p.requests), name+"-requests")
 	b.ReportMetric(float64(p.throttled), name+"-429s")
-	b.ReportMetric(floor.Seconds(), name+"-floor-s")
-	b.ReportMetric(p.wall.Seconds()/floor.Seconds(), name+"-wall/floor")
+	b.ReportMetric(p.critical.Seconds(), name+"-critical-s")
+	b.ReportMetric(p.floor(rate).Seconds(), name+"-floor-s")
+	b.ReportMetric(p.ratio(rate), name+"-wall/floor")
+	b.ReportMetric(float64(p.peak), name+"-peak-inflight")
 }
 
 // floorRun deploys, plans (a no-op) and rolls back one estate against one emulator with estate-L's
 // conditions (25 ms latency, 1 s operations, rate requests/s per identity), each phase with a
 // client of its own, as separate fabplan commands would.
 type floorRun struct {
-	b           *testing.B
+	b           testing.TB
 	emu         *emulator.Emulator
 	st          statestore.Store
-	parallelism int
-	rollbackPar int
+	parallelism int // 0: the default
 }
 
+// throttleMeta is where the benchmark keeps the throttle's learned rate between phases, in the
+// state store, as fabplan's commands do (cmd/fabplan/internal/cli).
+const throttleMeta = "throttle-bench.json"
+
+// client is a new client whose throttle starts where the last phase's left off.
 func (f *floorRun) client() *fabric.Client {
 	id, secret := f.emu.ServicePrincipal()
 	cred, err := fabric.NewCredential(fabric.AuthConfig{TenantID: f.emu.TenantID(), ClientID: id, ClientSecret: secret,
@@ -65,12 +82,28 @@ func (f *floorRun) client() *fabric.Client {
 	if err != nil {
 		f.b.Fatal(err)
 	}
+	if data, err := f.st.ReadMeta(context.Background(), throttleMeta); err == nil {
+		var l fabric.Learned
+		if err := json.Unmarshal(data, &l); err != nil {
+			f.b.Fatal(err)
+		}
+		c.Throttle().Resume(l)
+	}
 	return c
 }
 
-func phaseOf(c *fabric.Client, start time.Time) floorPhase {
+// phaseOf is what the phase cost; it keeps what the throttle learned for the next.
+func (f *floorRun) phaseOf(c *fabric.Client, rt *engine.Runtime, start time.Time) floorPhase {
 	s := c.Stats()
-	return floorPhase{wall: time.Since(start), requests: s.Requests, throttled: s.Throttled}
+	p := floorPhase{wall: time.Since(start), requests: s.Requests, throttled: s.Throttled,
+		critical: rt.SchedStats().CriticalPath, peak: rt.SchedStats().PeakInFlight}
+	l := c.Throttle().Learned()
+	f.b.Logf("throttle learned %+v", l)
+	data, _ := json.Marshal(l)
+	if err := f.st.WriteMeta(context.Background(), throttleMeta, data); err != nil {
+		f.b.Fatal(err)
+	}
+	return p
 }
 
 func (f *floorRun) apply(g *engine.Graph, run string) floorPhase {
@@ -91,13 +124,14 @@ func (f *floorRun) apply(g *engine.Graph, run string) floorPhase {
 		Undo: UndoRegistry()}); err != nil {
 		f.b.Fatal(err)
 	}
-	return phaseOf(c, start)
+	return f.phaseOf(c, rt, start)
 }
 
 func (f *floorRun) noop(g *engine.Graph) floorPhase {
 	c := f.client()
 	start := time.Now()
-	p, err := engine.Refresh(context.Background(), g, engine.NewRuntime(c), f.parallelism)
+	rt := engine.NewRuntime(c)
+	p, err := engine.Refresh(context.Background(), g, rt, f.parallelism)
 	if err != nil {
 		f.b.Fatal(err)
 	}
@@ -106,7 +140,7 @@ func (f *floorRun) noop(g *engine.Graph) floorPhase {
 			f.b.Fatalf("plan after apply is not a no-op: %s %s", ch.Action, ch.Addr)
 		}
 	}
-	return phaseOf(c, start)
+	return f.phaseOf(c, rt, start)
 }
 
 func (f *floorRun) rollback(run string) floorPhase {
@@ -119,43 +153,60 @@ func (f *floorRun) rollback(run string) floorPhase {
 	}
 	defer j.Close()
 	rt := engine.NewRuntime(c)
-	rp, err := engine.PlanRollback(ctx, recs, rt, PreviewRegistry(), f.rollbackPar, false)
+	rp, err := engine.PlanRollback(ctx, recs, rt, PreviewRegistry(), f.parallelism, false)
 	if err != nil {
 		f.b.Fatal(err)
 	}
 	res := engine.Rollback(ctx, recs, rt, engine.RollbackOptions{Journal: j, Undo: UndoRegistry(),
-		Parallelism: f.rollbackPar, Leave: rp.Leave()})
+		Parallelism: f.parallelism, Leave: rp.Leave()})
 	if !res.OK() || res.Undone == 0 {
 		f.b.Fatalf("rollback: %v", res.Error())
 	}
-	return phaseOf(c, start)
+	return f.phaseOf(c, rt, start)
 }
 
-// BenchmarkFloors applies, plans (no-op) and rolls back the 5-workspace estate and estate-L at
-// default flags and reports, per phase, wall time, requests, 429s, the floor (the requests the
-// server accepted at its limit) and wall/floor. FABPLAN_BENCH_PARALLELISM overrides --parallelism.
+// floorRate is the emulator's limit per identity in the floor runs.
+const floorRate = 50.0
+
+// floorPhases runs one estate through its phases against one emulator with estate-L's conditions:
+// a first apply (nothing learned yet: the throttle starts slow), a no-op plan, a rollback, and the
+// apply again (the throttle resumes what the earlier phases learned, as a user's next run does).
+func floorPhases(tb testing.TB, e floorEstate, parallelism int) map[string]floorPhase {
+	emu, err := emulator.Start(emulator.Options{Dir: tb.TempDir(), LRODelay: time.Second,
+		Faults: emulator.FaultConfig{Latency: 25 * time.Millisecond, ThrottleRate: floorRate,
+			ThrottleBurst: int(floorRate)}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer emu.Close()
+	g, err := Evaluate(context.Background(), EvalOptions{File: floorPlan(tb, e)})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f := &floorRun{b: tb, emu: emu, st: statestore.NewLocal(tb.TempDir()), parallelism: parallelism}
+	out := map[string]floorPhase{}
+	out["apply-first"] = f.apply(g, "r1")
+	out["noop"] = f.noop(g)
+	out["rollback"] = f.rollback("r1")
+	out["apply"] = f.apply(g, "r2")
+	return out
+}
+
+// floorPhaseNames orders the phases in reports.
+var floorPhaseNames = []string{"apply-first", "apply", "noop", "rollback"}
+
+// BenchmarkFloors runs the 5-workspace estate and estate-L through floorPhases at default flags and
+// reports, per phase, wall time, requests, 429s, the critical path, the floor (max of the accepted
+// requests at the limit and the critical path) and wall/floor. FABPLAN_BENCH_PARALLELISM sets
+// --parallelism.
 func BenchmarkFloors(b *testing.B) {
-	const rate = 50.0
 	for _, e := range floorEstates {
 		b.Run(e.name, func(b *testing.B) {
-			file := floorPlan(b, e)
 			for range b.N {
-				emu, err := emulator.Start(emulator.Options{Dir: b.TempDir(), LRODelay: time.Second,
-					Faults: emulator.FaultConfig{Latency: 25 * time.Millisecond, ThrottleRate: rate,
-						ThrottleBurst: int(rate)}})
-				if err != nil {
-					b.Fatal(err)
+				phases := floorPhases(b, e, envInt("FABPLAN_BENCH_PARALLELISM", 0))
+				for _, name := range floorPhaseNames {
+					phases[name].report(b, name, floorRate)
 				}
-				g, err := Evaluate(context.Background(), EvalOptions{File: file})
-				if err != nil {
-					b.Fatal(err)
-				}
-				f := &floorRun{b: b, emu: emu, st: statestore.NewLocal(b.TempDir()),
-					parallelism: envInt("FABPLAN_BENCH_PARALLELISM", 8), rollbackPar: envInt("FABPLAN_BENCH_PARALLELISM", 4)}
-				f.apply(g, "r1").report(b, "apply", rate)
-				f.noop(g).report(b, "noop", rate)
-				f.rollback("r1").report(b, "rollback", rate)
-				emu.Close()
 			}
 		})
 	}

@@ -34,7 +34,9 @@ type Throttle struct {
 	episode     time.Time   // when the current 429 episode began; 429s to requests sent earlier belong to it
 	successes   []time.Time // answers of the last second
 	peak        int         // the most answers (none a 429) seen in a second
-	resumedPeak float64     // the rate never refused that Resume started from
+	resumedPeak float64     // the rate a previous run passed without a 429 (Resume)
+	limited     bool        // a 429 taught the rate, in this run or (resumed) an earlier one
+	resumed     bool        // the rate is an earlier run's, not yet confirmed by a 429 in this one
 	queued      int         // requests waiting for admission now
 	queuedSince time.Time   // since when some request has been waiting
 	waited      time.Duration
@@ -142,6 +144,7 @@ func (t *Throttle) Observe(sent time.Time, resp *http.Response) {
 		return // sent before the pause began: the same episode
 	}
 	t.episodes++
+	t.limited, t.resumed = true, false
 	t.trim(now)
 	// What passed during the last second is about what the server allows. It can be more (a burst,
 	// or a second that spans two of the server's windows), so a 429 always cuts by 10 % at least; and
@@ -175,13 +178,16 @@ const slowStartStep = 500 * time.Millisecond
 
 // grow raises the rate while no 429 comes: by half every slowStartStep until the first 429 (slow
 // start), then once a second by 5 % while below the target the last 429 set (recovery), then by
-// 0.1 % (probing).
+// 0.1 % (probing), or by 1 % while the rate is an earlier run's that no 429 has confirmed in this
+// one: a remembered limit may have been learned low, and a short run must still find it out.
 func (t *Throttle) grow() {
 	switch {
 	case t.target == 0:
 		t.setRate(t.rate * 1.5)
 	case t.rate < t.target:
 		t.setRate(min(t.rate*1.05, t.target))
+	case t.resumed:
+		t.setRate(t.rate * 1.01)
 	default:
 		t.setRate(t.rate * 1.001)
 	}
@@ -218,33 +224,37 @@ func (t *Throttle) Learned() Learned {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.clock.Now()
-	if t.target != 0 {
+	if t.limited {
 		return Learned{Rate: round2(t.rate), Limited: true, At: now}
 	}
 	return Learned{Rate: max(float64(t.peak), t.resumedPeak), At: now}
 }
 
 // Resume starts the throttle where a previous run of the identity left off, unless this one has
-// already learned something (a 429). A learned limit is the rate to admit at and probe above; a
-// rate that was never refused is where slow start begins, if above InitialRate. The rate is
-// bounded by MinRate and MaxRate, and a record older than a week is ignored.
+// already learned something. A limit 429s taught is the rate to admit at, probed above by 1 % a
+// second. A rate that was never refused may have passed on a burst the server had saved up, so the
+// run starts at 75 % of it and climbs back to it by 5 % a second, without slow start's overshoot.
+// The rate is bounded by MinRate and MaxRate, and a record older than a week is ignored.
 func (t *Throttle) Resume(l Learned) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.clock.Now()
-	if t.target != 0 || l.Rate <= 0 || now.Sub(l.At) > learnedMaxAge || l.At.After(now.Add(time.Hour)) {
+	if t.limited || t.resumed || l.Rate <= 0 || now.Sub(l.At) > learnedMaxAge || l.At.After(now.Add(time.Hour)) {
 		return
 	}
 	switch {
 	case l.Limited:
-		t.target = l.Rate
+		t.limited = true
 		t.setRate(l.Rate)
-	case l.Rate > t.rate:
-		t.setRate(l.Rate)
-		t.resumedPeak = t.rate
+		t.target = t.rate
+	case 0.75*l.Rate > t.rate:
+		t.setRate(0.75 * l.Rate)
+		t.target = min(l.Rate, t.maxRate)
+		t.resumedPeak = t.target
 	default:
 		return
 	}
+	t.resumed = true
 	t.lastChange = now
 	t.log.Debug("throttle resumes a previous run's rate", "rate", round2(t.rate), "limited", l.Limited)
 }

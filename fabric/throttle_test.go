@@ -179,8 +179,16 @@ func TestThrottleResumesWhereItLeftOff(t *testing.T) {
 		t.Fatalf("resumed at %v, want %v", next.Rate(), l.Rate)
 	}
 	serve(next, 1000, 5*time.Second, nil)
-	if r := next.Rate(); r > l.Rate*1.006 {
-		t.Fatalf("rate %v 5 s after resuming %v: a learned limit is probed, not slow-started", r, l.Rate)
+	if r := next.Rate(); r < l.Rate*1.04 || r > l.Rate*1.06 {
+		t.Fatalf("rate %v 5 s after resuming %v: a remembered limit is probed by 1 %% a second, not slow-started",
+			r, l.Rate)
+	}
+	// Once a 429 of this run confirms it, probing is back to 0.1 % a second.
+	serve(next, 30, 990*time.Millisecond, blocked)
+	confirmed := next.Rate()
+	serve(next, 1000, 5*time.Second, nil)
+	if r := next.Rate(); r > confirmed*1.006 {
+		t.Fatalf("rate %v 5 s after a 429 set %v, want a creep of 0.1 %% a second", r, confirmed)
 	}
 
 	unlimited := NewThrottle(ThrottleOptions{Clock: clk})
@@ -191,15 +199,18 @@ func TestThrottleResumesWhereItLeftOff(t *testing.T) {
 		t.Fatalf("learned %+v without a 429 (admission rate %v), want the about 30 requests/s that passed",
 			u, unlimited.Rate())
 	}
-	u.Rate = 75
-	slow := NewThrottle(ThrottleOptions{Clock: clk})
-	slow.Resume(u)
-	if slow.Rate() != 75 {
-		t.Fatalf("resumed at %v, want slow start from the 75/s never refused", slow.Rate())
+	u.Rate = 80
+	again := NewThrottle(ThrottleOptions{Clock: clk})
+	again.Resume(u)
+	if again.Rate() != 60 {
+		t.Fatalf("resumed at %v, want 75 %% of the 80/s never refused", again.Rate())
 	}
-	serve(slow, 1000, 1100*time.Millisecond, nil)
-	if slow.Rate() < 75*2 {
-		t.Fatalf("rate %v a second after resuming 75/s unrefused, want slow start to go on", slow.Rate())
+	serve(again, 1000, 10*time.Second, nil)
+	if r := again.Rate(); r < 80 || r > 80*1.05 {
+		t.Fatalf("rate %v 10 s after resuming 80/s unrefused, want back at 80 by 5 %% a second, then probing", r)
+	}
+	if l := again.Learned(); l.Limited || l.Rate < 80 {
+		t.Fatalf("learned %+v after a run without a 429 that resumed 80/s: the remembered rate must not decay", l)
 	}
 
 	for _, tc := range []struct {
@@ -211,7 +222,7 @@ func TestThrottleResumesWhereItLeftOff(t *testing.T) {
 		{"from the future", Learned{Rate: 30, Limited: true, At: clk.Now().Add(48 * time.Hour)}, 20},
 		{"above the ceiling", Learned{Rate: 1e6, Limited: true, At: clk.Now()}, 1000},
 		{"below the floor", Learned{Rate: 0.01, Limited: true, At: clk.Now()}, 0.2},
-		{"slower than the start, never refused", Learned{Rate: 5, At: clk.Now()}, 20},
+		{"slower than the start, never refused", Learned{Rate: 25, At: clk.Now()}, 20},
 	} {
 		th := NewThrottle(ThrottleOptions{Clock: clk})
 		th.Resume(tc.l)
