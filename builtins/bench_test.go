@@ -122,7 +122,7 @@ func envInt(name string, def int) int {
 func BenchmarkEstateL(b *testing.B) {
 	const rate = 50.0
 	workspaces := envInt("FABPLAN_BENCH_WORKSPACES", 20)
-	parallelism := envInt("FABPLAN_BENCH_PARALLELISM", 32)
+	parallelism := envInt("FABPLAN_BENCH_PARALLELISM", engine.DefaultParallelism)
 	for range b.N {
 		r := applyEstate(b, workspaces, parallelism, rate, nil)
 		floor := time.Duration(float64(r.requests-r.throttled) / rate * float64(time.Second))
@@ -147,7 +147,7 @@ func BenchmarkEstateL(b *testing.B) {
 func BenchmarkEstateLBlobState(b *testing.B) {
 	const rate = 50.0
 	workspaces := envInt("FABPLAN_BENCH_WORKSPACES", 20)
-	parallelism := envInt("FABPLAN_BENCH_PARALLELISM", 32)
+	parallelism := envInt("FABPLAN_BENCH_PARALLELISM", engine.DefaultParallelism)
 	az, err := statetest.StartAzurite()
 	if err != nil {
 		b.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/fabplan/fabplan/engine"
 	"github.com/fabplan/fabplan/telemetry"
 	"github.com/fabplan/fabplan/telemetry/telemetrytest"
 )
@@ -14,7 +15,7 @@ import (
 func BenchmarkEstateLTelemetry(b *testing.B) {
 	const rate = 50.0
 	workspaces := envInt("FABPLAN_BENCH_WORKSPACES", 20)
-	parallelism := envInt("FABPLAN_BENCH_PARALLELISM", 32)
+	parallelism := envInt("FABPLAN_BENCH_PARALLELISM", engine.DefaultParallelism)
 	rcv, err := telemetrytest.Start()
 	if err != nil {
 		b.Fatal(err)

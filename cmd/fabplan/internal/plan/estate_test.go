@@ -151,13 +151,13 @@ func TestPlanRequestsAtFloor(t *testing.T) {
 func pages(n, size int) int { return max(1, (n+size-1)/size) }
 
 // BenchmarkPlanNoOpEstateL plans estate-L (FABPLAN_BENCH_WORKSPACES workspaces, default 20;
-// FABPLAN_BENCH_PARALLELISM refreshes at once, default 8 as the CLI's --parallelism) when
+// FABPLAN_BENCH_PARALLELISM refreshes in flight at most, default the CLI's --parallelism) when
 // live state already matches it, against an emulator with estate-L's conditions: 25 ms latency,
 // operations that run 1 s, 50 requests/s per identity. It reports the Fabric requests one plan
 // sends and the floor: what a refresh cannot do without (one paged list per collection, one
 // getDefinition operation per managed definition: start, one poll, result).
 func BenchmarkPlanNoOpEstateL(b *testing.B) {
-	n, parallelism := envInt("FABPLAN_BENCH_WORKSPACES", 20), envInt("FABPLAN_BENCH_PARALLELISM", 8)
+	n, parallelism := envInt("FABPLAN_BENCH_WORKSPACES", 20), envInt("FABPLAN_BENCH_PARALLELISM", engine.DefaultParallelism)
 	const pageSize, rate = 25, 50.0
 	plan := writeEstate(b, n)
 	stateFile := filepath.Join(b.TempDir(), "state.json")
