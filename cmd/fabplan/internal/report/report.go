@@ -64,6 +64,8 @@ type Requests struct {
 	Retries             int64   `json:"retries"`
 	Reconciled          int64   `json:"reconciled"`
 	BreakerOpened       int64   `json:"breakerOpened"`
+	// ThrottleWaitSeconds is wall-clock time during which at least one request waited for the
+	// throttle's admission (not a sum over requests, which would exceed the run's duration).
 	ThrottleWaitSeconds float64 `json:"throttleWaitSeconds"`
 }
 
