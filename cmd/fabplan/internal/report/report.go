@@ -57,15 +57,14 @@ type Change struct {
 	ErrorCode       string     `json:"errorCode,omitempty"`
 }
 
-// Requests is what the run cost in calls.
+// Requests is what the run cost in calls. ThrottleWaitSeconds is wall-clock time during which at least
+// one request waited for the throttle's admission (not a sum over requests, which could exceed the run).
 type Requests struct {
 	Total               int64   `json:"total"`
 	Throttled           int64   `json:"throttled"`
 	Retries             int64   `json:"retries"`
 	Reconciled          int64   `json:"reconciled"`
 	BreakerOpened       int64   `json:"breakerOpened"`
-	// ThrottleWaitSeconds is wall-clock time during which at least one request waited for the
-	// throttle's admission (not a sum over requests, which would exceed the run's duration).
 	ThrottleWaitSeconds float64 `json:"throttleWaitSeconds"`
 }
 
