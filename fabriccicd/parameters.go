@@ -12,7 +12,7 @@ import (
 	"strconv"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 
 	"github.com/fabplan/fabplan/builtins"
 	"github.com/fabplan/fabplan/lint"

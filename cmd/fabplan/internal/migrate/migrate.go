@@ -33,8 +33,8 @@ translated; what has no equivalent (spark_pool, semantic_model_binding, ...) is 
 with its line and as comments in the module. docs/migrating.md has the whole mapping.
 
 Exit codes: 0 translated, 2 the file cannot be read or is not parameter.yml's shape.`,
-		Example: `  fabplan migrate workspace/parameter.yml > plans/parameters.star
-  fabplan migrate -o plans/parameters.star workspace/parameter.yml`,
+		Example: `  fabplan migrate examples/fabric-cicd/workspace/parameter.yml
+  fabplan migrate -o examples/fabric-cicd/parameters.star examples/fabric-cicd/workspace/parameter.yml`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.File = args[0]
