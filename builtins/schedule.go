@@ -49,6 +49,8 @@ func (scheduleBuiltin) Spec() Spec {
 			{Name: "enabled", Type: "bool", Doc: "Whether the schedule runs (default True); False keeps it, paused."},
 		},
 		OneOf: [][]string{{"interval", "times"}},
+		// The type is not among them: it decides which of the others a schedule has.
+		Updatable: []string{"interval", "times", "weekdays", "start", "end", "time_zone", "enabled"},
 	}
 }
 
@@ -274,12 +276,35 @@ func (r *scheduleResource) Apply(ctx context.Context, rt *engine.Runtime, ch *en
 		if err := intent(undo); err != nil {
 			return engine.Applied{}, err
 		}
-		if _, err := rt.Client.UpdateSchedule(ctx, wsID, itemID, r.jobType, prev.ID, r.enabled, r.config, nil); err != nil {
+		enabled, cfg := r.keepIgnored(ch, prev)
+		if _, err := rt.Client.UpdateSchedule(ctx, wsID, itemID, r.jobType, prev.ID, enabled, cfg, nil); err != nil {
 			return engine.Applied{}, err
 		}
 		return engine.Applied{ID: prev.ID, Undo: undo}, nil
 	}
 	return engine.Applied{}, fmt.Errorf("schedule: cannot %s", ch.Action)
+}
+
+// keepIgnored is the state and configuration an update sends: the plan's, except attributes the
+// update is not to set (ignore_changes), which keep their live values. An update sends the whole
+// configuration, so those must be sent as they are.
+func (r *scheduleResource) keepIgnored(ch *engine.Change, prev fabric.Schedule) (bool, fabric.ScheduleConfig) {
+	enabled, cfg := r.enabled, r.config
+	live := map[string]func(){
+		"enabled":   func() { enabled = prev.Enabled },
+		"interval":  func() { cfg.Interval = prev.Config.Interval },
+		"times":     func() { cfg.Times = prev.Config.Times },
+		"weekdays":  func() { cfg.Weekdays = prev.Config.Weekdays },
+		"start":     func() { cfg.Start = prev.Config.Start },
+		"end":       func() { cfg.End = prev.Config.End },
+		"time_zone": func() { cfg.TimeZone = prev.Config.TimeZone },
+	}
+	for name, keep := range live {
+		if !ch.Wants(name) {
+			keep()
+		}
+	}
+	return enabled, cfg
 }
 
 func (scheduleBuiltin) UndoOps() engine.UndoRegistry {

@@ -339,6 +339,13 @@ func (r *shortcutResource) Apply(ctx context.Context, rt *engine.Runtime, ch *en
 		return engine.Applied{ID: id, Undo: undo}, nil
 	case engine.Replace:
 		prev := ch.Live.Data.(fabric.Shortcut)
+		// What ignore_changes keeps is made again as it is live.
+		if !ch.Wants("target") {
+			want.Target = prev.Target
+		}
+		if !ch.Wants("query_acceleration") {
+			want.QueryAcceleration = prev.QueryAcceleration
+		}
 		undo := engine.NewUndo("shortcut.restore", shortcutUndo{Host: h, Path: r.path, Name: r.name, Sent: &want, Previous: &prev})
 		if err := intent(undo); err != nil {
 			return engine.Applied{}, err
