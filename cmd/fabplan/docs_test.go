@@ -186,7 +186,8 @@ func checkCommand(tree *cobra.Command, text string) error {
 			i++
 			value = rest[i]
 		}
-		if value != "" {
+		// A file a flag writes need not exist yet.
+		if value != "" && !slices.Contains([]string{"out", "output", "summary", "report"}, fl.Name) {
 			files = append(files, value)
 		}
 	}
