@@ -31,6 +31,10 @@ const (
 	RollbackEnd   Type = "rollback_end"   // it ends: how many changes it undid and how many are left
 )
 
+// ActionAdopt is the action of a done record that `fabplan adopt` writes for an object that existed
+// before fabplan managed it: evidence of ownership like a create, with nothing to undo.
+const ActionAdopt = "adopt"
+
 // Undo describes how to reverse one change; Op names a function registered by the builtins.
 type Undo struct {
 	Op   string          `json:"op"`

@@ -243,8 +243,9 @@ func List(ctx context.Context, st state.Store) ([]Summary, error) {
 	return out, nil
 }
 
-// Owned returns the ids of the objects fabplan created in any run of the state directory and
-// that no rollback removed: the objects prune may delete.
+// Owned returns the ids of the objects fabplan created, or that `fabplan adopt` recorded as its
+// own, in any run of the state directory and that no rollback removed: the objects prune may
+// delete.
 func Owned(ctx context.Context, st state.Store) (map[string]bool, error) {
 	owned, _, err := Ownership(ctx, st, nil)
 	return owned, err
@@ -281,8 +282,9 @@ func ReadEvidence(ctx context.Context, st state.Store, target *Target) (Evidence
 		credentials := map[string]string{} // step -> id of a connection whose credentials it set
 		evidence := target == nil || run.Target == nil || run.Target.SameFabric(*target)
 		for _, r := range recs {
-			if r.Type == Done && r.ID != "" {
-				// The latest write of an object says whether its content is sensitive now.
+			if r.Type == Done && r.ID != "" && r.Action != ActionAdopt {
+				// The latest write of an object says whether its content is sensitive now (adopting
+				// writes nothing).
 				ev.Sensitive[r.ID] = r.Sensitive
 				if r.CredentialDigest != "" && evidence {
 					ev.CredentialDigests[r.ID] = r.CredentialDigest
@@ -296,7 +298,7 @@ func ReadEvidence(ctx context.Context, st state.Store, target *Target) (Evidence
 			}
 			switch {
 			case !evidence:
-			case r.Type == Done && r.Action == "create" && r.ID != "":
+			case r.Type == Done && (r.Action == "create" || r.Action == ActionAdopt) && r.ID != "":
 				created[r.Step] = r.ID
 				ev.Owned[r.ID] = true
 			case r.Type == Undone && created[r.Step] != "":

@@ -136,3 +136,37 @@ func TestSupersedingIntentWithoutUndoLeavesNothingUnfinished(t *testing.T) {
 		t.Fatalf("summary = %+v", s)
 	}
 }
+
+// An adopt record is ownership evidence like a create; it writes no content, so it leaves what an
+// earlier write said about the object's secrets as it was.
+func TestAdoptIsOwnershipEvidenceAndKeepsSensitivity(t *testing.T) {
+	dir := t.TempDir()
+	for _, run := range []struct {
+		id   string
+		recs []Record
+	}{
+		{"1-update", []Record{{Type: Done, Step: "s", Action: "update", ID: "secretive", Sensitive: true}}},
+		{"2-adopt", []Record{{Type: Done, Step: "s", Action: ActionAdopt, ID: "secretive"},
+			{Type: Done, Step: "t", Action: ActionAdopt, ID: "plain"}}},
+	} {
+		j, err := Start(ctx, state.NewLocal(dir), run.id, Record{Plan: "p.star", Target: &deployer})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range run.recs {
+			j.Append(r)
+		}
+		j.Append(Record{Type: Commit})
+		j.Close()
+	}
+	owned, sensitive, err := Ownership(ctx, state.NewLocal(dir), &deployer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !owned["secretive"] || !owned["plain"] {
+		t.Fatalf("owned = %v", owned)
+	}
+	if !sensitive["secretive"] {
+		t.Fatalf("sensitive = %v: adopting cleared what the update recorded", sensitive)
+	}
+}

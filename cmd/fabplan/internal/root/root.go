@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fabplan/fabplan/cmd/fabplan/internal/adopt"
 	"github.com/fabplan/fabplan/cmd/fabplan/internal/cli"
 	"github.com/fabplan/fabplan/cmd/fabplan/internal/doctor"
 	"github.com/fabplan/fabplan/cmd/fabplan/internal/emulatorcmd"
@@ -57,6 +58,7 @@ and items with their definitions from plans written in Starlark. A failed run is
 		runs.NewCmd(f),
 		statecmd.NewCmd(f),
 		rollback.NewCmd(f),
+		adopt.NewCmd(f),
 		version.NewCmd(f),
 		login.NewCmd(f, nil),
 		doctor.NewCmd(f, nil),

@@ -17,9 +17,9 @@ import (
 	"github.com/fabplan/fabplan/engine/journal"
 )
 
-// beginRecord is the first record of a run's journal: what it runs (plan, its digest, the Git
+// BeginRecord is the first record of a run's journal: what it runs (plan, its digest, the Git
 // commit), with which inputs (env, a digest of the variables) and against what (target).
-func beginRecord(ctx context.Context, planFile, version string, eo builtins.EvalOptions, g *engine.Graph, target journal.Target) journal.Record {
+func BeginRecord(ctx context.Context, planFile, version string, eo builtins.EvalOptions, g *engine.Graph, target journal.Target) journal.Record {
 	return journal.Record{Plan: planFile, Version: version, Target: &target, Env: eo.Env,
 		VarsDigest: VarsDigest(eo.Vars), PlanDigest: PlanDigest(g.Files), VCSCommit: vcsCommit(ctx, planFile)}
 }

@@ -246,7 +246,7 @@ func run(ctx context.Context, opts *Options, rep *report.Report, span *telemetry
 
 	// The journal begins before refresh, so that a run killed at any point is listed and
 	// `rollback last` never skips it to undo an older run.
-	j, err := journal.Start(ctx, store, runID, beginRecord(ctx, opts.PlanFile, f.Version, eo, g, target))
+	j, err := journal.Start(ctx, store, runID, BeginRecord(ctx, opts.PlanFile, f.Version, eo, g, target))
 	if err != nil {
 		return err
 	}
