@@ -98,8 +98,9 @@ func (lookupWorkspaceBuiltin) Spec() Spec {
 		Doc: "Looks up an existing workspace the plan does not manage, by display name or id. Read-only: " +
 			"usable wherever a workspace is (items, folders, role assignments in it), with the attributes of " +
 			"fabric.workspace; never changed, journalled or pruned.",
-		Params: nameOrID("Workspace display name (compared without regard to case, as Fabric does).", "Workspace id (GUID)."),
-		OneOf:  [][]string{{"name", "id"}},
+		Params:     nameOrID("Workspace display name (compared without regard to case, as Fabric does).", "Workspace id (GUID)."),
+		OneOf:      [][]string{{"name", "id"}},
+		Attributes: map[string][]Attribute{"": WorkspaceAttributes},
 	}
 }
 
@@ -205,6 +206,7 @@ func (lookupItemBuiltin) Spec() Spec {
 			{Name: "type", Type: "string", Required: true, Enum: ItemTypes, Doc: "Fabric item type."},
 			{Name: "name", Type: "string", Required: true, Doc: "Display name."},
 		},
+		Attributes: ItemAttributes,
 	}
 }
 
