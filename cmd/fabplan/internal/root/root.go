@@ -16,6 +16,7 @@ import (
 	"github.com/fabplan/fabplan/cmd/fabplan/internal/doctor"
 	"github.com/fabplan/fabplan/cmd/fabplan/internal/emulatorcmd"
 	"github.com/fabplan/fabplan/cmd/fabplan/internal/fmtcmd"
+	"github.com/fabplan/fabplan/cmd/fabplan/internal/importcmd"
 	"github.com/fabplan/fabplan/cmd/fabplan/internal/lintcmd"
 	"github.com/fabplan/fabplan/cmd/fabplan/internal/login"
 	"github.com/fabplan/fabplan/cmd/fabplan/internal/migrate"
@@ -59,6 +60,7 @@ and items with their definitions from plans written in Starlark. A failed run is
 		statecmd.NewCmd(f),
 		rollback.NewCmd(f),
 		adopt.NewCmd(f),
+		importcmd.NewCmd(f),
 		version.NewCmd(f),
 		login.NewCmd(f, nil),
 		doctor.NewCmd(f, nil),
