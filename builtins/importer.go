@@ -237,7 +237,7 @@ func (imp *importer) item(wsVar, wsName string, it fabric.Item, folderVar, folde
 			imp.res.Files = append(imp.res.Files, ImportedFile{Path: path.Join(itemDir, p.Path), Data: p.Payload})
 		}
 		if !hasPlatform {
-			imp.res.Files = append(imp.res.Files, ImportedFile{Path: path.Join(itemDir, ".platform"), Data: platformFile(it)})
+			imp.res.Files = append(imp.res.Files, ImportedFile{Path: path.Join(itemDir, ".platform"), Data: importedPlatform(it)})
 		}
 		defArgs := "path = " + quote(itemDir)
 		if def.Format != "" && def.Format != defaultFormat(it.Type) {
@@ -261,9 +261,9 @@ func defaultFormat(typ string) string {
 	return ""
 }
 
-// platformFile is the .platform of an item in Fabric's Git format: its type and name, so that the
+// importedPlatform is the .platform of an item in Fabric's Git format: its type and name, so that the
 // folder is also what Git integration and fabric-cicd read.
-func platformFile(it fabric.Item) []byte {
+func importedPlatform(it fabric.Item) []byte {
 	p := map[string]any{
 		"$schema":  "https://developer.microsoft.com/json-schemas/fabric/gitIntegration/platformProperties/2.0.0/schema.json",
 		"metadata": map[string]string{"type": it.Type, "displayName": it.DisplayName},
