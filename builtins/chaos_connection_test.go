@@ -99,7 +99,7 @@ func chaosConnSeed(t *testing.T, dir string, seed uint64) chaosOutcome {
 		}
 		for _, n := range names {
 			cn, err := client.CreateConnection(bg, fabric.ConnectionCreate{DisplayName: n, Type: "Web", CreationMethod: "Web",
-				Parameters: []fabric.ConnectionParam{{Name: "url", DataType: "Text", Value: "https://theirs.example"}},
+				Parameters:  []fabric.ConnectionParam{{Name: "url", DataType: "Text", Value: "https://theirs.example"}},
 				Credentials: fabric.Credentials{Type: "Anonymous"}})
 			if err != nil {
 				t.Fatal(err)

@@ -48,6 +48,8 @@ func (connectionBuiltin) Spec() Spec {
 			"they are never shown, journalled or stored; a run keeps a salted Argon2id digest of them so that the next " +
 			"plan sees a rotation. Fabric cannot change a connection's type, parameters or allow_user_code in place: " +
 			"those replace it (a new id).",
+		Updatable: []string{"privacy_level", "credential_type", "single_sign_on", "connection_encryption",
+			"skip_test_connection", "allow_gateway", "credentials"},
 		Params: []Param{
 			{Name: "name", Type: "string", Required: true, Doc: "Display name; unique in the tenant (at most 200 characters)."},
 			{Name: "type", Type: "string", Required: true, Doc: "Connection type, as Fabric's ListSupportedConnectionTypes names it: SQL, AzureDataLakeStorage, AmazonS3, Web..."},
@@ -405,14 +407,14 @@ func (r *connectionResource) Apply(ctx context.Context, rt *engine.Runtime, ch *
 			CredentialDigest: secrets.Digest(r.creds.Canonical())}, nil
 	case engine.Update:
 		before := ch.Live.Data.(fabric.Connection)
-		state := r.credentialState(rt, before.ID)
-		setCreds := state != credsUnchanged || before.CredentialType != r.def.CredentialType
+		// What ignore_changes keeps is never sent (Change.Wants).
+		setCreds := ch.Wants("credentials") || ch.Wants("credential_type")
 		undo := engine.NewUndo("connection.restore", connectionUndo{ID: before.ID, Name: r.name,
 			Previous: r.previousDef(before), CredentialDigest: rt.CredentialDigests[before.ID], CredentialsChanged: setCreds})
 		if err := intent(undo); err != nil {
 			return engine.Applied{}, err
 		}
-		up := r.update(before)
+		up := r.update(before, ch.Wants)
 		if setCreds {
 			up.Credentials = &r.creds
 		}
@@ -448,26 +450,27 @@ func (r *connectionResource) Apply(ctx context.Context, rt *engine.Runtime, ch *
 	return engine.Applied{}, fmt.Errorf("connection: cannot %s", ch.Action)
 }
 
-// update is the patch that brings the live connection to the plan, credentials aside.
-func (r *connectionResource) update(before fabric.Connection) fabric.ConnectionUpdate {
+// update is the patch that brings the live connection to the definition, credentials aside: the
+// attributes that differ and that wants (Change.Wants for a run: not ignored) asks for.
+func (r *connectionResource) update(before fabric.Connection, wants func(attr string) bool) fabric.ConnectionUpdate {
 	var up fabric.ConnectionUpdate
 	d := r.def
 	if before.DisplayName != r.name {
 		up.DisplayName = &r.name
 	}
-	if before.PrivacyLevel != d.PrivacyLevel {
+	if before.PrivacyLevel != d.PrivacyLevel && wants("privacy_level") {
 		up.PrivacyLevel = &d.PrivacyLevel
 	}
-	if before.SingleSignOnType != d.SingleSignOn {
+	if before.SingleSignOnType != d.SingleSignOn && wants("single_sign_on") {
 		up.SingleSignOnType = &d.SingleSignOn
 	}
-	if before.ConnectionEncryption != d.Encryption {
+	if before.ConnectionEncryption != d.Encryption && wants("connection_encryption") {
 		up.ConnectionEncryption = &d.Encryption
 	}
-	if before.SkipTestConnection != d.SkipTest {
+	if before.SkipTestConnection != d.SkipTest && wants("skip_test_connection") {
 		up.SkipTestConnection = &d.SkipTest
 	}
-	if before.AllowGateway != d.AllowGateway {
+	if before.AllowGateway != d.AllowGateway && wants("allow_gateway") {
 		up.AllowGateway = &d.AllowGateway
 	}
 	return up
@@ -529,7 +532,7 @@ func restoreConnection(ctx context.Context, rt *engine.Runtime, u connectionUndo
 		return err
 	}
 	prev := &connectionResource{name: u.Name, def: *p}
-	patch := prev.update(cn)
+	patch := prev.update(cn, func(string) bool { return true })
 	patch.Credentials = up.Credentials
 	if patch == (fabric.ConnectionUpdate{}) {
 		return nil
