@@ -161,7 +161,7 @@ var _ Directory = (*fabric.Graph)(nil)
 // once), and every answer is cached for the run. It is safe for concurrent use.
 type PrincipalResolver struct {
 	dir  func() (Directory, error) // made on first use: a plan without lookups never needs Graph
-	file map[string]string         // the principals file, by lower-cased name
+	file map[string]fileEntry      // the principals file, by lower-cased name
 	// FileName is the principals file's path, for messages.
 	fileName string
 
@@ -175,13 +175,35 @@ type PrincipalResolver struct {
 type principalResult struct {
 	done chan struct{}
 	id   string
+	name string // display name, when Graph or the principals file gave one
 	err  error
+}
+
+// fileEntry is one name of the principals file: an object id and, optionally, the display name
+// output shows for principals the plan names by an id (a service principal's app id).
+type fileEntry struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// UnmarshalJSON takes "object-id" or {"id": "object-id", "name": "display name"}.
+func (e *fileEntry) UnmarshalJSON(b []byte) error {
+	if err := json.Unmarshal(b, &e.ID); err == nil {
+		return nil
+	}
+	type plain fileEntry
+	d := json.NewDecoder(strings.NewReader(string(b)))
+	d.DisallowUnknownFields()
+	if err := d.Decode((*plain)(e)); err != nil {
+		return fmt.Errorf(`each name maps to "object-id" or {"id": "object-id", "name": "display name"}: %v`, err)
+	}
+	return nil
 }
 
 // NewPrincipalResolver returns a resolver that asks dir (called once, when a lookup needs Graph)
 // and, first, the principals file at path ("" = none).
 func NewPrincipalResolver(dir func() (Directory, error), path string) (*PrincipalResolver, error) {
-	r := &PrincipalResolver{dir: sync.OnceValues(dir), file: map[string]string{}, fileName: path,
+	r := &PrincipalResolver{dir: sync.OnceValues(dir), file: map[string]fileEntry{}, fileName: path,
 		pos: map[PrincipalLookup]string{}, results: map[PrincipalLookup]*principalResult{}}
 	if path == "" {
 		return r, nil
@@ -190,7 +212,7 @@ func NewPrincipalResolver(dir func() (Directory, error), path string) (*Principa
 	if err != nil {
 		return nil, fmt.Errorf("--principals: %w", err)
 	}
-	var file map[string]string
+	var file map[string]fileEntry
 	if err := json.Unmarshal(b, &file); err != nil {
 		return nil, fmt.Errorf("--principals %s: want a JSON object mapping names (UPN, group name, app id) to object ids: %v", path, err)
 	}
@@ -200,16 +222,16 @@ func NewPrincipalResolver(dir func() (Directory, error), path string) (*Principa
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		id := file[name]
-		if !isGUID(id) {
-			return nil, fmt.Errorf("--principals %s: %q maps to %q, which is not an object id (GUID)", path, name, id)
+		e := file[name]
+		if !isGUID(e.ID) {
+			return nil, fmt.Errorf("--principals %s: %q maps to %q, which is not an object id (GUID)", path, name, e.ID)
 		}
 		// Graph matches UPNs, group names and app ids case-insensitively; so does the file.
 		key := strings.ToLower(name)
-		if prev, dup := r.file[key]; dup && !strings.EqualFold(prev, id) {
+		if prev, dup := r.file[key]; dup && !strings.EqualFold(prev.ID, e.ID) {
 			return nil, fmt.Errorf("--principals %s: %q is given twice (names match case-insensitively), with different ids", path, name)
 		}
-		r.file[key] = id
+		r.file[key] = e
 	}
 	return r, nil
 }
@@ -249,6 +271,22 @@ func (r *PrincipalResolver) Resolve(ctx context.Context, l PrincipalLookup) (str
 	return res.id, res.err
 }
 
+// Name returns the display name a resolved lookup found ("" when unknown or not yet resolved).
+func (r *PrincipalResolver) Name(l PrincipalLookup) string {
+	r.mu.Lock()
+	res, ok := r.results[l]
+	r.mu.Unlock()
+	if !ok {
+		return ""
+	}
+	select {
+	case <-res.done:
+		return res.name
+	default:
+		return ""
+	}
+}
+
 // ResolveAll looks up every lookup (at most 4 at a time) and returns each outcome, in order.
 func (r *PrincipalResolver) ResolveAll(ctx context.Context, ls []PrincipalLookup) []error {
 	errs := make([]error, len(ls))
@@ -286,7 +324,7 @@ func (r *PrincipalResolver) start(l PrincipalLookup) (*principalResult, bool) {
 
 func (r *PrincipalResolver) run(ctx context.Context, l PrincipalLookup, res *principalResult) {
 	defer close(res.done)
-	res.id, res.err = r.lookup(ctx, l)
+	res.id, res.name, res.err = r.lookup(ctx, l)
 	if res.err != nil {
 		if pos := r.position(l); pos != "" {
 			res.err = fmt.Errorf("%s (declared at %s): %w", l, pos, res.err)
@@ -302,13 +340,13 @@ func (r *PrincipalResolver) position(l PrincipalLookup) string {
 	return r.pos[l]
 }
 
-func (r *PrincipalResolver) lookup(ctx context.Context, l PrincipalLookup) (string, error) {
-	if id, ok := r.file[strings.ToLower(l.Key)]; ok {
-		return id, nil
+func (r *PrincipalResolver) lookup(ctx context.Context, l PrincipalLookup) (id, name string, err error) {
+	if e, ok := r.file[strings.ToLower(l.Key)]; ok {
+		return e.ID, e.Name, nil
 	}
 	dir, err := r.dir()
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	var found []fabric.DirectoryObject
 	switch l.Type {
@@ -320,20 +358,20 @@ func (r *PrincipalResolver) lookup(ctx context.Context, l PrincipalLookup) (stri
 		found, err = dir.ServicePrincipalsByAppID(ctx, l.Key)
 	}
 	if err != nil {
-		return "", r.graphError(l, err)
+		return "", "", r.graphError(l, err)
 	}
 	switch len(found) {
 	case 1:
-		return found[0].ID, nil
+		return found[0].ID, found[0].DisplayName, nil
 	case 0:
-		return "", &PrincipalError{Lookup: l, Msg: "Microsoft Graph found none; check the spelling (names match exactly, case-insensitively) and the tenant"}
+		return "", "", &PrincipalError{Lookup: l, Msg: "Microsoft Graph found none; check the spelling (names match exactly, case-insensitively) and the tenant"}
 	}
 	var list []string
 	for _, o := range found {
 		list = append(list, fmt.Sprintf("%s (%s)", o.ID, o.DisplayName))
 	}
 	sort.Strings(list)
-	return "", &PrincipalError{Lookup: l, Found: found,
+	return "", "", &PrincipalError{Lookup: l, Found: found,
 		Msg: fmt.Sprintf("Microsoft Graph found %d: %s; names are not unique, so give the one you mean with id=...", len(found), strings.Join(list, ", "))}
 }
 

@@ -81,7 +81,7 @@ func TestPrincipalsResolvedThroughGraph(t *testing.T) {
 	want := strings.Join([]string{
 		"User alice@fabplan.test -> " + emulator.DefaultUserID,
 		"Group Data Engineers -> " + emulator.DefaultGroupID,
-		"ServicePrincipal " + emulator.DefaultClientID + " -> " + emulator.DefaultSPObjectID,
+		"ServicePrincipal fabplan-deployer (app id " + emulator.DefaultClientID + ") -> " + emulator.DefaultSPObjectID,
 		"User alice@fabplan.test -> " + emulator.DefaultUserID,
 	}, "\n")
 	if got != want {

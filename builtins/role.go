@@ -92,13 +92,37 @@ func (r *roleResource) Refresh(ctx context.Context, rt *engine.Runtime) (engine.
 }
 
 // principalLabel shows the principal as the plan names it and, when it was looked up, the id it
-// resolved to: "Group Data Engineers -> 2b3c...".
+// resolved to: "Group Data Engineers -> 2b3c...". A principal the plan names by an id (a service
+// principal's app id, an object id) also shows its display name when Graph, the principals file or
+// Fabric's assignment gave one: "ServicePrincipal deployer (app id 6d7e...) -> 7d8e...".
 func (r *roleResource) principalLabel(live engine.Live) string {
-	label := r.principal.Type + " " + r.principal.key()
-	if id := live.Attrs["principal_id"]; id != "" && r.principal.ID == "" {
+	p := r.principal
+	label := p.Type + " " + p.key()
+	if name := r.principalName(live); name != "" && p.UPN == "" && p.Name == "" {
+		what := "id"
+		if p.AppID != "" {
+			what = "app id"
+		}
+		label = fmt.Sprintf("%s %s (%s %s)", p.Type, name, what, p.key())
+	}
+	if id := live.Attrs["principal_id"]; id != "" && p.ID == "" {
 		label += " -> " + id
 	}
 	return label
+}
+
+// principalName is the principal's display name: from the lookup that resolved it, else from the
+// existing assignment. It stays out of Live.Attrs: renaming a principal in Entra is no change.
+func (r *roleResource) principalName(live engine.Live) string {
+	if r.principal.resolver != nil && r.principal.ID == "" {
+		if name := r.principal.resolver.Name(r.principal.lookup()); name != "" {
+			return name
+		}
+	}
+	if ra, ok := live.Data.(fabric.RoleAssignment); ok {
+		return ra.Principal.DisplayName
+	}
+	return ""
 }
 
 func (r *roleResource) Diff(live engine.Live, _ *engine.Runtime) engine.Change {

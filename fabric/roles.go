@@ -10,7 +10,8 @@ import (
 
 // Principal is an Entra object: Type is User, Group, ServicePrincipal or ServicePrincipalProfile;
 // ID is its object id (for a service principal the service principal's id, not the app id).
-type Principal struct{ ID, Type string }
+// DisplayName is what Fabric answers with (read only; never sent).
+type Principal struct{ ID, Type, DisplayName string }
 
 // RoleAssignment gives a principal a workspace role (Admin, Member, Contributor, Viewer).
 type RoleAssignment struct {
@@ -23,7 +24,7 @@ func fromSDKRole(r core.WorkspaceRoleAssignment) RoleAssignment {
 	ra := RoleAssignment{ID: str(r.ID), Role: str(r.Role)}
 	if r.Principal != nil {
 		if p := r.Principal.GetPrincipal(); p != nil {
-			ra.Principal = Principal{ID: str(p.ID), Type: str(p.Type)}
+			ra.Principal = Principal{ID: str(p.ID), Type: str(p.Type), DisplayName: str(p.DisplayName)}
 		}
 	}
 	return ra
