@@ -65,7 +65,8 @@ no confirmation.`,
 	f.BindStateFlags(cmd.Flags())
 	f.BindLockFlags(cmd.Flags())
 	opts.Input.Bind(cmd.Flags())
-	cmd.Flags().IntVar(&opts.Parallelism, "parallelism", 8, "how many refreshes run at once")
+	cmd.Flags().IntVar(&opts.Parallelism, "parallelism", engine.DefaultParallelism,
+		"at most how many reads are in flight at once (the throttle paces requests below this cap)")
 	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
 	return cmd
 }
