@@ -34,7 +34,7 @@ func specOf(b builtin) Spec {
 	s.Params = append(slices.Clone(s.Params),
 		Param{Name: "ignore_changes", Type: "list", Doc: "Attributes (as plans show them; " + which +
 			") whose live value is kept once the object exists: a change made outside fabplan is not planned back. A create still sets them."},
-		Param{Name: "prevent_destroy", Type: "bool", Doc: "True: refuse any plan that would delete the object (a replace, a prune); rolling back a run that created it still deletes it."},
+		Param{Name: "prevent_destroy", Type: "bool", Doc: "True: refuse any plan that would delete the object: a replace, or a prune once the declaration is removed (until a run declares it without prevent_destroy). Rolling back a run that created it still deletes it."},
 	)
 	return s
 }

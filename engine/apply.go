@@ -225,7 +225,7 @@ func Apply(ctx context.Context, g *Graph, p *Plan, rt *Runtime, opts ApplyOption
 		return nil
 	})
 	if len(errs) == 0 {
-		return j.Append(journal.Record{Type: journal.Commit})
+		return j.Append(CommitRecord(g, p, rt))
 	}
 	ae := &ApplyError{Steps: errs}
 	if cause := context.Cause(ctx); cause != nil {

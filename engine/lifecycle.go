@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/fabplan/fabplan/engine/journal"
 )
 
 // Lifecycle are the options every resource takes besides its own (lifecycle options in plans):
@@ -72,10 +74,18 @@ func (c *Change) Wants(name string) bool {
 }
 
 // protectedDeletes returns a diagnostic for each change that would delete an object whose plan
-// says prevent_destroy=True.
-func protectedDeletes(g *Graph, p *Plan) Diagnostics {
+// says prevent_destroy=True, or that a committed run protected and the plan no longer declares
+// (prune).
+func protectedDeletes(g *Graph, p *Plan, rt *Runtime) Diagnostics {
 	var ds Diagnostics
 	for _, c := range p.Changes {
+		if c.Action == Delete && c.ID != "" && rt.Protected[c.ID] && !g.Lifecycle(c.Addr).PreventDestroy {
+			ds = append(ds, Diagnostic{Pos: c.Pos, Message: fmt.Sprintf(
+				"%s was declared with prevent_destroy=True when fabplan last ran a plan declaring it; prune would delete it now "+
+					"that the plan no longer does. Declare it again, or run the plan once with it declared without prevent_destroy, "+
+					"then remove it", c.Addr)})
+			continue
+		}
 		if c.Action != Delete && c.Action != Replace || !g.Lifecycle(c.Addr).PreventDestroy {
 			continue
 		}
@@ -91,4 +101,31 @@ func protectedDeletes(g *Graph, p *Plan) Diagnostics {
 			c.Addr, strings.TrimSuffix(why, "."))})
 	}
 	return ds
+}
+
+// CommitRecord is the journal record that ends a run whose changes stand. It carries the
+// protection the plan gives: the ids of the objects it declares with prevent_destroy=True, and of
+// those an earlier run protected that it now declares without, so that prune keeps protecting
+// an object after its declaration is removed, until a plan releases it.
+func CommitRecord(g *Graph, p *Plan, rt *Runtime) journal.Record {
+	rec := journal.Record{Type: journal.Commit}
+	for _, c := range p.Changes {
+		if c.Action == Delete || c.Action == Read {
+			continue // a prune, or an object the plan only reads
+		}
+		id := rt.ID(c.Addr)
+		if id == "" {
+			id = c.ID
+		}
+		if id == "" {
+			continue
+		}
+		switch {
+		case g.Lifecycle(c.Addr).PreventDestroy:
+			rec.Protected = append(rec.Protected, id)
+		case rt.Protected[id]:
+			rec.Released = append(rec.Released, id)
+		}
+	}
+	return rec
 }

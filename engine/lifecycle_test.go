@@ -42,7 +42,7 @@ func TestPreventDestroyRefusesDeleteAndReplace(t *testing.T) {
 		{Addr: "b", Action: Update},
 		{Addr: "c", Action: Delete},
 	}}
-	ds := protectedDeletes(g, p)
+	ds := protectedDeletes(g, p, NewRuntime(nil))
 	if len(ds) != 1 || !strings.HasPrefix(ds.Error(), "p.star:3:1: a has prevent_destroy=True, but the plan would replace it") {
 		t.Fatalf("got %v", ds)
 	}

@@ -59,7 +59,7 @@ func Refresh(ctx context.Context, g *Graph, rt *Runtime, parallelism int) (p *Pl
 	if err := inventory(ctx, g, rt, p); err != nil {
 		return nil, err
 	}
-	if ds := protectedDeletes(g, p); len(ds) > 0 {
+	if ds := protectedDeletes(g, p, rt); len(ds) > 0 {
 		return nil, ds
 	}
 	return p, nil

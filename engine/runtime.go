@@ -24,6 +24,9 @@ type Runtime struct {
 	// Resolve reads a secret's current value by name, for an undo that must send a credential
 	// again (a connection recreated or its credentials restored); nil = no secret source.
 	Resolve func(ctx context.Context, name string) (string, error)
+	// Protected holds the ids of objects a committed run declared with prevent_destroy=True (from
+	// the journals); a plan that would delete one is refused.
+	Protected map[string]bool
 	// Telemetry receives the spans of the phases and steps; nil = none.
 	Telemetry *telemetry.Telemetry
 

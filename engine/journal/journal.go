@@ -80,6 +80,10 @@ type Record struct {
 	// Done records: the object's attributes just after the change, sensitive ones left out.
 	// Rollback compares live state with them: an object changed since is a conflict.
 	Post map[string]string `json:"post,omitempty"`
+	// Commit records: the ids of the objects the run's plan declares with prevent_destroy=True, and
+	// of those an earlier run protected that it declares without (see Holdings.Protected).
+	Protected []string `json:"protected,omitempty"`
+	Released  []string `json:"released,omitempty"`
 	// Rollback records: the attempt's number and, on rollback_end, its outcome.
 	Attempt int              `json:"attempt,omitempty"`
 	Outcome *RollbackOutcome `json:"outcome,omitempty"`

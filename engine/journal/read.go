@@ -267,6 +267,10 @@ type Evidence struct {
 	// CredentialDigests holds, per connection id, the digest of the credentials fabplan last
 	// sent it (Record.CredentialDigest).
 	CredentialDigests map[string]string
+	// Protected are the objects the last committed run that declared them declared with
+	// prevent_destroy=True (Record.Protected, Record.Released): prune refuses to delete them once
+	// the plan stops declaring them.
+	Protected map[string]bool
 }
 
 // ReadEvidence reads the journals once for Ownership's sets and the credential digests.
@@ -275,7 +279,8 @@ func ReadEvidence(ctx context.Context, st state.Store, target *Target) (Evidence
 	if err != nil {
 		return Evidence{}, err
 	}
-	ev := Evidence{Owned: map[string]bool{}, Sensitive: map[string]bool{}, CredentialDigests: map[string]string{}}
+	ev := Evidence{Owned: map[string]bool{}, Sensitive: map[string]bool{}, CredentialDigests: map[string]string{},
+		Protected: map[string]bool{}}
 	for _, run := range runs {
 		recs := run.records
 		created := map[string]string{}     // step -> id
@@ -303,6 +308,13 @@ func ReadEvidence(ctx context.Context, st state.Store, target *Target) (Evidence
 				ev.Owned[r.ID] = true
 			case r.Type == Undone && created[r.Step] != "":
 				delete(ev.Owned, created[r.Step])
+			case r.Type == Commit:
+				for _, id := range r.Protected {
+					ev.Protected[id] = true
+				}
+				for _, id := range r.Released {
+					delete(ev.Protected, id)
+				}
 			}
 		}
 	}

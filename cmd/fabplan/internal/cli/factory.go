@@ -267,7 +267,7 @@ func (f *Factory) Runtime(ctx context.Context, client *fabric.Client) (*engine.R
 	f.resumeThrottle(ctx, st, client, target)
 	rt := engine.NewRuntime(client)
 	rt.Telemetry, _ = f.Telemetry()
-	rt.Owned, rt.Sensitive, rt.CredentialDigests = ev.Owned, ev.Sensitive, ev.CredentialDigests
+	rt.Owned, rt.Sensitive, rt.CredentialDigests, rt.Protected = ev.Owned, ev.Sensitive, ev.CredentialDigests, ev.Protected
 	// An undo that must send a connection's credentials again reads them by name, from the
 	// sources evaluation uses (the resolver evaluation built, or one for the plan rollback names).
 	rt.Resolve = func(ctx context.Context, name string) (string, error) {

@@ -285,7 +285,7 @@ func run(ctx context.Context, opts *Options, rep *report.Report, span *telemetry
 	if !plan.HasChanges() {
 		view.Unmanaged(out, engine.NewDocument(plan, src, f.Version))
 		view.NoChanges(out, opts.PlanFile)
-		return j.Append(journal.Record{Type: journal.Commit})
+		return j.Append(engine.CommitRecord(g, plan, rt))
 	}
 	view.Plan(out, plan, view.PlanOptions{Styles: view.NewStyles(io.Color)})
 	if !opts.Yes && saved == nil && io.Interactive {
