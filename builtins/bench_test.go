@@ -23,32 +23,7 @@ import (
 // estatePlan writes a plan of `workspaces` workspaces, each on the emulator's capacity with three
 // role assignments, two folders and 40 items (30 with definitions), and returns its path.
 func estatePlan(b testing.TB, workspaces int) string {
-	dir := b.TempDir()
-	nb := filepath.Join(dir, "defs", "nb.Notebook")
-	os.MkdirAll(nb, 0o755)
-	os.WriteFile(filepath.Join(nb, "notebook-content.py"), []byte("# Fabric notebook source\nprint('{{N}}')\n"), 0o644)
-	plan := fmt.Sprintf(`
-cap = fabric.capacity(name = "demo-capacity")
-people = [
-    principal.user(id = %q),
-    principal.group(id = %q),
-    principal.service_principal(id = "7d8e9f00-0000-4000-8000-0000000be11a"),
-]
-for w in range(%d):
-    ws = fabric.workspace(name = "estate-%%d" %% w, capacity = cap)
-    for p, role in zip(people, ["Member", "Contributor", "Viewer"]):
-        fabric.role_assignment(workspace = ws, principal = p, role = role)
-    folders = [fabric.folder(workspace = ws, name = "f%%d" %% f) for f in range(2)]
-    for i in range(40):
-        if i < 30:
-            fabric.item(workspace = ws, type = "Notebook", name = "nb%%d" %% i, folder = folders[i %% 2],
-                        definition = fabric.definition(path = "defs/nb.Notebook", replace = {"{{N}}": str(i)}))
-        else:
-            fabric.item(workspace = ws, type = "DataPipeline", name = "dp%%d" %% i)
-`, emulator.DefaultUserID, emulator.DefaultGroupID, workspaces)
-	path := filepath.Join(dir, "estate.star")
-	os.WriteFile(path, []byte(plan), 0o644)
-	return path
+	return floorPlan(b, floorEstate{name: "estate", workspaces: workspaces, items: 40, defs: 30})
 }
 
 type estateRun struct {
