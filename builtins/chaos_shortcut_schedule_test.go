@@ -3,8 +3,8 @@ package builtins
 // The chaos estate's shortcuts and schedules: a lakehouse's ADLS Gen2 shortcut whose target v2
 // changes (a replace that overwrites in one call), one to a OneLake folder v2 adds, a KQL database's
 // table shortcut whose target v2 changes (a replace by delete and create, the create a long-running
-// operation), and the lakehouse's table maintenance schedule, which v2 makes weekly and pauses (an
-// update in place). Appended to chaosV1 and chaosV2, whose lake they use.
+// operation), and the lakehouse's table maintenance schedule, which v2 makes monthly (the fourth
+// Sunday of every other month) and pauses (an update in place). Appended to chaosV1 and chaosV2, whose lake they use.
 
 const chaosShortcutsSchedulesV1 = `
 fabric.shortcut(item = lake, name = "ext", path = "Files", adls_gen2 = "https://contoso.dfs.core.windows.net",
@@ -25,9 +25,9 @@ eh = fabric.item(workspace = ws, type = "Eventhouse", name = "eh")
 logs = fabric.item(workspace = ws, type = "KQLDatabase", name = "logs", depends_on = [eh])
 fabric.shortcut(item = logs, name = "events", s3 = "https://events.s3.us-west-2.amazonaws.com", subpath = "v2",
                 connection_id = %[1]q, query_acceleration = True)
-fabric.schedule(item = lake, job_type = "TableMaintenance", times = ["03:00"], weekdays = ["Sunday"],
-                start = "2026-01-01T00:00:00Z", end = "2027-01-01T00:00:00Z", time_zone = "W. Europe Standard Time",
-                enabled = False)
+fabric.schedule(item = lake, job_type = "TableMaintenance", times = ["03:00"], week_of_month = "Fourth",
+                weekday = "Sunday", months = 2, start = "2026-01-01T00:00:00Z", end = "2027-01-01T00:00:00Z",
+                time_zone = "W. Europe Standard Time", enabled = False)
 `
 
 // Shortcut and schedule calls the chaos faults may hit: a lakehouse's shortcut create (an overwrite

@@ -14,8 +14,9 @@ import (
 )
 
 // fabric.schedule: the job schedule of an item (a notebook run, a pipeline run...), every so many
-// minutes (Cron), at times of the day (Daily) or of chosen weekdays (Weekly), between a start and an
-// end. A schedule has no name: the plan declares one per item and job type.
+// minutes (Cron), at times of the day (Daily), of chosen weekdays (Weekly) or of one day every so many
+// months (Monthly), between a start and an end. A schedule has no name: the plan declares one per item
+// and job type.
 
 // scheduleWeekdays are the weekdays a Weekly schedule takes, in the week's order.
 func scheduleWeekdays() []string {
@@ -28,6 +29,9 @@ func defaultJobTypes() map[string]string {
 		"CopyJob": "CopyJob"}
 }
 
+// scheduleWeekIndexes are the weeks of the month an ordinal-weekday Monthly schedule takes.
+func scheduleWeekIndexes() []string { return []string{"First", "Second", "Third", "Fourth", "Fifth"} }
+
 const maxScheduleInterval = 5270400 // minutes: ten years, the spec's bound
 
 type scheduleBuiltin struct{}
@@ -35,14 +39,19 @@ type scheduleBuiltin struct{}
 func (scheduleBuiltin) Spec() Spec {
 	return Spec{
 		Name: "fabric.schedule",
-		Doc: "The job schedule of an item: every interval minutes (Cron), at times of the day (Daily), or at times " +
-			"on weekdays (Weekly), from start to end. One per item and job type; a change updates it in place.",
+		Doc: "The job schedule of an item: every interval minutes (Cron), at times of the day (Daily), at times " +
+			"on weekdays (Weekly), or at times on one day of every months-th month (Monthly: day_of_month, or " +
+			"week_of_month with weekday), from start to end. One per item and job type; a change updates it in place.",
 		Params: []Param{
 			{Name: "item", Type: "item", Required: true, Doc: "The scheduled item, from fabric.item(...)."},
 			{Name: "job_type", Type: "string", Doc: "The job to run; default RunNotebook (Notebook), Pipeline (DataPipeline), sparkjob (SparkJobDefinition), CopyJob (CopyJob); required for other types."},
 			{Name: "interval", Type: "int", Doc: "Cron: run every this many minutes (1 to 5270400)."},
-			{Name: "times", Type: "list", Doc: "Daily or Weekly: the times of day to run, \"hh:mm\" (1 to 100)."},
+			{Name: "times", Type: "list", Doc: "Daily, Weekly or Monthly: the times of day to run, \"hh:mm\" (1 to 100)."},
 			{Name: "weekdays", Type: "list", Doc: "Weekly: the days to run on, Monday to Sunday (with times)."},
+			{Name: "day_of_month", Type: "int", Doc: "Monthly: the date to run on, 1 to 31 (with times); a month without it is skipped."},
+			{Name: "week_of_month", Type: "string", Enum: scheduleWeekIndexes(), Doc: "Monthly: the week of the month to run in (with weekday and times), instead of day_of_month."},
+			{Name: "weekday", Type: "string", Enum: scheduleWeekdays(), Doc: "Monthly: the day of week_of_month to run on, e.g. First Monday."},
+			{Name: "months", Type: "int", Doc: "Monthly: run every this many months, 1 to 12 (default 1)."},
 			{Name: "start", Type: "string", Required: true, Doc: "When the schedule starts, UTC: 2026-01-01T00:00:00Z (a time without zone is UTC)."},
 			{Name: "end", Type: "string", Required: true, Doc: "When it ends, after start, UTC."},
 			{Name: "time_zone", Type: "string", Doc: "The Windows time zone the times of day are in, e.g. \"W. Europe Standard Time\"; default UTC."},
@@ -50,7 +59,7 @@ func (scheduleBuiltin) Spec() Spec {
 		},
 		OneOf: [][]string{{"interval", "times"}},
 		// The type is not among them: it decides which of the others a schedule has.
-		Updatable: []string{"interval", "times", "weekdays", "start", "end", "time_zone", "enabled"},
+		Updatable: []string{"interval", "times", "weekdays", "monthly", "start", "end", "time_zone", "enabled"},
 	}
 }
 
@@ -87,6 +96,9 @@ func (scheduleBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, error
 	if c.has("interval") {
 		if c.has("weekdays") {
 			return fail("weekdays go with times (Weekly), not with interval (Cron)")
+		}
+		if monthlyParam(c) != "" {
+			return fail("%s goes with times (Monthly), not with interval (Cron)", monthlyParam(c))
 		}
 		n, ok := c.value("interval").(starlark.Int).Int64()
 		if !ok || n < 1 || n > maxScheduleInterval {
@@ -125,10 +137,59 @@ func (scheduleBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, error
 			}
 			cfg.Type, cfg.Weekdays = "Weekly", days
 		}
+		if monthlyParam(c) != "" {
+			if err := monthly(c, cfg); err != nil {
+				return fail("%v", err)
+			}
+		}
 	}
 	r.addr = h.addr.Join(engine.Segment("schedule", r.jobType))
 	ev.add(r)
 	return newHandle("schedule", r.addr, starlark.StringDict{"job_type": starlark.String(r.jobType)}, r), nil
+}
+
+// monthlyParam is the first Monthly parameter a call gives, "" when none.
+func monthlyParam(c *call) string {
+	for _, p := range []string{"day_of_month", "week_of_month", "weekday", "months"} {
+		if c.has(p) {
+			return p
+		}
+	}
+	return ""
+}
+
+// monthly makes cfg (times already set) a Monthly configuration from the call's day_of_month, or
+// week_of_month and weekday, and months.
+func monthly(c *call, cfg *fabric.ScheduleConfig) error {
+	if c.has("weekdays") {
+		return fmt.Errorf("weekdays is for a Weekly schedule; a Monthly one runs on day_of_month, or week_of_month with weekday")
+	}
+	occ := &fabric.ScheduleOccurrence{}
+	switch {
+	case c.has("day_of_month") && (c.has("week_of_month") || c.has("weekday")):
+		return fmt.Errorf("give day_of_month, or week_of_month with weekday, not both")
+	case c.has("day_of_month"):
+		d, ok := c.value("day_of_month").(starlark.Int).Int64()
+		if !ok || d < 1 || d > 31 {
+			return fmt.Errorf("day_of_month %s is not a day from 1 to 31", c.value("day_of_month"))
+		}
+		occ.Type, occ.DayOfMonth = "DayOfMonth", int(d)
+	case c.has("week_of_month") && c.has("weekday"):
+		occ.Type, occ.WeekIndex, occ.Weekday = "OrdinalWeekday", c.str("week_of_month"), c.str("weekday")
+	case c.has("week_of_month") || c.has("weekday"):
+		return fmt.Errorf("week_of_month and weekday go together, e.g. week_of_month = \"First\", weekday = \"Monday\"")
+	default:
+		return fmt.Errorf("a Monthly schedule needs day_of_month, or week_of_month with weekday")
+	}
+	n := int64(1)
+	if c.has("months") {
+		var ok bool
+		if n, ok = c.value("months").(starlark.Int).Int64(); !ok || n < 1 || n > 12 {
+			return fmt.Errorf("months %s is not a number of months from 1 to 12", c.value("months"))
+		}
+	}
+	cfg.Type, cfg.Recurrence, cfg.Occurrence = "Monthly", int(n), occ
+	return nil
 }
 
 func isHHMM(s string) bool {
@@ -207,10 +268,34 @@ func scheduleAttrs(enabled bool, c fabric.ScheduleConfig) map[string]string {
 	if len(c.Weekdays) > 0 {
 		a["weekdays"] = strings.Join(c.Weekdays, ", ")
 	}
-	if c.Recurrence != 0 || len(c.Occurrence) > 0 {
-		a["monthly"] = fmt.Sprintf("every %d month(s), %s", c.Recurrence, c.Occurrence)
+	if c.Recurrence != 0 || c.Occurrence != nil {
+		a["monthly"] = monthlyLabel(c.Recurrence, c.Occurrence)
 	}
 	return a
+}
+
+// monthlyLabel shows when a Monthly schedule runs: "day 10 of every month", "First Monday of every
+// 3rd month".
+func monthlyLabel(months int, occ *fabric.ScheduleOccurrence) string {
+	every := "every month"
+	if months != 1 {
+		every = "every " + strconv.Itoa(months) + ordinalSuffix(months) + " month"
+	}
+	return occ.String() + " of " + every
+}
+
+func ordinalSuffix(n int) string {
+	switch {
+	case n%100 >= 11 && n%100 <= 13:
+		return "th"
+	case n%10 == 1:
+		return "st"
+	case n%10 == 2:
+		return "nd"
+	case n%10 == 3:
+		return "rd"
+	}
+	return "th"
 }
 
 var scheduleAttrOrder = []string{"type", "interval", "times", "weekdays", "monthly", "start", "end", "time_zone", "enabled"}
@@ -295,6 +380,7 @@ func (r *scheduleResource) keepIgnored(ch *engine.Change, prev fabric.Schedule) 
 		"interval":  func() { cfg.Interval = prev.Config.Interval },
 		"times":     func() { cfg.Times = prev.Config.Times },
 		"weekdays":  func() { cfg.Weekdays = prev.Config.Weekdays },
+		"monthly":   func() { cfg.Recurrence, cfg.Occurrence = prev.Config.Recurrence, prev.Config.Occurrence },
 		"start":     func() { cfg.Start = prev.Config.Start },
 		"end":       func() { cfg.End = prev.Config.End },
 		"time_zone": func() { cfg.TimeZone = prev.Config.TimeZone },

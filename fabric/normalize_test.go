@@ -1,7 +1,6 @@
 package fabric
 
 import (
-	"encoding/json"
 	"testing"
 )
 
@@ -25,9 +24,10 @@ func TestScheduleConfigEqual(t *testing.T) {
 		"times":    func(c *ScheduleConfig) { c.Times = []string{"06:00"} },
 		"weekdays": func(c *ScheduleConfig) { c.Weekdays = []string{"Monday", "Sunday"} },
 		"interval": func(c *ScheduleConfig) { c.Interval = 5 },
-		"monthly": func(c *ScheduleConfig) {
-			c.Occurrence = json.RawMessage(`{"occurrenceType":"DayOfMonth","dayOfMonth":1}`)
+		"occurrence": func(c *ScheduleConfig) {
+			c.Occurrence = &ScheduleOccurrence{Type: "DayOfMonth", DayOfMonth: 1}
 		},
+		"recurrence": func(c *ScheduleConfig) { c.Recurrence = 2 },
 	} {
 		other := base
 		other.Times, other.Weekdays = append([]string(nil), base.Times...), append([]string(nil), base.Weekdays...)

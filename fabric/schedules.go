@@ -15,15 +15,45 @@ import (
 // minutes), Daily (Times), Weekly (Times, Weekdays) or Monthly (Recurrence, Occurrence, Times),
 // between Start and End (UTC) in the Windows time zone TimeZone.
 type ScheduleConfig struct {
-	Type       string          `json:"type"`
-	Start      string          `json:"startDateTime"`
-	End        string          `json:"endDateTime"`
-	TimeZone   string          `json:"localTimeZoneId"`
-	Interval   int             `json:"interval,omitempty"`
-	Times      []string        `json:"times,omitempty"`
-	Weekdays   []string        `json:"weekdays,omitempty"`
-	Recurrence int             `json:"recurrence,omitempty"`
-	Occurrence json.RawMessage `json:"occurrence,omitempty"`
+	Type       string              `json:"type"`
+	Start      string              `json:"startDateTime"`
+	End        string              `json:"endDateTime"`
+	TimeZone   string              `json:"localTimeZoneId"`
+	Interval   int                 `json:"interval,omitempty"`
+	Times      []string            `json:"times,omitempty"`
+	Weekdays   []string            `json:"weekdays,omitempty"`
+	Recurrence int                 `json:"recurrence,omitempty"`
+	Occurrence *ScheduleOccurrence `json:"occurrence,omitempty"`
+}
+
+// ScheduleOccurrence is the day of the month a Monthly schedule runs on: a date (DayOfMonth) or an
+// ordinal weekday (OrdinalWeekday: WeekIndex First to Fifth, Weekday).
+type ScheduleOccurrence struct {
+	Type       string `json:"occurrenceType"`
+	DayOfMonth int    `json:"dayOfMonth,omitempty"`
+	WeekIndex  string `json:"weekIndex,omitempty"`
+	Weekday    string `json:"weekday,omitempty"`
+}
+
+// value is the occurrence to compare by (the zero value for none).
+func (o *ScheduleOccurrence) value() ScheduleOccurrence {
+	if o == nil {
+		return ScheduleOccurrence{}
+	}
+	return *o
+}
+
+// String shows the occurrence in plans: "day 10", "First Monday".
+func (o *ScheduleOccurrence) String() string {
+	switch {
+	case o == nil:
+		return ""
+	case o.Type == "DayOfMonth":
+		return fmt.Sprintf("day %d", o.DayOfMonth)
+	case o.Type == "OrdinalWeekday":
+		return o.WeekIndex + " " + o.Weekday
+	}
+	return o.Type
 }
 
 // Schedule is an item's job schedule. ExecutionData (parameters some job types take) is kept as
@@ -71,7 +101,7 @@ func (c ScheduleConfig) Equal(o ScheduleConfig) bool {
 	a, b := c.Normalized(), o.Normalized()
 	return a.Type == b.Type && a.Start == b.Start && a.End == b.End && a.TimeZone == b.TimeZone &&
 		a.Interval == b.Interval && slices.Equal(a.Times, b.Times) && slices.Equal(a.Weekdays, b.Weekdays) &&
-		a.Recurrence == b.Recurrence && string(a.Occurrence) == string(b.Occurrence)
+		a.Recurrence == b.Recurrence && a.Occurrence.value() == b.Occurrence.value()
 }
 
 // sdk converts the configuration to fabric-sdk-go's type for it, through the spec's JSON that
