@@ -162,7 +162,8 @@ func monthlyParam(c *call) string {
 // week_of_month and weekday, and months.
 func monthly(c *call, cfg *fabric.ScheduleConfig) error {
 	if c.has("weekdays") {
-		return fmt.Errorf("weekdays is for a Weekly schedule; a Monthly one runs on day_of_month, or week_of_month with weekday")
+		return fmt.Errorf("weekdays is for a Weekly schedule; a Monthly one runs on day_of_month, " +
+			"or week_of_month with weekday")
 	}
 	occ := &fabric.ScheduleOccurrence{}
 	switch {

@@ -13,8 +13,29 @@ import (
 )
 
 // fabric.shortcut: a OneLake shortcut of a lakehouse, or a table shortcut of a KQL database, pointing
-// at a OneLake item, an ADLS Gen2 location or an Amazon S3 bucket. Fabric cannot change a shortcut:
-// a new target replaces it.
+// at a OneLake item or at a location outside OneLake (ADLS Gen2, Amazon S3, Google Cloud Storage, an S3
+// compatible endpoint, Azure Blob Storage, Dataverse, OneDrive/SharePoint). Fabric cannot change a
+// shortcut: a new target replaces it.
+
+// externalTarget is a target parameter for a location outside OneLake: the URL it takes, the type it
+// makes, whether the target needs a subpath, and whether a KQL database's table shortcuts take it.
+type externalTarget struct {
+	param, typ   string
+	needsSubpath bool
+	kql          bool
+}
+
+func externalTargets() []externalTarget {
+	return []externalTarget{
+		{"adls_gen2", fabric.ShortcutAdlsGen2, true, true},
+		{"s3", fabric.ShortcutAmazonS3, false, true},
+		{"google_cloud_storage", fabric.ShortcutGoogleCloudStorage, true, true},
+		{"s3_compatible", fabric.ShortcutS3Compatible, true, true},
+		{"azure_blob_storage", fabric.ShortcutAzureBlobStorage, true, true},
+		{"dataverse", fabric.ShortcutDataverse, false, false},
+		{"onedrive_sharepoint", fabric.ShortcutOneDriveSharePoint, true, false},
+	}
+}
 
 // ShortcutConflictPolicies are the shortcutConflictPolicy values a plan may choose. Fabric's
 // GenerateUniqueName is left out: it makes a shortcut under a name the plan does not declare, which
@@ -29,8 +50,9 @@ func (shortcutBuiltin) Spec() Spec {
 	return Spec{
 		Name: "fabric.shortcut",
 		Doc: "A OneLake shortcut in a Lakehouse (under Files or Tables) or a table shortcut in a KQLDatabase, " +
-			"pointing at a OneLake item, an ADLS Gen2 location or an Amazon S3 bucket. Fabric cannot change a " +
-			"shortcut in place: a new target (or query acceleration) replaces it.",
+			"pointing at a OneLake item, ADLS Gen2, Amazon S3, Google Cloud Storage, an S3 compatible endpoint, " +
+			"Azure Blob Storage, Dataverse or OneDrive/SharePoint (the last two in a Lakehouse only). Fabric cannot " +
+			"change a shortcut in place: a new target (or query acceleration) replaces it.",
 		Params: []Param{
 			{Name: "item", Type: "item", Required: true, Doc: "The Lakehouse or KQLDatabase holding the shortcut, from fabric.item(...)."},
 			{Name: "name", Type: "string", Required: true, Doc: "Shortcut name."},
@@ -41,14 +63,24 @@ func (shortcutBuiltin) Spec() Spec {
 			{Name: "onelake_path", Type: "string", Doc: "OneLake target: the folder in the target item, e.g. Tables/sales or Files/raw."},
 			{Name: "adls_gen2", Type: "string", Doc: "ADLS Gen2 target: the account's https://<account>.dfs.core.windows.net URL; needs subpath and a connection."},
 			{Name: "s3", Type: "string", Doc: "Amazon S3 target: the bucket's https://<bucket>.s3.<region>.amazonaws.com URL; needs a connection."},
-			{Name: "subpath", Type: "string", Doc: "ADLS Gen2: /<container>/<folder>; S3: the folder in the bucket."},
-			{Name: "connection", Type: "connection", Doc: "The cloud connection Fabric reaches ADLS Gen2 or S3 through, from fabric.connection(...)."},
+			{Name: "google_cloud_storage", Type: "string", Doc: "Google Cloud Storage target: the bucket's https://<bucket>.storage.googleapis.com URL; needs subpath and a connection."},
+			{Name: "s3_compatible", Type: "string", Doc: "S3 compatible target: the endpoint's https:// URL, without the bucket; needs bucket, subpath and a connection."},
+			{Name: "bucket", Type: "string", Doc: "S3 compatible: the bucket at the endpoint."},
+			{Name: "azure_blob_storage", Type: "string", Doc: "Azure Blob Storage target: the account's https://<account>.blob.core.windows.net URL; needs subpath and a connection."},
+			{Name: "dataverse", Type: "string", Doc: "Dataverse target (Lakehouse only): the environment's https://<org>.crm<n>.dynamics.com URL; needs table_name, delta_lake_folder and a connection."},
+			{Name: "table_name", Type: "string", Doc: "Dataverse: the table."},
+			{Name: "delta_lake_folder", Type: "string", Doc: "Dataverse: the Delta Lake folder holding the table's data."},
+			{Name: "onedrive_sharepoint", Type: "string", Doc: "OneDrive/SharePoint target (Lakehouse only): the site's https://<tenant>.sharepoint.com URL; needs subpath and a connection."},
+			{Name: "update_item_sensitivity", Type: "bool", Doc: "OneDrive/SharePoint: when the shortcut is created, raise the lakehouse's sensitivity label to the site's if the site's is stricter (default False); not compared afterwards."},
+			{Name: "subpath", Type: "string", Doc: "ADLS Gen2, Azure Blob Storage, OneDrive/SharePoint: /<container>/<folder>; S3, S3 compatible, Google Cloud Storage: the folder in the bucket."},
+			{Name: "connection", Type: "connection", Doc: "The cloud connection Fabric reaches a target outside OneLake through, from fabric.connection(...)."},
 			{Name: "connection_id", Type: "string", Doc: "The id of a cloud connection outside the plan (instead of connection)."},
 			{Name: "conflict_policy", Type: "string", Enum: ShortcutConflictPolicies(), Doc: "Lakehouse only: what a create or replace does with a shortcut already at that name. Abort (default): the create fails, a replace deletes then creates; CreateOrOverwrite: overwrite in one call, with no moment without the shortcut; OverwriteOnly: fabplan only re-points a shortcut that exists, never creates one."},
 			{Name: "query_acceleration", Type: "bool", Doc: "KQLDatabase only: enable query acceleration (default False)."},
 		},
 		Updatable: []string{"target", "query_acceleration"},
-		OneOf:     [][]string{{"onelake", "onelake_item_id", "adls_gen2", "s3"}},
+		OneOf: [][]string{{"onelake", "onelake_item_id", "adls_gen2", "s3", "google_cloud_storage", "s3_compatible",
+			"azure_blob_storage", "dataverse", "onedrive_sharepoint"}},
 	}
 }
 
@@ -123,23 +155,23 @@ func (shortcutBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, error
 		if t.Path == "" {
 			return fail("a OneLake target needs onelake_path (the folder in the target item, e.g. Tables/sales)")
 		}
-	case c.has("adls_gen2"):
-		t.Type, t.Location, t.Subpath = fabric.ShortcutAdlsGen2, c.str("adls_gen2"), c.str("subpath")
-		if t.Subpath == "" {
-			return fail("an ADLS Gen2 target needs subpath (/<container>/<folder>)")
-		}
 	default:
-		t.Type, t.Location, t.Subpath = fabric.ShortcutAmazonS3, c.str("s3"), c.str("subpath")
-	}
-	if t.Type != fabric.ShortcutOneLake {
-		if err := checkHTTPSLocation(t.Location); err != nil {
-			return fail("%s: %v", map[string]string{fabric.ShortcutAdlsGen2: "adls_gen2", fabric.ShortcutAmazonS3: "s3"}[t.Type], err)
+		if msg := externalTargetOf(c, hostType, t); msg != "" {
+			return fail("%s", msg)
 		}
 		if r.connection == "" && r.connectionID == "" {
 			return fail("a %s target needs connection (from fabric.connection) or connection_id", t.Type)
 		}
-	} else if c.has("subpath") {
-		return fail("subpath is for ADLS Gen2 and S3 targets; a OneLake target's folder is onelake_path")
+	}
+	if t.Type == fabric.ShortcutOneLake && c.has("subpath") {
+		return fail("subpath is for targets outside OneLake; a OneLake target's folder is onelake_path")
+	}
+	// The options of one target type are mistakes beside another.
+	for opt, typ := range map[string]string{"bucket": fabric.ShortcutS3Compatible, "table_name": fabric.ShortcutDataverse,
+		"delta_lake_folder": fabric.ShortcutDataverse, "update_item_sensitivity": fabric.ShortcutOneDriveSharePoint} {
+		if c.has(opt) && t.Type != typ {
+			return fail("%s is for %s targets, not %s", opt, typ, t.Type)
+		}
 	}
 	key := r.name
 	if r.path != "" {
@@ -148,6 +180,43 @@ func (shortcutBuiltin) Interpret(ev *evaluation, c *call) (starlark.Value, error
 	r.addr = host.addr.Join(engine.Segment("shortcut", key))
 	ev.add(r)
 	return newHandle("shortcut", r.addr, starlark.StringDict{"name": starlark.String(r.name), "path": starlark.String(r.path)}, r), nil
+}
+
+// externalTargetOf fills t from the call's target outside OneLake (the one parameter of
+// externalTargets it gives); the problem with it, "" when none.
+func externalTargetOf(c *call, hostType string, t *fabric.ShortcutTarget) string {
+	for _, x := range externalTargets() {
+		if !c.has(x.param) {
+			continue
+		}
+		t.Type, t.Location, t.Subpath = x.typ, c.str(x.param), c.str("subpath")
+		if err := checkHTTPSLocation(t.Location); err != nil {
+			return fmt.Sprintf("%s: %v", x.param, err)
+		}
+		switch {
+		case hostType == "KQLDatabase" && !x.kql:
+			return fmt.Sprintf("a KQLDatabase's table shortcuts cannot point at %s; use a Lakehouse", x.typ)
+		case x.needsSubpath && t.Subpath == "":
+			return fmt.Sprintf("%s targets need subpath (the container or bucket and the folder)", x.typ)
+		case x.typ == fabric.ShortcutDataverse && c.has("subpath"):
+			return "a Dataverse target has no subpath; it takes table_name and delta_lake_folder"
+		}
+		switch x.typ {
+		case fabric.ShortcutS3Compatible:
+			if t.Bucket = c.str("bucket"); t.Bucket == "" {
+				return "S3Compatible targets need bucket (the bucket at the endpoint)"
+			}
+		case fabric.ShortcutDataverse:
+			t.TableName, t.DeltaLakeFolder = c.str("table_name"), strings.Trim(c.str("delta_lake_folder"), "/")
+			if t.TableName == "" || t.DeltaLakeFolder == "" {
+				return "Dataverse targets need table_name and delta_lake_folder"
+			}
+		case fabric.ShortcutOneDriveSharePoint:
+			t.UpdateSensitivity = c.boolean("update_item_sensitivity")
+		}
+		return ""
+	}
+	return "no target" // bind's one-of check makes this unreachable
 }
 
 // itemOf is the type and the workspace of the item a handle stands for: one the plan declares, or

@@ -2,6 +2,7 @@ package fabric
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -11,24 +12,46 @@ import (
 	"github.com/microsoft/fabric-sdk-go/fabric/kqldatabase"
 )
 
-// Shortcut target types fabplan creates.
+// Shortcut target types fabplan creates: every destination the spec's CreatableShortcutTarget has.
 const (
-	ShortcutOneLake  = "OneLake"
-	ShortcutAdlsGen2 = "AdlsGen2"
-	ShortcutAmazonS3 = "AmazonS3"
+	ShortcutOneLake            = "OneLake"
+	ShortcutAdlsGen2           = "AdlsGen2"
+	ShortcutAmazonS3           = "AmazonS3"
+	ShortcutGoogleCloudStorage = "GoogleCloudStorage"
+	ShortcutS3Compatible       = "S3Compatible"
+	ShortcutAzureBlobStorage   = "AzureBlobStorage"
+	ShortcutDataverse          = "Dataverse"
+	ShortcutOneDriveSharePoint = "OneDriveSharePoint"
 )
 
-// ShortcutTarget is where a shortcut points: a path in a OneLake item, or a location in ADLS Gen2
-// or Amazon S3 reached through a connection. A target of another type (made outside fabplan) is
-// read with its Type only.
+// shortcutTargetKeys maps each target type to the key of its object in the API's target.
+func shortcutTargetKeys() map[string]string {
+	return map[string]string{ShortcutOneLake: "oneLake", ShortcutAdlsGen2: "adlsGen2", ShortcutAmazonS3: "amazonS3",
+		ShortcutGoogleCloudStorage: "googleCloudStorage", ShortcutS3Compatible: "s3Compatible",
+		ShortcutAzureBlobStorage: "azureBlobStorage", ShortcutDataverse: "dataverse",
+		ShortcutOneDriveSharePoint: "oneDriveSharePoint"}
+}
+
+// ShortcutTarget is where a shortcut points: a path in a OneLake item, or a location outside OneLake
+// (a storage account, a bucket, a Dataverse environment, a SharePoint site) reached through a
+// connection. A target of another type (made outside fabplan) is read with its Type only.
 type ShortcutTarget struct {
-	Type         string `json:"type"`
-	WorkspaceID  string `json:"workspace_id,omitempty"` // OneLake
-	ItemID       string `json:"item_id,omitempty"`      // OneLake
-	Path         string `json:"path,omitempty"`         // OneLake: the folder in the target item
-	Location     string `json:"location,omitempty"`     // ADLS Gen2, S3: https://account.dfs.core.windows.net
-	Subpath      string `json:"subpath,omitempty"`      // ADLS Gen2: /container/folder; S3: folder in the bucket
-	ConnectionID string `json:"connection_id,omitempty"`
+	Type        string `json:"type"`
+	WorkspaceID string `json:"workspace_id,omitempty"` // OneLake
+	ItemID      string `json:"item_id,omitempty"`      // OneLake
+	Path        string `json:"path,omitempty"`         // OneLake: the folder in the target item
+	// Location is the https:// URL of the storage account, bucket, endpoint, site, or (Dataverse) the
+	// environment's domain.
+	Location        string `json:"location,omitempty"`
+	Subpath         string `json:"subpath,omitempty"` // the container and folder, or the folder in the bucket
+	Bucket          string `json:"bucket,omitempty"`  // S3 compatible
+	TableName       string `json:"table_name,omitempty"`
+	DeltaLakeFolder string `json:"delta_lake_folder,omitempty"` // Dataverse
+	ConnectionID    string `json:"connection_id,omitempty"`
+	// UpdateSensitivity (OneDrive/SharePoint) asks Fabric, when it creates the shortcut, to raise the
+	// item's sensitivity label to the site's. It is an instruction, not a property of the shortcut:
+	// never compared.
+	UpdateSensitivity bool `json:"update_sensitivity,omitempty"`
 }
 
 // Normalized is the target as Fabric compares it: ids without regard to case, paths without their
@@ -37,7 +60,9 @@ type ShortcutTarget struct {
 func (t ShortcutTarget) Normalized() ShortcutTarget {
 	t.WorkspaceID, t.ItemID, t.ConnectionID = strings.ToLower(t.WorkspaceID), strings.ToLower(t.ItemID), strings.ToLower(t.ConnectionID)
 	t.Path, t.Subpath = strings.Trim(t.Path, "/"), strings.Trim(t.Subpath, "/")
+	t.DeltaLakeFolder = strings.Trim(t.DeltaLakeFolder, "/")
 	t.Location = strings.TrimRight(t.Location, "/")
+	t.UpdateSensitivity = false
 	return t
 }
 
@@ -48,10 +73,18 @@ func (t ShortcutTarget) String() string {
 	switch t.Type {
 	case ShortcutOneLake:
 		s = "OneLake " + t.WorkspaceID + "/" + t.ItemID + "/" + t.Path
-	case ShortcutAdlsGen2, ShortcutAmazonS3:
-		s = t.Type + " " + t.Location + "/" + t.Subpath
+	case ShortcutS3Compatible:
+		s = t.Type + " " + t.Location + " bucket " + t.Bucket + "/" + t.Subpath
+	case ShortcutDataverse:
+		s = t.Type + " " + t.Location + " table " + t.TableName + " in " + t.DeltaLakeFolder
+	case "":
+		s = ""
 	default:
-		s = t.Type
+		if _, ok := shortcutTargetKeys()[t.Type]; ok {
+			s = t.Type + " " + t.Location + "/" + t.Subpath
+		} else {
+			s = t.Type
+		}
 	}
 	if t.ConnectionID != "" {
 		s += " (connection " + t.ConnectionID + ")"
@@ -99,74 +132,66 @@ func sameShortcut(s Shortcut, path, name string) bool {
 	return strings.Trim(s.Path, "/") == strings.Trim(path, "/") && strings.EqualFold(s.Name, name)
 }
 
-func fromSDKTarget(t *core.Target) ShortcutTarget {
-	if t == nil {
-		return ShortcutTarget{}
-	}
-	out := ShortcutTarget{Type: str(t.Type)}
-	switch {
-	case t.OneLake != nil:
-		out.WorkspaceID, out.ItemID, out.Path = str(t.OneLake.WorkspaceID), str(t.OneLake.ItemID), str(t.OneLake.Path)
-		out.ConnectionID = str(t.OneLake.ConnectionID)
-	case t.AdlsGen2 != nil:
-		out.Location, out.Subpath, out.ConnectionID = str(t.AdlsGen2.Location), str(t.AdlsGen2.Subpath), str(t.AdlsGen2.ConnectionID)
-	case t.AmazonS3 != nil:
-		out.Location, out.Subpath, out.ConnectionID = str(t.AmazonS3.Location), str(t.AmazonS3.Subpath), str(t.AmazonS3.ConnectionID)
-	}
-	return out
+// targetFields are the fields of a target's destination object, as the API names them.
+type targetFields struct {
+	WorkspaceID       string `json:"workspaceId,omitempty"`
+	ItemID            string `json:"itemId,omitempty"`
+	Path              string `json:"path,omitempty"`
+	Location          string `json:"location,omitempty"`
+	EnvironmentDomain string `json:"environmentDomain,omitempty"`
+	Subpath           string `json:"subpath,omitempty"`
+	Bucket            string `json:"bucket,omitempty"`
+	TableName         string `json:"tableName,omitempty"`
+	DeltaLakeFolder   string `json:"deltaLakeFolder,omitempty"`
+	ConnectionID      string `json:"connectionId,omitempty"`
+	UpdateSensitivity bool   `json:"updateFabricItemSensitivity,omitempty"`
 }
 
-func fromKQLTarget(t *kqldatabase.Target) ShortcutTarget {
-	if t == nil {
+// fromAPITarget reads a target from either SDK's type for it (the lakehouse's core.Target, the KQL
+// database's kqldatabase.Target) through the spec's JSON they share: {"type": T, "<key>": {...}}.
+func fromAPITarget(sdkTarget any) ShortcutTarget {
+	b, err := json.Marshal(sdkTarget)
+	var raw map[string]json.RawMessage
+	if err != nil || json.Unmarshal(b, &raw) != nil {
 		return ShortcutTarget{}
 	}
-	out := ShortcutTarget{Type: str(t.Type)}
-	switch {
-	case t.OneLake != nil:
-		out.WorkspaceID, out.ItemID, out.Path = str(t.OneLake.WorkspaceID), str(t.OneLake.ItemID), str(t.OneLake.Path)
-		out.ConnectionID = str(t.OneLake.ConnectionID)
-	case t.AdlsGen2 != nil:
-		out.Location, out.Subpath, out.ConnectionID = str(t.AdlsGen2.Location), str(t.AdlsGen2.Subpath), str(t.AdlsGen2.ConnectionID)
-	case t.AmazonS3 != nil:
-		out.Location, out.Subpath, out.ConnectionID = str(t.AmazonS3.Location), str(t.AmazonS3.Subpath), str(t.AmazonS3.ConnectionID)
+	var out ShortcutTarget
+	_ = json.Unmarshal(raw["type"], &out.Type) // absent for nil: the zero target
+	var f targetFields
+	if key, ok := shortcutTargetKeys()[out.Type]; !ok || json.Unmarshal(raw[key], &f) != nil {
+		return out
+	}
+	out.WorkspaceID, out.ItemID, out.Path, out.Subpath = f.WorkspaceID, f.ItemID, f.Path, f.Subpath
+	out.Location, out.Bucket, out.TableName, out.DeltaLakeFolder = f.Location, f.Bucket, f.TableName, f.DeltaLakeFolder
+	out.ConnectionID, out.UpdateSensitivity = f.ConnectionID, f.UpdateSensitivity
+	if out.Type == ShortcutDataverse {
+		out.Location = f.EnvironmentDomain
 	}
 	return out
 }
 
 // wire is the request's target: {"oneLake": {...}} and so on.
-func (t ShortcutTarget) wire() map[string]map[string]string {
-	fields := map[string]string{}
-	set := func(k, v string) {
-		if v != "" {
-			fields[k] = v
-		}
-	}
-	set("connectionId", t.ConnectionID)
-	key := map[string]string{ShortcutOneLake: "oneLake", ShortcutAdlsGen2: "adlsGen2", ShortcutAmazonS3: "amazonS3"}[t.Type]
-	if t.Type == ShortcutOneLake {
-		set("workspaceId", t.WorkspaceID)
-		set("itemId", t.ItemID)
-		set("path", t.Path)
-	} else {
-		set("location", t.Location)
-		set("subpath", t.Subpath)
-	}
-	return map[string]map[string]string{key: fields}
-}
-
-func (t ShortcutTarget) sdk() *core.CreatableShortcutTarget {
+func (t ShortcutTarget) wire() map[string]targetFields {
+	f := targetFields{ConnectionID: t.ConnectionID}
 	switch t.Type {
 	case ShortcutOneLake:
-		return &core.CreatableShortcutTarget{OneLake: &core.OneLake{WorkspaceID: ptr(t.WorkspaceID), ItemID: ptr(t.ItemID),
-			Path: ptr(t.Path), ConnectionID: ptr(t.ConnectionID)}}
-	case ShortcutAdlsGen2:
-		return &core.CreatableShortcutTarget{AdlsGen2: &core.AdlsGen2{Location: ptr(t.Location), Subpath: ptr(t.Subpath),
-			ConnectionID: ptr(t.ConnectionID)}}
-	case ShortcutAmazonS3:
-		return &core.CreatableShortcutTarget{AmazonS3: &core.AmazonS3{Location: ptr(t.Location), Subpath: ptr(t.Subpath),
-			ConnectionID: ptr(t.ConnectionID)}}
+		f.WorkspaceID, f.ItemID, f.Path = t.WorkspaceID, t.ItemID, t.Path
+	case ShortcutDataverse:
+		f.EnvironmentDomain, f.TableName, f.DeltaLakeFolder = t.Location, t.TableName, t.DeltaLakeFolder
+	default:
+		f.Location, f.Subpath, f.Bucket, f.UpdateSensitivity = t.Location, t.Subpath, t.Bucket, t.UpdateSensitivity
 	}
-	return &core.CreatableShortcutTarget{}
+	return map[string]targetFields{shortcutTargetKeys()[t.Type]: f}
+}
+
+// sdk is the target as the lakehouse SDK's request takes it, converted through the same JSON.
+func (t ShortcutTarget) sdk() (*core.CreatableShortcutTarget, error) {
+	b, err := json.Marshal(t.wire())
+	if err != nil {
+		return nil, err
+	}
+	out := &core.CreatableShortcutTarget{}
+	return out, json.Unmarshal(b, out)
 }
 
 // ListShortcuts lists the shortcuts of a lakehouse (every folder) or a KQL database.
@@ -175,12 +200,12 @@ func (c *Client) ListShortcuts(ctx context.Context, h ShortcutHost) ([]Shortcut,
 	if h.kql() {
 		list, err := c.tableShortcuts.ListShortcuts(ctx, h.WorkspaceID, h.ItemID, nil)
 		return convertAll(list, err, func(s kqldatabase.TableShortcut) Shortcut {
-			return Shortcut{Name: str(s.Name), Target: fromKQLTarget(s.Target), QueryAcceleration: s.EnableQueryAcceleration != nil && *s.EnableQueryAcceleration}
+			return Shortcut{Name: str(s.Name), Target: fromAPITarget(s.Target), QueryAcceleration: s.EnableQueryAcceleration != nil && *s.EnableQueryAcceleration}
 		})
 	}
 	list, err := c.shortcuts.ListShortcuts(ctx, h.WorkspaceID, h.ItemID, nil)
 	return convertAll(list, err, func(s core.ShortcutTransformFlagged) Shortcut {
-		return Shortcut{Path: strings.Trim(str(s.Path), "/"), Name: str(s.Name), Target: fromSDKTarget(s.Target)}
+		return Shortcut{Path: strings.Trim(str(s.Path), "/"), Name: str(s.Name), Target: fromAPITarget(s.Target)}
 	})
 }
 
@@ -217,12 +242,16 @@ func (c *Client) createLakehouseShortcut(ctx context.Context, h ShortcutHost, sc
 		p := core.ShortcutConflictPolicy(policy)
 		opts = &core.OneLakeShortcutsClientCreateShortcutOptions{ShortcutConflictPolicy: &p}
 	}
-	r, err := c.shortcuts.CreateShortcut(ctx, h.WorkspaceID, h.ItemID,
-		core.CreateShortcutRequest{Path: &sc.Path, Name: &sc.Name, Target: sc.Target.sdk()}, opts)
+	target, err := sc.Target.sdk()
 	if err != nil {
 		return Shortcut{}, err
 	}
-	return Shortcut{Path: strings.Trim(str(r.Path), "/"), Name: str(r.Name), Target: fromSDKTarget(r.Target)}, nil
+	r, err := c.shortcuts.CreateShortcut(ctx, h.WorkspaceID, h.ItemID,
+		core.CreateShortcutRequest{Path: &sc.Path, Name: &sc.Name, Target: target}, opts)
+	if err != nil {
+		return Shortcut{}, err
+	}
+	return Shortcut{Path: strings.Trim(str(r.Path), "/"), Name: str(r.Name), Target: fromAPITarget(r.Target)}, nil
 }
 
 // createTableShortcut creates a KQL database's table shortcut, a long-running operation followed
@@ -249,7 +278,7 @@ func (c *Client) createTableShortcut(ctx context.Context, h ShortcutHost, sc Sho
 		}
 		return found, err
 	}
-	return Shortcut{Name: out.Name, Target: fromKQLTarget(&out.Target), QueryAcceleration: out.QueryAcceleration}, nil
+	return Shortcut{Name: out.Name, Target: fromAPITarget(&out.Target), QueryAcceleration: out.QueryAcceleration}, nil
 }
 
 // DeleteShortcut deletes the shortcut at path/name (a KQL database's by name); its target is untouched.
